@@ -1,0 +1,144 @@
+"""python -m bot [run | db upgrade | faq check | faq search ...]"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from collections.abc import Coroutine
+from pathlib import Path
+from typing import Any
+
+from bot.config import Settings
+from bot.faq.content import CONTENT_DIR
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m bot", description="Qorgau, the union's Telegram bot."
+    )
+    sub = parser.add_subparsers(dest="command")
+    sub.add_parser("run", help="run the bot (the default)")
+    db = sub.add_parser("db", help="database tasks")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    db_sub.add_parser("upgrade", help="create or migrate the database to the latest schema")
+    faq = sub.add_parser("faq", help="FAQ content tasks")
+    faq_sub = faq.add_subparsers(dest="faq_command", required=True)
+    check = faq_sub.add_parser("check", help="validate the FAQ content; non-zero exit on problems")
+    check.add_argument("--dir", type=Path, default=CONTENT_DIR, help="content directory")
+    search = faq_sub.add_parser("search", help="print the best FAQ hits for a question")
+    search.add_argument(
+        "--lang", choices=["kk", "ru"], default="kk", help="language of the titles shown"
+    )
+    search.add_argument("--json", action="store_true", help="one JSON list of hits per query")
+    search.add_argument("--limit", type=int, default=3, help="hits per query (default 3)")
+    search.add_argument("--dir", type=Path, default=CONTENT_DIR, help="content directory")
+    search.add_argument(
+        "query", nargs="*", help="the question; without it, one per line from stdin"
+    )
+    args = parser.parse_args(argv)
+
+    if args.command == "faq":
+        return faq_check(args.dir) if args.faq_command == "check" else faq_search(args)
+    if args.command == "db":
+        return run_async(db_upgrade())
+    return run_async(run_bot())
+
+
+def load_settings() -> Settings:
+    from bot.config import settings_error_line
+
+    try:
+        return Settings()
+    except Exception as exc:
+        print(settings_error_line(exc), file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def faq_check(directory: Path) -> int:
+    from bot.faq.content import check_faq
+
+    faq, problems = check_faq(directory)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {directory}", file=sys.stderr)
+        return 1
+    print(f"ok: {len(faq.topics)} topics, {len(faq.answers)} answers, {len(faq.nodes)} nodes")
+    return 0
+
+
+def faq_search(args: argparse.Namespace) -> int:
+    from bot.faq.content import FaqError, load_faq
+    from bot.faq.search import FaqIndex
+
+    try:
+        index = FaqIndex(load_faq(args.dir))
+    except FaqError as exc:
+        print(
+            f"the FAQ content is invalid ({len(exc.problems)} problems): "
+            "run python -m bot faq check",
+            file=sys.stderr,
+        )
+        return 1
+    queries = (
+        [" ".join(args.query)]
+        if args.query
+        else [line.strip() for line in sys.stdin if line.strip()]
+    )
+    for query in queries:
+        hits = index.search(query, limit=max(1, args.limit))
+        if args.json:
+            print(json.dumps([h.as_json(args.lang) for h in hits], ensure_ascii=False))
+            continue
+        print(f"? {query}")
+        if not hits:
+            print("  (no hits)")
+        for hit in hits:
+            title = hit.node.title_in(args.lang)
+            print(f"  {hit.score:7.3f}  {hit.node.topic:<20} {hit.node.id:<40} {title}")
+    return 0
+
+
+def run_async(coro: Coroutine[Any, Any, int]) -> int:
+    try:
+        return int(asyncio.run(coro) or 0)
+    except KeyboardInterrupt:
+        return 0
+
+
+async def db_upgrade() -> int:
+    from bot.storage.db import create_engine
+    from bot.storage.migrate import upgrade
+
+    settings = load_settings()
+    engine = create_engine(settings.database_url)
+    try:
+        await upgrade(engine)
+    except Exception as exc:
+        print(
+            f"database error: cannot migrate {engine.url.render_as_string()}: {exc}",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        await engine.dispose()
+    print("database is up to date")
+    return 0
+
+
+async def run_bot() -> int:
+    from bot.runner import run
+
+    settings = load_settings()
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return await run(settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,93 @@
+"""Factories: nothing connects at import time. Production and tests build the same way."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.memory import SimpleEventIsolation
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from bot.config import Settings
+from bot.faq.content import Faq, load_faq
+from bot.faq.search import FaqIndex
+from bot.handlers import get_routers
+from bot.handlers.errors import on_error
+from bot.i18n import MemberI18nMiddleware, create_i18n
+from bot.middlewares import DbSessionMiddleware, PeopleMiddleware
+from bot.storage.db import create_engine, create_session_factory
+from bot.storage.fsm import DatabaseStorage
+from bot.topics import MemberOrgs
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    """What the handlers need, built once per process."""
+
+    settings: Settings
+    engine: AsyncEngine
+    session_factory: async_sessionmaker[AsyncSession]
+    faq: Faq
+    faq_index: FaqIndex
+    orgs: MemberOrgs
+    i18n: I18n
+
+
+def build_context(settings: Settings) -> Context:
+    faq = load_faq(settings.faq_dir)
+    engine = create_engine(settings.database_url)
+    return Context(
+        settings=settings,
+        engine=engine,
+        session_factory=create_session_factory(engine),
+        faq=faq,
+        faq_index=FaqIndex(faq),
+        orgs=MemberOrgs.load(settings.member_orgs_file),
+        i18n=create_i18n(),
+    )
+
+
+def create_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot:
+    if session is None and settings.telegram_api_url:
+        session = AiohttpSession(
+            api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/"))
+        )
+    return Bot(
+        token=settings.bot_token.get_secret_value(),
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def create_dispatcher(ctx: Context, storage: BaseStorage | None = None) -> Dispatcher:
+    dp = Dispatcher(
+        storage=storage or DatabaseStorage(ctx.session_factory),
+        # One update at a time per member: an album's photos must not race on the draft.
+        events_isolation=SimpleEventIsolation(),
+        settings=ctx.settings,
+        faq=ctx.faq,
+        faq_index=ctx.faq_index,
+        orgs=ctx.orgs,
+        tz=ZoneInfo(ctx.settings.timezone),
+    )
+    dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
+    dp.update.outer_middleware(PeopleMiddleware())
+    MemberI18nMiddleware(ctx.i18n).setup(dp)
+    dp.errors.register(on_error)
+    routers = get_routers()
+    for router in routers:
+        # Module-level routers keep their parent; a fresh Dispatcher (each test builds one)
+        # takes them over. aiogram has no public detach, hence the private attribute.
+        router._parent_router = None
+    dp.include_routers(*routers)
+    return dp

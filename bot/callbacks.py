@@ -1,0 +1,61 @@
+"""Every inline button's data, in one place. Telegram allows 64 bytes per button."""
+
+from __future__ import annotations
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class LangCb(CallbackData, prefix="lang"):
+    code: str
+
+
+class OrgCb(CallbackData, prefix="org"):
+    id: str
+
+
+class WorkplaceCb(CallbackData, prefix="wp"):
+    kind: str
+
+
+class ConsentCb(CallbackData, prefix="consent"):
+    agree: bool
+
+
+class FaqCb(CallbackData, prefix="faq"):
+    # action: open (a node or "" for the topics), yes / no (did the answer help)
+    action: str
+    node: str = ""
+
+
+class AskCb(CallbackData, prefix="ask"):
+    # source: search (the member's last question), menu
+    source: str
+
+
+class TopicCb(CallbackData, prefix="topic"):
+    id: str
+
+
+class DraftCb(CallbackData, prefix="draft"):
+    # as_is, topic, files_done, anon, send, cancel
+    action: str
+
+
+class MyCb(CallbackData, prefix="my"):
+    # list (page), open (appeal id), add (appeal id)
+    action: str
+    value: int = 0
+
+
+class FeedbackCb(CallbackData, prefix="fb"):
+    # kind (value = kind), anon, send, cancel
+    action: str
+    value: str = ""
+
+
+class InboxCb(CallbackData, prefix="inbox"):
+    page: int
+
+
+class MenuCb(CallbackData, prefix="menu"):
+    action: str

@@ -1,0 +1,181 @@
+"""FAQ navigation in one edited message: topic → subtopic → answer, Back and Home everywhere."""
+
+from __future__ import annotations
+
+from html import escape
+from zoneinfo import ZoneInfo
+
+from aiogram import F, Router
+from aiogram.exceptions import TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import keyboards as kb
+from bot.callbacks import FaqCb
+from bot.faq.content import Faq, Node
+from bot.filters import MenuButton, Registered
+from bot.handlers.appeal import start_draft
+from bot.i18n import fmt_date
+from bot.services import faq_events
+from bot.storage.models import AppealSource, FaqEventKind, Member
+
+router = Router(name=__name__)
+router.message.filter(Registered())
+router.callback_query.filter(Registered())
+
+
+def topics_screen(faq: Faq, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    builder = InlineKeyboardBuilder()
+    for topic in faq.topics:
+        builder.button(text=topic.title_in(lang), callback_data=FaqCb(action="open", node=topic.id))
+    builder.adjust(2)
+    text = _("<b>Legal FAQ</b>\nChoose a topic. Or simply type your question in your own words.")
+    return text, builder.as_markup()
+
+
+def branch_screen(node: Node, lang: str) -> tuple[str, InlineKeyboardMarkup]:
+    builder = InlineKeyboardBuilder()
+    for child in node.children:
+        prefix = "" if child.is_answer else "📁 "
+        builder.button(
+            text=prefix + child.title_in(lang), callback_data=FaqCb(action="open", node=child.id)
+        )
+    builder.adjust(1)
+    kb.faq_nav(builder, node.parent.id if node.parent else "")
+    crumbs = " › ".join(escape(p.title_in(lang)) for p in node.path())
+    return "<b>{}</b>\n{}".format(crumbs, _("Choose a question:")), builder.as_markup()
+
+
+def answer_text(node: Node, lang: str, tz: ZoneInfo) -> str:
+    refs = "; ".join(escape(r.text(lang)) for r in node.refs)
+    reviewed = fmt_date(node.reviewed, lang) if node.reviewed else "—"
+    return "\n\n".join(
+        [
+            f"<b>{escape(node.title_in(lang))}</b>",
+            escape(node.answer_in(lang)),
+            "📖 {}\n🗓 {}".format(
+                refs, _("Reviewed by the union's lawyers: {date}").format(date=reviewed)
+            ),
+            "<i>{}</i>".format(
+                _(
+                    "This is general information. A union lawyer will look at your own "
+                    "case: press “No, ask a lawyer”."
+                )
+            ),
+            "<b>{}</b>".format(_("Did this help?")),
+        ]
+    )
+
+
+def answer_markup(node: Node, *, asked: bool) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    if not asked:
+        builder.row(
+            InlineKeyboardButton(
+                text=_("👍 Yes"), callback_data=FaqCb(action="yes", node=node.id).pack()
+            ),
+            InlineKeyboardButton(
+                text=_("✍️ No, ask a lawyer"), callback_data=FaqCb(action="no", node=node.id).pack()
+            ),
+        )
+    kb.faq_nav(builder, node.parent.id if node.parent else "")
+    return builder.as_markup()
+
+
+async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
+    if not isinstance(query.message, Message):
+        await query.answer(_("This button is outdated. Please use the latest message."))
+        return
+    try:
+        await query.message.edit_text(text, reply_markup=markup)
+    except TelegramBadRequest as exc:
+        # A double tap on the same button: the screen is already what was asked for.
+        if "message is not modified" not in str(exc):
+            raise
+    await query.answer()
+
+
+@router.message(Command("faq"))
+@router.message(MenuButton(kb.BTN_FAQ))
+async def cmd_faq(message: Message, faq: Faq, member: Member) -> None:
+    text, markup = topics_screen(faq, member.language)
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(FaqCb.filter(F.action == "open"))
+async def on_open(
+    query: CallbackQuery,
+    callback_data: FaqCb,
+    faq: Faq,
+    member: Member,
+    session: AsyncSession,
+    tz: ZoneInfo,
+) -> None:
+    if not callback_data.node:
+        await show(query, *topics_screen(faq, member.language))
+        return
+    node = faq.get(callback_data.node)
+    if node is None:
+        await query.answer(
+            _("This button is outdated. Please use the latest message."), show_alert=True
+        )
+        return
+    if node.is_answer:
+        await faq_events.record(session, node.id, FaqEventKind.VIEWED, member)
+        await session.commit()
+        await show(query, answer_text(node, member.language, tz), answer_markup(node, asked=False))
+    else:
+        await show(query, *branch_screen(node, member.language))
+
+
+@router.callback_query(FaqCb.filter(F.action == "yes"))
+async def on_helped(
+    query: CallbackQuery, callback_data: FaqCb, faq: Faq, member: Member, session: AsyncSession
+) -> None:
+    node = faq.get(callback_data.node)
+    if node is None or not node.is_answer:
+        await query.answer(
+            _("This button is outdated. Please use the latest message."), show_alert=True
+        )
+        return
+    await faq_events.record(session, node.id, FaqEventKind.HELPED, member)
+    await session.commit()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=answer_markup(node, asked=True))
+    await query.answer(_("Thank you! Glad it helped."))
+
+
+@router.callback_query(FaqCb.filter(F.action == "no"))
+async def on_not_helped(
+    query: CallbackQuery,
+    callback_data: FaqCb,
+    faq: Faq,
+    member: Member,
+    session: AsyncSession,
+    state: FSMContext,
+    i18n: I18n,
+) -> None:
+    node = faq.get(callback_data.node)
+    if node is None or not node.is_answer:
+        await query.answer(
+            _("This button is outdated. Please use the latest message."), show_alert=True
+        )
+        return
+    await faq_events.record(session, node.id, FaqEventKind.NOT_HELPED, member)
+    await session.commit()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=answer_markup(node, asked=True))
+        await start_draft(
+            query.message,
+            state,
+            member,
+            source=AppealSource.FAQ_MISS,
+            topic=node.topic,
+            faq_node=node.id,
+        )
+    await query.answer()

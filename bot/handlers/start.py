@@ -1,0 +1,217 @@
+"""/start onboarding (language → member organisation → workplace → consent), /lang, /help."""
+
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, CommandStart, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import BotCommandScopeChat, CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import keyboards as kb
+from bot.callbacks import ConsentCb, LangCb, OrgCb, WorkplaceCb
+from bot.commands import member_commands
+from bot.filters import MenuButton, Registered
+from bot.handlers.states import Onboarding
+from bot.services.members import CONSENT_VERSION, save_onboarding
+from bot.storage.models import Member, WorkplaceType
+from bot.topics import MemberOrgs
+
+router = Router(name=__name__)
+
+
+def consent_text() -> str:
+    return _(
+        "<b>Consent to personal data processing</b>\n\n"
+        "To pass your appeals to the union's lawyers, Qorgau stores your region, your type "
+        "of workplace, your appeals and the files you attach, and your Telegram name so the "
+        "lawyer knows whom they answer.\n\n"
+        "• The data are kept on the union's own server in Kazakhstan.\n"
+        "• Only the union's lawyers handling your appeal see them.\n"
+        "• Nothing is passed to your employer.\n"
+        "• You may ask the union to delete your data at any time.\n\n"
+        "Without consent you can still read the legal FAQ, but cannot send appeals.\n"
+        "Consent version: {version}."
+    ).format(version=CONSENT_VERSION)
+
+
+def language_prompt(i18n: I18n) -> str:
+    return "\n".join(
+        i18n.gettext("Choose the language of the bot:", locale=lang) for lang in ("kk", "ru")
+    )
+
+
+async def show_main_menu(message: Message, text: str | None = None) -> None:
+    await message.answer(
+        text
+        or _(
+            "How can I help? Type your question in your own words, or choose from the menu below."
+        ),
+        reply_markup=kb.main_menu(),
+    )
+
+
+@router.message(CommandStart(), Registered())
+async def cmd_start_registered(message: Message, state: FSMContext) -> None:
+    await state.clear()
+    await show_main_menu(message)
+
+
+@router.message(CommandStart())
+async def cmd_start(message: Message, state: FSMContext, i18n: I18n) -> None:
+    await state.clear()
+    await state.set_state(Onboarding.language)
+    await message.answer(
+        _(
+            "Welcome to Qorgau, the legal help bot of the union of education and science "
+            "workers of Kazakhstan."
+        )
+    )
+    await message.answer(language_prompt(i18n), reply_markup=kb.languages())
+
+
+@router.callback_query(Onboarding.language, LangCb.filter(F.code.in_({"kk", "ru"})))
+async def on_onboarding_language(
+    query: CallbackQuery, callback_data: LangCb, state: FSMContext, i18n: I18n, orgs: MemberOrgs
+) -> None:
+    await state.update_data(lang=callback_data.code)
+    await state.set_state(Onboarding.member_org)
+    with i18n.use_locale(callback_data.code):
+        if isinstance(query.message, Message):
+            await query.message.edit_text(
+                _("Which member organisation (region) of the union do you belong to?"),
+                reply_markup=kb.member_orgs(orgs, callback_data.code),
+            )
+    await query.answer()
+
+
+@router.callback_query(Onboarding.member_org, OrgCb.filter())
+async def on_member_org(
+    query: CallbackQuery, callback_data: OrgCb, state: FSMContext, orgs: MemberOrgs
+) -> None:
+    if callback_data.id not in orgs.by_id:
+        await query.answer(_("This button is outdated. Please use the latest message."))
+        return
+    await state.update_data(org=callback_data.id)
+    await state.set_state(Onboarding.workplace)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(_("Where do you work?"), reply_markup=kb.workplaces())
+    await query.answer()
+
+
+@router.callback_query(Onboarding.workplace, WorkplaceCb.filter())
+async def on_workplace(query: CallbackQuery, callback_data: WorkplaceCb, state: FSMContext) -> None:
+    if callback_data.kind not in {w.value for w in WorkplaceType}:
+        await query.answer(_("This button is outdated. Please use the latest message."))
+        return
+    await state.update_data(workplace=callback_data.kind)
+    await state.set_state(Onboarding.consent)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(consent_text(), reply_markup=kb.consent())
+    await query.answer()
+
+
+@router.callback_query(Onboarding.consent, ConsentCb.filter())
+async def on_consent(
+    query: CallbackQuery,
+    callback_data: ConsentCb,
+    state: FSMContext,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+) -> None:
+    data = await state.get_data()
+    lang = str(data.get("lang", "kk"))
+    await save_onboarding(
+        session,
+        query.from_user.id,
+        language=lang,
+        member_org=str(data["org"]),
+        workplace_type=WorkplaceType(str(data["workplace"])),
+        consent=callback_data.agree,
+    )
+    await session.commit()
+    await state.clear()
+    await set_chat_commands(bot, query.from_user.id, lang, i18n)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(
+            _("Thank you, consent recorded.")
+            if callback_data.agree
+            else _("Understood. You can read the FAQ; I will ask again before you send an appeal.")
+        )
+        await show_main_menu(
+            query.message,
+            _(
+                "You are registered. Type your question in your own words: I will look for "
+                "the answer in the legal FAQ, and if it is not there, pass it to a union lawyer."
+            ),
+        )
+    await query.answer()
+
+
+@router.message(StateFilter(Onboarding), ~F.text.startswith("/"))
+@router.callback_query(StateFilter(Onboarding))
+async def on_onboarding_other(event: Message | CallbackQuery) -> None:
+    if isinstance(event, CallbackQuery):
+        await event.answer(_("This button is outdated. Please use the latest message."))
+        return
+    await event.answer(_("Please choose with the buttons in the message above, or send /start."))
+
+
+@router.message(~Registered(), StateFilter(None))
+async def on_not_registered(message: Message, state: FSMContext, i18n: I18n) -> None:
+    # Anything before onboarding starts it: the member's first message is never ignored.
+    await cmd_start(message, state, i18n)
+
+
+@router.message(Command("lang"))
+@router.message(MenuButton(kb.BTN_LANG))
+async def cmd_lang(message: Message, i18n: I18n) -> None:
+    await message.answer(language_prompt(i18n), reply_markup=kb.languages())
+
+
+@router.callback_query(LangCb.filter(F.code.in_({"kk", "ru"})), Registered())
+async def on_language_switch(
+    query: CallbackQuery,
+    callback_data: LangCb,
+    member: Member,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+) -> None:
+    member.language = callback_data.code
+    await session.commit()
+    await set_chat_commands(bot, query.from_user.id, callback_data.code, i18n)
+    with i18n.use_locale(callback_data.code):
+        if isinstance(query.message, Message):
+            await query.message.edit_text(_("Language changed: Kazakh."))
+            await show_main_menu(query.message)
+    await query.answer()
+
+
+async def set_chat_commands(bot: Bot, chat_id: int, lang: str, i18n: I18n) -> None:
+    """The member's command menu follows the language they chose, not their phone's."""
+    await bot.set_my_commands(
+        member_commands(i18n, lang), scope=BotCommandScopeChat(chat_id=chat_id)
+    )
+
+
+@router.message(Command("help"))
+@router.message(MenuButton(kb.BTN_HELP))
+async def cmd_help(message: Message) -> None:
+    await message.answer(
+        _(
+            "<b>Qorgau: legal help of the union</b>\n\n"
+            "• Type your question in your own words: I will find answers in the legal FAQ.\n"
+            "• /faq: browse the FAQ by topic.\n"
+            "• /ask: send an appeal to a lawyer of your member organisation.\n"
+            "• /my: your appeals and their status; add a message to an open appeal.\n"
+            "• /feedback: a suggestion or complaint to the union's leadership.\n"
+            "• /lang: change the language.\n\n"
+            "Answers in the FAQ are general information; a union lawyer looks at your own "
+            "case when you send an appeal."
+        ),
+        reply_markup=kb.main_menu(),
+    )

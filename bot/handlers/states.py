@@ -1,0 +1,27 @@
+"""FSM states of member conversations (stored in the database: they survive restarts)."""
+
+from aiogram.fsm.state import State, StatesGroup
+
+
+class Onboarding(StatesGroup):
+    language = State()
+    member_org = State()
+    workplace = State()
+    consent = State()
+
+
+class AppealDraft(StatesGroup):
+    consent = State()
+    topic = State()
+    text = State()
+    files = State()
+    confirm = State()
+
+
+class AddToAppeal(StatesGroup):
+    message = State()
+
+
+class Mailbox(StatesGroup):
+    text = State()
+    confirm = State()

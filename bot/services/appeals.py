@@ -1,0 +1,161 @@
+"""Appeals to the union's lawyers, as the member sees them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage.models import (
+    OPEN_STATUSES,
+    Appeal,
+    AppealMessage,
+    AppealSource,
+    FaqEvent,
+    FaqEventKind,
+    Member,
+    MessageSide,
+)
+from bot.topics import TOPICS
+
+MAX_TEXT = 3000
+MAX_ATTACHMENTS = 5
+
+
+class AppealError(Exception):
+    """A rule stopped the action; `code` tells the handler which message to show."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+@dataclass
+class Attachment:
+    kind: str  # photo | document
+    file_id: str
+    name: str | None = None
+
+    def as_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "file_id": self.file_id, "name": self.name}
+
+
+@dataclass
+class Draft:
+    topic: str
+    text: str
+    source: AppealSource
+    faq_node: str | None = None
+    hide_from_employer: bool = False
+    attachments: list[dict[str, Any]] = field(default_factory=list)
+
+
+async def create_appeal(
+    session: AsyncSession,
+    member: Member,
+    draft: Draft,
+    *,
+    full_name: str | None,
+    username: str | None,
+) -> Appeal:
+    from bot.services.members import has_consent
+
+    if not has_consent(member):
+        raise AppealError("consent")
+    if member.member_org is None:
+        raise AppealError("not-registered")
+    text = draft.text.strip()
+    if not text:
+        raise AppealError("empty")
+    if len(text) > MAX_TEXT:
+        raise AppealError("too-long")
+    if len(draft.attachments) > MAX_ATTACHMENTS:
+        raise AppealError("too-many-files")
+    topic = draft.topic if draft.topic in TOPICS else "other"
+    member.full_name = full_name
+    member.username = username
+    appeal = Appeal(
+        member_id=member.id,
+        member_org=member.member_org,
+        workplace_type=member.workplace_type,
+        topic=topic,
+        text=text,
+        attachments=list(draft.attachments),
+        hide_from_employer=draft.hide_from_employer,
+        source=draft.source,
+        faq_node=draft.faq_node,
+        language=member.language,
+    )
+    session.add(appeal)
+    if draft.faq_node:
+        session.add(
+            FaqEvent(
+                node_id=draft.faq_node,
+                kind=FaqEventKind.LED_TO_APPEAL,
+                member_id=member.id,
+                member_org=member.member_org,
+            )
+        )
+    await session.flush()
+    return appeal
+
+
+async def list_member_appeals(
+    session: AsyncSession, member: Member, *, offset: int, limit: int
+) -> tuple[list[Appeal], int]:
+    total = await session.scalar(
+        select(func.count()).select_from(Appeal).where(Appeal.member_id == member.id)
+    )
+    rows = await session.scalars(
+        select(Appeal)
+        .where(Appeal.member_id == member.id)
+        .order_by(Appeal.created_at.desc(), Appeal.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), int(total or 0)
+
+
+async def get_member_appeal(session: AsyncSession, member: Member, appeal_id: int) -> Appeal:
+    """The member's own appeal; anyone else's is as good as missing."""
+    appeal = await session.get(Appeal, appeal_id)
+    if appeal is None or appeal.member_id != member.id:
+        raise AppealError("not-found")
+    return appeal
+
+
+async def visible_thread(
+    session: AsyncSession, appeal: Appeal, limit: int = 5
+) -> list[AppealMessage]:
+    rows = await session.scalars(
+        select(AppealMessage)
+        .where(AppealMessage.appeal_id == appeal.id, AppealMessage.side != MessageSide.NOTE)
+        .order_by(AppealMessage.id.desc())
+        .limit(limit)
+    )
+    return list(reversed(list(rows)))
+
+
+async def add_member_message(
+    session: AsyncSession,
+    member: Member,
+    appeal_id: int,
+    *,
+    text: str | None,
+    attachments: list[dict[str, Any]],
+) -> AppealMessage:
+    appeal = await get_member_appeal(session, member, appeal_id)
+    if appeal.status not in OPEN_STATUSES:
+        raise AppealError("closed")
+    if text is not None and len(text) > MAX_TEXT:
+        raise AppealError("too-long")
+    if not (text or attachments):
+        raise AppealError("empty")
+    message = AppealMessage(
+        appeal_id=appeal.id, side=MessageSide.MEMBER, text=text, attachments=attachments
+    )
+    session.add(message)
+    await session.flush()
+    return message

@@ -1,0 +1,258 @@
+"""Database models. Portable types only: everything here runs on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases (SQLite stores them naive)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON(), list[Any]: JSON()}  # noqa: RUF012
+
+
+class WorkplaceType(enum.StrEnum):
+    SCHOOL = "school"
+    KINDERGARTEN = "kindergarten"
+    COLLEGE = "college"
+    UNIVERSITY = "university"
+    RESEARCH = "research"
+    OTHER = "other"
+
+
+class AppealStatus(enum.StrEnum):
+    QUEUED = "queued"
+    CLAIMED = "claimed"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+    REOPENED = "reopened"
+
+
+OPEN_STATUSES = (
+    AppealStatus.QUEUED,
+    AppealStatus.CLAIMED,
+    AppealStatus.ANSWERED,
+    AppealStatus.REOPENED,
+)
+
+
+class AppealSource(enum.StrEnum):
+    FAQ_MISS = "faq-miss"
+    DIRECT = "direct"
+
+
+class MessageSide(enum.StrEnum):
+    MEMBER = "member"
+    LAWYER = "lawyer"
+    NOTE = "note"  # internal, never shown to the member
+
+
+class StaffRole(enum.StrEnum):
+    ADMIN = "admin"
+    HEAD_LAWYER = "head-lawyer"
+    LAWYER = "lawyer"
+    PRESS = "press"
+
+
+class FeedbackKind(enum.StrEnum):
+    SUGGESTION = "suggestion"
+    COMPLAINT = "complaint"
+    THANKS = "thanks"
+
+
+class FaqEventKind(enum.StrEnum):
+    VIEWED = "viewed"
+    HELPED = "helped"
+    NOT_HELPED = "not-helped"
+    SEARCH_SHOWN = "search-shown"
+    LED_TO_APPEAL = "led-to-appeal"
+
+
+def _enum(cls: type[enum.StrEnum]) -> Enum:
+    # Stored as plain strings (no native enum types) so both databases and migrations agree.
+    return Enum(
+        cls,
+        native_enum=False,
+        length=24,
+        values_callable=lambda e: [m.value for m in e],
+        validate_strings=True,
+    )
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Member(Base):
+    __tablename__ = "member"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    language: Mapped[str] = mapped_column(String(8), default="kk")
+    member_org: Mapped[str | None] = mapped_column(String(40))
+    workplace_type: Mapped[WorkplaceType | None] = mapped_column(_enum(WorkplaceType))
+    # Shown to the lawyer handling the member's appeal; refreshed when an appeal is filed.
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    username: Mapped[str | None] = mapped_column(String(64))
+    consent_version: Mapped[str | None] = mapped_column(String(16))
+    consent_at: Mapped[datetime | None]
+    news_opt_out: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    appeals: Mapped[list[Appeal]] = relationship(back_populates="member")
+
+
+class Staff(Base):
+    __tablename__ = "staff"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
+    member_orgs: Mapped[list[Any]] = mapped_column(default=list)
+    full_name: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Appeal(Base):
+    __tablename__ = "appeal"
+    __table_args__ = (
+        Index("ix_appeal_queue", "member_org", "status", "created_at"),
+        Index("ix_appeal_member", "member_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    member_org: Mapped[str] = mapped_column(String(40))
+    workplace_type: Mapped[WorkplaceType | None] = mapped_column(_enum(WorkplaceType))
+    topic: Mapped[str] = mapped_column(String(40))
+    text: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    hide_from_employer: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[AppealStatus] = mapped_column(_enum(AppealStatus), default=AppealStatus.QUEUED)
+    source: Mapped[AppealSource] = mapped_column(_enum(AppealSource))
+    channel: Mapped[str] = mapped_column(String(16), default="electronic")
+    faq_node: Mapped[str | None] = mapped_column(String(40))
+    language: Mapped[str] = mapped_column(String(8), default="kk")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_by: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    claimed_at: Mapped[datetime | None]
+    first_answer_at: Mapped[datetime | None]
+    closed_at: Mapped[datetime | None]
+    rating: Mapped[int | None] = mapped_column(Integer)
+    rating_comment: Mapped[str | None] = mapped_column(Text)
+
+    member: Mapped[Member] = relationship(back_populates="appeals")
+    messages: Mapped[list[AppealMessage]] = relationship(
+        back_populates="appeal", order_by="AppealMessage.id"
+    )
+
+
+class AppealMessage(Base):
+    __tablename__ = "appeal_message"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    side: Mapped[MessageSide] = mapped_column(_enum(MessageSide))
+    author_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    text: Mapped[str | None] = mapped_column(Text)
+    attachments: Mapped[list[Any]] = mapped_column(default=list)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    appeal: Mapped[Appeal] = relationship(back_populates="messages")
+
+
+class FaqEvent(Base):
+    __tablename__ = "faq_event"
+    __table_args__ = (Index("ix_faq_event_node_kind", "node_id", "kind"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[FaqEventKind] = mapped_column(_enum(FaqEventKind))
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    member_org: Mapped[str | None] = mapped_column(String(40))
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class Feedback(Base):
+    """The union mailbox: suggestions and complaints to the union's leadership."""
+
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("member.id"))
+    member_org: Mapped[str | None] = mapped_column(String(40))
+    kind: Mapped[FeedbackKind] = mapped_column(_enum(FeedbackKind))
+    anonymous: Mapped[bool] = mapped_column(Boolean, default=False)
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class FsmRecord(Base):
+    """aiogram FSM state and data, so a restart loses no half-finished conversation."""
+
+    __tablename__ = "fsm_record"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    state: Mapped[str | None] = mapped_column(String(200))
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Audit(Base):
+    __tablename__ = "audit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    staff_telegram_id: Mapped[int] = mapped_column(BigInteger)
+    action: Mapped[str] = mapped_column(String(60))
+    appeal_id: Mapped[int | None] = mapped_column(Integer)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)

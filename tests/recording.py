@@ -1,0 +1,102 @@
+"""A recording bot session: answers every Bot API call plausibly and remembers it."""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections.abc import AsyncGenerator
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import TelegramMethod
+from aiogram.methods.base import TelegramType
+from aiogram.types import (
+    Chat,
+    InlineKeyboardMarkup,
+    Message,
+    MessageId,
+    ReplyKeyboardMarkup,
+    User,
+)
+
+BOT_USER = User(id=1000, is_bot=True, first_name="Qorgau", username="qorgau_test_bot")
+
+
+@dataclass
+class Screen:
+    """The bot's messages per chat as a member would see them, edits applied."""
+
+    messages: dict[int, dict[int, Message]] = field(default_factory=dict)
+    reply_keyboards: dict[int, ReplyKeyboardMarkup] = field(default_factory=dict)
+
+
+def _inline(markup: Any) -> InlineKeyboardMarkup | None:
+    return markup if isinstance(markup, InlineKeyboardMarkup) else None
+
+
+class RecordingSession(BaseSession):
+    def __init__(self) -> None:
+        super().__init__()
+        self.requests: list[TelegramMethod[Any]] = []
+        self.screen = Screen()
+        self._ids = itertools.count(10_000)
+
+    async def close(self) -> None:
+        return None
+
+    async def stream_content(
+        self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
+        chunk_size: int = 65536, raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:  # pragma: no cover - the bot downloads nothing
+        yield b""
+
+    async def make_request(
+        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+    ) -> TelegramType:
+        self.requests.append(method)
+        returning = method.__returning__
+        chat_id = getattr(method, "chat_id", None)
+        if returning is Message or (
+            isinstance(returning, type) is False and "Message" in str(returning) and chat_id
+        ):
+            return self._message(method, int(chat_id or 0))  # type: ignore[return-value]
+        if returning is MessageId:
+            return MessageId(message_id=next(self._ids))  # type: ignore[return-value]
+        if returning is User:
+            return BOT_USER  # type: ignore[return-value]
+        if returning is bool:
+            return True  # type: ignore[return-value]
+        if "list" in str(returning) and "Message" in str(returning):
+            return [self._message(method, int(chat_id or 0))]  # type: ignore[return-value]
+        return True  # type: ignore[return-value]
+
+    def _message(self, method: TelegramMethod[Any], chat_id: int) -> Message:
+        message_id = getattr(method, "message_id", None)
+        chat = self.screen.messages.setdefault(chat_id, {})
+        if method.__api_method__.startswith("edit") and message_id in chat:
+            old = chat[message_id]
+            update: dict[str, Any] = {}
+            if hasattr(method, "text") and method.text is not None:
+                update["text"] = method.text
+            if "reply_markup" in method.model_fields_set or method.__api_method__ != "editMessageText":
+                update["reply_markup"] = _inline(getattr(method, "reply_markup", None))
+            else:
+                update["reply_markup"] = None
+            new = old.model_copy(update=update)
+            chat[message_id] = new
+            return new
+        message = Message(
+            message_id=next(self._ids),
+            date=int(time.time()),
+            chat=Chat(id=chat_id, type="private"),
+            from_user=BOT_USER,
+            text=getattr(method, "text", None),
+            caption=getattr(method, "caption", None),
+            reply_markup=_inline(getattr(method, "reply_markup", None)),
+        )
+        chat[message.message_id] = message
+        if isinstance(getattr(method, "reply_markup", None), ReplyKeyboardMarkup):
+            self.screen.reply_keyboards[chat_id] = method.reply_markup  # type: ignore[attr-defined]
+        return message
