@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-import time
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot, Dispatcher
@@ -32,13 +32,21 @@ _message_ids = itertools.count(1)
 
 class Person:
     def __init__(
-        self, dp: Dispatcher, bot: Bot, session: RecordingSession, user_id: int,
-        *, language_code: str = "kk", first_name: str = "Айгүл",
+        self,
+        dp: Dispatcher,
+        bot: Bot,
+        session: RecordingSession,
+        user_id: int,
+        *,
+        language_code: str = "kk",
+        first_name: str = "Айгүл",
     ) -> None:
         self.dp = dp
         self.bot = bot
         self.session = session
-        self.user = User(id=user_id, is_bot=False, first_name=first_name, language_code=language_code)
+        self.user = User(
+            id=user_id, is_bot=False, first_name=first_name, language_code=language_code
+        )
         self.chat = Chat(id=user_id, type="private")
 
     # --- what the person does --------------------------------------------------------------
@@ -51,36 +59,54 @@ class Person:
 
     def _message(self, **kwargs: Any) -> Message:
         return Message(
-            message_id=next(_message_ids), date=int(time.time()), chat=self.chat,
-            from_user=self.user, **kwargs,
+            message_id=next(_message_ids),
+            date=datetime.now(UTC),
+            chat=self.chat,
+            from_user=self.user,
+            **kwargs,
         )
 
     async def send(self, text: str) -> list[TelegramMethod[Any]]:
         entities = None
         if text.startswith("/"):
-            entities = [MessageEntity(type="bot_command", offset=0, length=len(text.split()[0]))]
+            entities = [
+                MessageEntity(type="bot_command", offset=0, length=len(text.split(maxsplit=1)[0]))
+            ]
         return await self.feed(message=self._message(text=text, entities=entities))
 
-    async def send_photo(self, file_id: str, caption: str | None = None) -> list[TelegramMethod[Any]]:
+    async def send_photo(
+        self, file_id: str, caption: str | None = None
+    ) -> list[TelegramMethod[Any]]:
         photo = [PhotoSize(file_id=file_id, file_unique_id=file_id + "u", width=800, height=600)]
         return await self.feed(message=self._message(photo=photo, caption=caption))
 
-    async def send_document(self, file_id: str, name: str = "order.pdf") -> list[TelegramMethod[Any]]:
+    async def send_document(
+        self, file_id: str, name: str = "order.pdf"
+    ) -> list[TelegramMethod[Any]]:
         document = Document(file_id=file_id, file_unique_id=file_id + "u", file_name=name)
         return await self.feed(message=self._message(document=document))
 
     async def send_sticker(self) -> list[TelegramMethod[Any]]:
         sticker = Sticker(
-            file_id="stk", file_unique_id="stku", type="regular", width=512, height=512,
-            is_animated=False, is_video=False,
+            file_id="stk",
+            file_unique_id="stku",
+            type="regular",
+            width=512,
+            height=512,
+            is_animated=False,
+            is_video=False,
         )
         return await self.feed(message=self._message(sticker=sticker))
 
     async def send_voice(self) -> list[TelegramMethod[Any]]:
-        return await self.feed(message=self._message(voice=Voice(file_id="v", file_unique_id="vu", duration=3)))
+        return await self.feed(
+            message=self._message(voice=Voice(file_id="v", file_unique_id="vu", duration=3))
+        )
 
     async def send_location(self) -> list[TelegramMethod[Any]]:
-        return await self.feed(message=self._message(location=Location(latitude=43.2, longitude=76.9)))
+        return await self.feed(
+            message=self._message(location=Location(latitude=43.2, longitude=76.9))
+        )
 
     async def send_contact(self) -> list[TelegramMethod[Any]]:
         contact = Contact(phone_number="+77010000000", first_name="A")
@@ -89,8 +115,11 @@ class Person:
     async def press(self, data: str, message: Message | None = None) -> list[TelegramMethod[Any]]:
         message = message or self.last_message()
         query = CallbackQuery(
-            id=str(next(_update_ids)), from_user=self.user, chat_instance="ci",
-            message=message, data=data,
+            id=str(next(_update_ids)),
+            from_user=self.user,
+            chat_instance="ci",
+            message=message,
+            data=data,
         )
         return await self.feed(callback_query=query)
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import itertools
-import time
 from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot
@@ -47,13 +47,20 @@ class RecordingSession(BaseSession):
         return None
 
     async def stream_content(
-        self, url: str, headers: dict[str, Any] | None = None, timeout: int = 30,
-        chunk_size: int = 65536, raise_for_status: bool = True,
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,  # noqa: ASYNC109 - BaseSession's signature
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:  # pragma: no cover - the bot downloads nothing
         yield b""
 
     async def make_request(
-        self, bot: Bot, method: TelegramMethod[TelegramType], timeout: int | None = None
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109 - BaseSession's signature
     ) -> TelegramType:
         self.requests.append(method)
         returning = method.__returning__
@@ -80,7 +87,10 @@ class RecordingSession(BaseSession):
             update: dict[str, Any] = {}
             if hasattr(method, "text") and method.text is not None:
                 update["text"] = method.text
-            if "reply_markup" in method.model_fields_set or method.__api_method__ != "editMessageText":
+            if (
+                "reply_markup" in method.model_fields_set
+                or method.__api_method__ != "editMessageText"
+            ):
                 update["reply_markup"] = _inline(getattr(method, "reply_markup", None))
             else:
                 update["reply_markup"] = None
@@ -89,7 +99,7 @@ class RecordingSession(BaseSession):
             return new
         message = Message(
             message_id=next(self._ids),
-            date=int(time.time()),
+            date=datetime.now(UTC),
             chat=Chat(id=chat_id, type="private"),
             from_user=BOT_USER,
             text=getattr(method, "text", None),

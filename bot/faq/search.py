@@ -16,6 +16,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
+import numpy as np
 from rapidfuzz import fuzz, process
 
 from bot.faq.content import LANGS, Faq, Node
@@ -245,15 +246,27 @@ class FaqIndex:
             lengths.append(length)
         avg = sum(lengths) / len(lengths) if lengths else 1.0
         n_docs = len(self.docs)
-        # Precompute BM25 term weights per (term, doc): queries then only add numbers.
-        self.postings: dict[str, list[tuple[int, float]]] = {}
+        # Precompute BM25 term weights per (term, doc) as arrays: a query then only takes
+        # element-wise maxima and sums, in numpy.
+        self.postings: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         for term, docs in postings.items():
             idf = math.log(1 + (n_docs - len(docs) + 0.5) / (len(docs) + 0.5))
-            self.postings[term] = [
-                (d, idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * lengths[d] / avg)))
-                for d, tf in docs.items()
-            ]
-        self.vocabulary = sorted(vocabulary)
+            self.postings[term] = (
+                np.fromiter(docs.keys(), dtype=np.int32, count=len(docs)),
+                np.fromiter(
+                    (
+                        idf * tf * (K1 + 1) / (tf + K1 * (1 - B + B * lengths[d] / avg))
+                        for d, tf in docs.items()
+                    ),
+                    dtype=np.float64,
+                    count=len(docs),
+                ),
+            )
+        # Fuzzy candidates by word length: fuzz.ratio >= 80 needs lengths within a factor
+        # of 1.5 of each other, so only those are compared.
+        self.by_length: dict[int, list[str]] = defaultdict(list)
+        for word in sorted(vocabulary):
+            self.by_length[len(word)].append(word)
 
     @staticmethod
     def _fields(node: Node) -> list[tuple[str, str]]:
@@ -270,24 +283,33 @@ class FaqIndex:
         tokens = list(dict.fromkeys(tokenize(query)))[:30]
         if not tokens:
             return []
-        scores: dict[int, float] = defaultdict(float)
+        scores = np.zeros(len(self.docs))
+        best = np.zeros(len(self.docs))
         for token in tokens:
-            best: dict[int, float] = {}
+            # A token counts once per answer, at its best-matching level.
+            best.fill(0.0)
             for term, weight in self._expand(token):
-                for doc, value in self.postings.get(term, ()):
-                    contribution = weight * value
-                    if contribution > best.get(doc, 0.0):
-                        best[doc] = contribution
-            for doc, value in best.items():
-                scores[doc] += value
-        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[:limit]
-        return [Hit(self.docs[d], s) for d, s in ranked if s > 0]
+                docs, values = self.postings[term]
+                np.maximum.at(best, docs, values * weight)
+            scores += best
+        if limit < len(scores):
+            top = np.argpartition(-scores, limit)[:limit]
+        else:
+            top = np.arange(len(scores))
+        ranked = sorted(top.tolist(), key=lambda d: (-scores[d], d))
+        return [Hit(self.docs[d], float(scores[d])) for d in ranked if scores[d] > 0]
 
     def _expand(self, token: str) -> list[tuple[str, float]]:
         terms = [(t, w) for t, w in _terms(token) if t in self.postings]
         if f"0:{token}" not in self.postings and len(token) >= FUZZY_MIN_LEN:
+            size = len(token)
+            candidates = [
+                word
+                for length in range(math.ceil(size / 1.5), math.floor(size * 1.5) + 1)
+                for word in self.by_length.get(length, ())
+            ]
             for word, similarity, _ in process.extract(
-                token, self.vocabulary, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=3
+                token, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=3
             ):
                 terms.append((f"0:{word}", FUZZY_WEIGHT * similarity / 100))
         return terms

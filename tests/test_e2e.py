@@ -1,0 +1,244 @@
+"""End to end: `python -m bot` as a subprocess, long polling the fake Bot API server.
+
+Plays the whole member journey in Kazakh and in Russian, as members on phones would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sqlite3
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import TOKEN
+from tests.fake_bot_api import Call, FakeBotAPI
+
+ROOT = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.e2e
+
+
+class BotProcess:
+    def __init__(self, api: FakeBotAPI, db: Path) -> None:
+        self.api = api
+        self.db = db
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        env = {
+            **os.environ,
+            "BOT_TOKEN": TOKEN,
+            "TELEGRAM_API_URL": self.api.base_url,
+            "DATABASE_URL": f"sqlite:///{self.db}",
+            "ADMIN_IDS": "900",
+            "LOG_LEVEL": "INFO",
+        }
+        self.proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=ROOT,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        await self.api.wait_for("getUpdates", timeout=30)
+
+    async def stop(self) -> tuple[int, str]:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            _, stderr = await asyncio.wait_for(self.proc.communicate(), timeout=20)
+        except TimeoutError:
+            self.proc.kill()
+            _, stderr = await self.proc.communicate()
+        return int(self.proc.returncode or 0), stderr.decode()
+
+
+@pytest.fixture
+async def running(tmp_path: Path) -> AsyncIterator[tuple[FakeBotAPI, BotProcess]]:
+    async with FakeBotAPI() as api:
+        bot = BotProcess(api, tmp_path / "qorgau.db")
+        await bot.start()
+        try:
+            yield api, bot
+        finally:
+            code, stderr = await bot.stop()
+            assert "Traceback" not in stderr, stderr[-3000:]
+            assert code == 0, stderr[-3000:]
+
+
+class Phone:
+    """One member's phone: sends, taps, and waits for what the bot shows."""
+
+    def __init__(self, api: FakeBotAPI, user_id: int, language_code: str) -> None:
+        self.api = api
+        self.user_id = user_id
+        self.language_code = language_code
+
+    async def expect(self, method: str | None = None, contains: str = "", after: int = 0) -> Call:
+        def match(call: Call) -> bool:
+            return call.chat_id in (self.user_id, str(self.user_id)) and contains in (
+                call.text or ""
+            )
+
+        return await self.api.wait_for(method, match, timeout=15, after=after)
+
+    async def say(self, text: str, *, reply_contains: str = "") -> Call:
+        mark = self.api.mark()
+        if text.startswith("/"):
+            self.api.send_command(self.user_id, text, language_code=self.language_code)
+        else:
+            self.api.send_text(self.user_id, text, language_code=self.language_code)
+        return await self.expect(None, reply_contains, after=mark)
+
+    async def say_sticker(self) -> Call:
+        mark = self.api.mark()
+        self.api.send_sticker(self.user_id)
+        return await self.expect("sendMessage", "", after=mark)
+
+    def find_button(self, data_prefix: str) -> tuple[int, str]:
+        for message in reversed(self.api.bot_messages(self.user_id)):
+            for _, data in self.api.buttons(message):
+                if data.startswith(data_prefix):
+                    return int(message["message_id"]), data
+        raise AssertionError(f"no button {data_prefix!r} on screen")
+
+    async def tap(self, data_prefix: str, *, reply_contains: str = "") -> Call:
+        message_id, data = self.find_button(data_prefix)
+        mark = self.api.mark()
+        self.api.press(self.user_id, message_id, data)
+        await self.api.wait_for("answerCallbackQuery", lambda c: True, timeout=15, after=mark)
+        if reply_contains:
+            return await self.expect(None, reply_contains, after=mark)
+        return self.api.calls[-1]
+
+    def screen(self) -> dict[str, Any]:
+        message = self.api.last_bot_message(self.user_id)
+        assert message is not None
+        return message
+
+
+JOURNEY = {
+    "kk": {
+        "org": "org:aktobe",
+        "menu": "тіркелдіңіз",
+        "question": "педагогтын демалысы канша кун",
+        "appeal": "Заңгерге өтініш",
+        "story": "Директор жазғы демалысты 42 күн ғана береді, 56 күн емес. Не істеу керек?",
+        "received": "қабылданды",
+        "my": "кезек",
+        "sticker": "стикер",
+        "outdated": "ескірген",
+    },
+    "ru": {
+        "org": "org:pavlodar",
+        "menu": "зарегистрированы",
+        "question": "отпуск у учителя сколько дней",
+        "appeal": "Обращение к юристу",
+        "story": "Директор даёт только 42 дня отпуска вместо 56. Что делать?",
+        "received": "принято",
+        "my": "очеред",
+        "sticker": "стикер",
+        "outdated": "устарел",
+    },
+}
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+async def test_member_journey(running: tuple[FakeBotAPI, BotProcess], lang: str) -> None:
+    api, bot = running
+    words = JOURNEY[lang]
+    phone = Phone(api, 7000 + len(lang) + (1 if lang == "ru" else 0), language_code=lang)
+
+    # Onboarding: language → member organisation → workplace → consent.
+    await phone.say("/start", reply_contains="Бот тілін таңдаңыз")
+    await phone.tap(f"lang:{lang}")
+    await phone.tap(words["org"])
+    await phone.tap("wp:university")
+    await phone.tap("consent:1", reply_contains=words["menu"])
+
+    # Free text → three FAQ answers and "Ask a lawyer".
+    await phone.say(words["question"], reply_contains="")
+    results = phone.screen()
+    data = [d for _, d in api.buttons(results)]
+    assert (
+        len(data) == 4
+        and all(d.startswith("faq:open:") for d in data[:3])
+        and data[3] == "ask:search"
+    )
+
+    # Open the first answer: the same message is edited into the answer with its articles.
+    mark = api.mark()
+    api.press(phone.user_id, results["message_id"], data[0])
+    edited = await api.wait_for("editMessageText", timeout=15, after=mark)
+    assert "📖" in (edited.text or "") and "🗓" in (edited.text or "")
+    node_id = data[0].split(":", 2)[2]
+
+    # "No, ask a lawyer" → appeal draft with the topic pre-filled.
+    await phone.tap(f"faq:no:{node_id}", reply_contains=words["appeal"])
+    await phone.say(words["story"], reply_contains="")
+    mark = api.mark()
+    api.send_photo(phone.user_id, "AgACAgIAAxkBAAIBZ2order", caption=None)
+    await phone.expect("sendMessage", "1", after=mark)
+    await phone.tap("draft:files_done", reply_contains="")
+    await phone.tap("draft:anon")
+    sent = await phone.tap("draft:send", reply_contains=words["received"])
+    assert "№" in (sent.text or "")
+
+    # The appeal is in the database, as the member wrote it.
+    with sqlite3.connect(bot.db) as db:
+        row = db.execute(
+            "SELECT a.topic, a.text, a.attachments, a.hide_from_employer, a.status, a.source "
+            "FROM appeal a JOIN member m ON m.id = a.member_id WHERE m.telegram_id = ?",
+            (phone.user_id,),
+        ).fetchone()
+    assert row is not None
+    assert row[1] == words["story"] and "order" in row[2]
+    assert row[3] == 1 and row[4] == "queued" and row[5] == "faq-miss"
+
+    # /my shows it with its status; a sticker gets a hint; a forged button is refused politely.
+    await phone.say("/my", reply_contains=words["my"])
+    hint = await phone.say_sticker()
+    assert words["sticker"] in (hint.text or "").lower()
+    mark = api.mark()
+    api.press(phone.user_id, results["message_id"], "my:open:999999")
+    answer = await api.wait_for("answerCallbackQuery", timeout=15, after=mark)
+    assert words["outdated"] in (answer.params.get("text") or "").lower()
+
+    # Union mailbox.
+    await phone.say("/feedback", reply_contains="")
+    await phone.tap("fb:kind:suggestion")
+    await phone.say("Кітапхана / библиотека үшін көбірек семинар", reply_contains="")
+    await phone.tap("fb:send:")
+    with sqlite3.connect(bot.db) as db:
+        assert db.execute("SELECT count(*) FROM feedback").fetchone()[0] == 1
+
+
+async def test_restart_keeps_a_half_written_appeal(tmp_path: Path) -> None:
+    async with FakeBotAPI() as api:
+        bot = BotProcess(api, tmp_path / "q.db")
+        await bot.start()
+        phone = Phone(api, 7100, language_code="ru")
+        await phone.say("/start", reply_contains="")
+        await phone.tap("lang:ru")
+        await phone.tap("org:astana")
+        await phone.tap("wp:school")
+        await phone.tap("consent:1", reply_contains="")
+        await phone.say("/ask", reply_contains="")
+        await phone.tap("topic:pay", reply_contains="")
+        await phone.say("Не доплачивают за категорию с сентября.", reply_contains="")
+        code, _ = await bot.stop()
+        assert code == 0
+        await bot.start()
+        await phone.tap("draft:files_done", reply_contains="")
+        await phone.tap("draft:send", reply_contains="№")
+        code, stderr = await bot.stop()
+        assert code == 0, stderr
+    with sqlite3.connect(tmp_path / "q.db") as db:
+        assert db.execute("SELECT text FROM appeal").fetchone()[0].startswith("Не доплачивают")

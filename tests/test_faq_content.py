@@ -1,0 +1,149 @@
+"""The shipped FAQ content, the check that guards it, and the faq CLI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.faq.content import CONTENT_DIR, check_faq, load_faq
+from bot.topics import TOPICS
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_shipped_content_is_valid_and_large_enough() -> None:
+    faq, problems = check_faq(CONTENT_DIR)
+    assert problems == []
+    assert [t.id for t in faq.topics] == list(TOPICS)
+    assert len(faq.answers) >= 45
+    for topic in TOPICS:
+        if topic != "other":
+            assert sum(1 for a in faq.answers if a.topic == topic) >= 2, topic
+
+
+def test_every_answer_cites_articles_in_both_languages() -> None:
+    faq = load_faq()
+    for answer in faq.answers:
+        assert answer.refs, answer.id
+        assert answer.reviewed is not None, answer.id
+        for lang in ("kk", "ru"):
+            assert answer.answer_in(lang).strip(), (answer.id, lang)
+
+
+def test_no_fact_marked_verify_in_domain_is_stated() -> None:
+    # Overtime monthly/yearly caps and the conciliation-commission exemptions are
+    # "(verify)" in domain.md; the status-of-pedagogue law is cited without article numbers.
+    faq = load_faq()
+    for answer in faq.answers:
+        for ref in answer.refs:
+            for text in (ref.kk, ref.ru):
+                if "статусе педагога" in text or "мәртебесі" in text:
+                    assert "ст." not in text and "бап" not in text, (answer.id, text)
+
+
+def write(directory: Path, name: str, text: str) -> None:
+    (directory / name).write_text(text, encoding="utf-8")
+
+
+@pytest.fixture
+def broken_dir(tmp_path: Path) -> Path:
+    for path in CONTENT_DIR.glob("*.yaml"):
+        if path.stem not in {"pay", "leave", "other"}:
+            write(tmp_path, path.name, path.read_text(encoding="utf-8"))
+    write(
+        tmp_path,
+        "pay.yaml",
+        """
+id: pay
+title: {kk: Еңбекақы, ru: Оплата труда}
+children:
+  - id: pay-dup
+    title: {kk: "Сұрақ", ru: "Вопрос"}
+    answer: {kk: "Жауап", ru: ""}
+    refs: []
+    reviewed: 2099-01-01
+  - id: pay-dup
+    title: {kk: "Өте ұзын тақырып өте ұзын тақырып өте ұзын тақырып өте ұзын тақырып", ru: "x"}
+    answer: {kk: "a", ru: "b"}
+    refs: [{kk: "ЕК 113-бап", ru: "ТК ст. 113"}]
+    reviewed: 2026-01-01
+  - id: Pay_Bad-ID-that-is-far-too-long-for-telegram-button-data
+    title: {kk: "a", ru: "b"}
+    answer: {kk: "a", ru: "b"}
+    refs: [{kk: "ЕК 113-бап", ru: "ТК ст. 113"}]
+    reviewed: 2026-01-01
+""",
+    )
+    write(tmp_path, "leave.yaml", "id: leave\ntitle: {kk: Демалыс, ru: Отпуск}\nchildren: [\n")
+    return tmp_path
+
+
+def test_check_names_each_problem(broken_dir: Path) -> None:
+    _, problems = check_faq(broken_dir)
+    joined = "\n".join(problems)
+    assert "pay-dup: answer has no ru text" in joined
+    assert "at least one article reference" in joined
+    assert "in the future" in joined
+    assert "duplicate id" in joined
+    assert "title in kk is" in joined and "limit 60" in joined
+    assert "lowercase letters" in joined and "button data limit 64" in joined
+    assert "leave.yaml: not valid YAML" in joined
+    assert "other.yaml: topic 'other' has no file" in joined
+
+
+def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=ROOT,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_cli_check_exit_codes(broken_dir: Path) -> None:
+    good = run_cli("faq", "check")
+    assert good.returncode == 0, good.stdout + good.stderr
+    bad = run_cli("faq", "check", "--dir", str(broken_dir))
+    assert bad.returncode == 1
+    assert "pay-dup" in bad.stdout and "problem(s)" in bad.stderr
+
+
+def test_cli_search_json_from_argument_and_stdin() -> None:
+    one = run_cli("faq", "search", "--lang", "ru", "--json", "задерживают", "зарплату")
+    assert one.returncode == 0, one.stderr
+    hits = json.loads(one.stdout)
+    assert hits and {"id", "topic", "title", "score"} <= set(hits[0])
+    assert hits[0]["topic"] == "pay"
+    many = run_cli("faq", "search", "--lang", "kk", "--json", stdin="демалыс\n\nжалақы кешікті\n")
+    lines = many.stdout.strip().splitlines()
+    assert len(lines) == 2 and all(isinstance(json.loads(line), list) for line in lines)
+
+
+def test_bot_refuses_to_start_on_invalid_content(broken_dir: Path, tmp_path: Path) -> None:
+    import os
+
+    env = {
+        **os.environ,
+        "BOT_TOKEN": "123456:TEST-token_abcdefghijklmnopqrstuvwxyz",
+        "FAQ_DIR": str(broken_dir),
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+        "TELEGRAM_API_URL": "http://127.0.0.1:9",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1
+    assert "FAQ content is invalid" in result.stderr and "pay-dup" in result.stderr
