@@ -102,15 +102,20 @@ class Phone:
         self.api.send_sticker(self.user_id)
         return await self.expect("sendMessage", "", after=mark)
 
-    def find_button(self, data_prefix: str) -> tuple[int, str]:
-        for message in reversed(self.api.bot_messages(self.user_id)):
-            for _, data in self.api.buttons(message):
-                if data.startswith(data_prefix):
-                    return int(message["message_id"]), data
-        raise AssertionError(f"no button {data_prefix!r} on screen")
+    async def find_button(self, data_prefix: str, timeout: float = 15) -> tuple[int, str]:
+        """The newest button with this data on the member's screen, waiting for it to appear."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            for message in reversed(self.api.bot_messages(self.user_id)):
+                for _, data in self.api.buttons(message):
+                    if data.startswith(data_prefix):
+                        return int(message["message_id"]), data
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"no button {data_prefix!r} on screen")
+            await asyncio.sleep(0.05)
 
     async def tap(self, data_prefix: str, *, reply_contains: str = "") -> Call:
-        message_id, data = self.find_button(data_prefix)
+        message_id, data = await self.find_button(data_prefix)
         mark = self.api.mark()
         self.api.press(self.user_id, message_id, data)
         await self.api.wait_for("answerCallbackQuery", lambda c: True, timeout=15, after=mark)

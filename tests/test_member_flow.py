@@ -117,7 +117,9 @@ async def test_faq_navigation_edits_one_message_with_back_and_home(
     await member.press(f"faq:yes:{answer.id}", shown)
     async with ctx.session_factory() as session:
         kinds = list(
-            await session.scalars(select(FaqEvent.kind).where(FaqEvent.node_id == answer.id))
+            await session.scalars(
+                select(FaqEvent.kind).where(FaqEvent.node_id == answer.id).order_by(FaqEvent.id)
+            )
         )
     assert kinds == [FaqEventKind.VIEWED, FaqEventKind.HELPED]
 

@@ -18,8 +18,9 @@ def get_routers() -> list[Router]:
     )
 
     return [
-        start.router,
+        # Staff routers first: a staff member need not be a registered member.
         inbox.router,
+        start.router,
         faq.router,
         my_appeals.router,
         mailbox.router,

@@ -14,7 +14,6 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
@@ -93,7 +92,7 @@ async def ask_text(
     anchor: Message, state: FSMContext, member: Member, draft: dict[str, Any]
 ) -> None:
     await state.set_state(AppealDraft.text)
-    builder = InlineKeyboardBuilder()
+    builder = kb.InlineKeyboard()
     topic = escape(topic_title(str(draft["topic"]), member.language))
     if draft.get("text"):
         text = _(
@@ -127,7 +126,7 @@ async def ask_files(anchor: Message, state: FSMContext, draft: dict[str, Any]) -
 
 
 def files_markup() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = kb.InlineKeyboard()
     builder.button(text=_("✅ Done"), callback_data=DraftCb(action="files_done"))
     builder.button(text=_("✖️ Cancel"), callback_data=DraftCb(action="cancel"))
     return builder.as_markup()
@@ -155,7 +154,7 @@ def confirm_view(
         question=escape(question),
         hide=_("yes") if draft.get("hide") else _("no"),
     )
-    builder = InlineKeyboardBuilder()
+    builder = kb.InlineKeyboard()
     builder.button(text=_("📨 Send to a lawyer"), callback_data=DraftCb(action="send"))
     builder.button(
         text=_("🔓 Show my name") if draft.get("hide") else _("🔒 Hide my name"),

@@ -12,7 +12,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
@@ -30,7 +29,7 @@ router.callback_query.filter(Registered())
 
 
 def topics_screen(faq: Faq, lang: str) -> tuple[str, InlineKeyboardMarkup]:
-    builder = InlineKeyboardBuilder()
+    builder = kb.InlineKeyboard()
     for topic in faq.topics:
         builder.button(text=topic.title_in(lang), callback_data=FaqCb(action="open", node=topic.id))
     builder.adjust(2)
@@ -39,7 +38,7 @@ def topics_screen(faq: Faq, lang: str) -> tuple[str, InlineKeyboardMarkup]:
 
 
 def branch_screen(node: Node, lang: str) -> tuple[str, InlineKeyboardMarkup]:
-    builder = InlineKeyboardBuilder()
+    builder = kb.InlineKeyboard()
     for child in node.children:
         prefix = "" if child.is_answer else "📁 "
         builder.button(
@@ -73,7 +72,7 @@ def answer_text(node: Node, lang: str, tz: ZoneInfo) -> str:
 
 
 def answer_markup(node: Node, *, asked: bool) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = kb.InlineKeyboard()
     if not asked:
         builder.row(
             InlineKeyboardButton(

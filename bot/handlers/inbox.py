@@ -9,9 +9,9 @@ from aiogram import Router
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot import keyboards as kb
 from bot.callbacks import InboxCb
 from bot.filters import HasRole
 from bot.handlers.mailbox import KIND_LABELS
@@ -32,7 +32,7 @@ async def inbox_view(
 ) -> tuple[str, InlineKeyboardMarkup]:
     items, total = await inbox_page(session, page=page, per_page=PER_PAGE)
     if not total:
-        return _("The union mailbox is empty."), InlineKeyboardBuilder().as_markup()
+        return _("The union mailbox is empty."), kb.InlineKeyboard().as_markup()
     pages = (total + PER_PAGE - 1) // PER_PAGE
     blocks = [
         _("<b>Union mailbox</b>: {total} messages, page {page} of {pages}").format(
@@ -52,7 +52,7 @@ async def inbox_view(
                 )
             )
         )
-    builder = InlineKeyboardBuilder()
+    builder = kb.InlineKeyboard()
     nav = []
     if page > 0:
         nav.append(InlineKeyboardButton(text="◀️", callback_data=InboxCb(page=page - 1).pack()))

@@ -9,7 +9,6 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
@@ -32,7 +31,7 @@ KIND_LABELS = {
 
 
 def kinds_markup() -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
+    builder = kb.InlineKeyboard()
     for kind, label in KIND_LABELS.items():
         builder.button(text=_(label), callback_data=FeedbackCb(action="kind", value=kind.value))
     builder.button(text=_("✖️ Cancel"), callback_data=FeedbackCb(action="cancel"))
@@ -50,7 +49,7 @@ def confirm_view(data: dict[str, object]) -> tuple[str, InlineKeyboardMarkup]:
         text=escape(str(data.get("text", ""))),
         anonymous=_("yes") if anonymous else _("no"),
     )
-    builder = InlineKeyboardBuilder()
+    builder = kb.InlineKeyboard()
     builder.button(text=_("📨 Send"), callback_data=FeedbackCb(action="send"))
     builder.button(
         text=_("👤 Sign with my name") if anonymous else _("🕶 Send anonymously"),

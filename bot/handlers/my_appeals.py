@@ -10,7 +10,6 @@ from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
@@ -54,7 +53,7 @@ async def list_view(
     appeals, total = await list_member_appeals(
         session, member, offset=page * PER_PAGE, limit=PER_PAGE
     )
-    builder = InlineKeyboardBuilder()
+    builder = kb.InlineKeyboard()
     if not total:
         return (
             _("You have no appeals yet. To ask a lawyer, press “✍️ Ask a lawyer” or send /ask."),
@@ -113,7 +112,7 @@ async def card_view(
             who = _("You") if item.side == MessageSide.MEMBER else _("Lawyer")
             snippet = escape((item.text or _("(file)"))[:300])
             body += f"\n{fmt_datetime(item.sent_at, lang, tz)} · {who}: {snippet}"
-    builder = InlineKeyboardBuilder()
+    builder = kb.InlineKeyboard()
     if appeal.status in OPEN_STATUSES:
         builder.button(text=_("✍️ Add a message"), callback_data=MyCb(action="add", value=appeal.id))
     builder.button(text=_("⬅️ All my appeals"), callback_data=MyCb(action="list", value=0))

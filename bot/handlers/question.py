@@ -7,8 +7,8 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
+from bot import keyboards as kb
 from bot.callbacks import AskCb, FaqCb
 from bot.faq.search import FaqIndex
 from bot.filters import Registered
@@ -37,7 +37,7 @@ async def on_question(
         return
     hits = faq_index.search(text[:SEARCH_CHARS], limit=3)
     await state.update_data(last_query=text, last_topic=hits[0].node.topic if hits else None)
-    builder = InlineKeyboardBuilder()
+    builder = kb.InlineKeyboard()
     for hit in hits:
         builder.button(
             text="📄 " + hit.node.title_in(member.language),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import selectinload
 
 from bot.storage.models import Feedback, FeedbackKind, Member
 
@@ -38,6 +37,5 @@ async def inbox_page(
         .order_by(Feedback.created_at.desc(), Feedback.id.desc())
         .offset(page * per_page)
         .limit(per_page)
-        .options(selectinload(Member.appeals).noload("*"))
     )
-    return [(fb, member) for fb, member in rows.tuples()], total
+    return [(fb, member) for fb, member in rows], total

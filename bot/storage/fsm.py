@@ -1,7 +1,14 @@
-"""aiogram FSM storage in the bot's own database, so a restart loses no conversation."""
+"""aiogram FSM storage in the bot's own database, so a restart loses no conversation.
+
+Reads are served from a write-through cache: in embedded mode one process owns every
+member's conversation (and aiogram's event isolation serialises each member's updates), so
+the cache never disagrees with the database. Several instances use Redis instead (DESIGN.md).
+"""
 
 from __future__ import annotations
 
+import copy
+from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
 
@@ -12,59 +19,78 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.models import FsmRecord
 
+CACHE_SIZE = 50_000
+
 
 class DatabaseStorage(BaseStorage):
     def __init__(
         self,
         session_factory: async_sessionmaker[AsyncSession],
         key_builder: KeyBuilder | None = None,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
         self.session_factory = session_factory
         self.key_builder = key_builder or DefaultKeyBuilder()
+        self.cache_size = cache_size
+        self._cache: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
+
+    async def _load(self, key: str) -> tuple[str | None, dict[str, Any]]:
+        cached = self._cache.get(key)
+        if cached is not None:
+            self._cache.move_to_end(key)
+            return cached
+        async with self.session_factory() as session:
+            row = (
+                await session.execute(
+                    select(FsmRecord.state, FsmRecord.data).where(FsmRecord.key == key)
+                )
+            ).first()
+        value = (row[0], dict(row[1] or {})) if row else (None, {})
+        self._remember(key, value)
+        return value
+
+    def _remember(self, key: str, value: tuple[str | None, dict[str, Any]]) -> None:
+        self._cache[key] = value
+        self._cache.move_to_end(key)
+        while len(self._cache) > self.cache_size:
+            self._cache.popitem(last=False)
+
+    async def _save(self, key: str, state: str | None, data: dict[str, Any]) -> None:
+        # The database first: only what is stored may be served from the cache.
+        async with self.session_factory() as session, session.begin():
+            record = await session.get(FsmRecord, key)
+            if state is None and not data:
+                if record is not None:
+                    await session.delete(record)
+            elif record is None:
+                session.add(FsmRecord(key=key, state=state, data=data))
+            else:
+                record.state = state
+                record.data = data
+        self._remember(key, (state, data))
 
     async def set_state(self, key: StorageKey, state: str | State | None = None) -> None:
+        name = self.key_builder.build(key)
         value = state.state if isinstance(state, State) else state
-        async with self.session_factory() as session, session.begin():
-            record = await session.get(FsmRecord, self.key_builder.build(key))
-            if record is None:
-                if value is None:
-                    return
-                session.add(FsmRecord(key=self.key_builder.build(key), state=value, data={}))
-            else:
-                record.state = value
-                if value is None and not record.data:
-                    await session.delete(record)
+        current_state, data = await self._load(name)
+        if value != current_state:
+            await self._save(name, value, data)
 
     async def get_state(self, key: StorageKey) -> str | None:
-        async with self.session_factory() as session:
-            state = await session.scalar(
-                select(FsmRecord.state).where(FsmRecord.key == self.key_builder.build(key))
-            )
-            return state
+        return (await self._load(self.key_builder.build(key)))[0]
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
-        async with self.session_factory() as session, session.begin():
-            record = await session.get(FsmRecord, self.key_builder.build(key))
-            if record is None:
-                if data:
-                    session.add(
-                        FsmRecord(key=self.key_builder.build(key), state=None, data=dict(data))
-                    )
-                return
-            record.data = dict(data)
-            if not data and record.state is None:
-                await session.delete(record)
+        name = self.key_builder.build(key)
+        state, _ = await self._load(name)
+        await self._save(name, state, copy.deepcopy(dict(data)))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
-        async with self.session_factory() as session:
-            data = await session.scalar(
-                select(FsmRecord.data).where(FsmRecord.key == self.key_builder.build(key))
-            )
-            return dict(data or {})
+        return copy.deepcopy((await self._load(self.key_builder.build(key)))[1])
 
     async def clear_all(self) -> None:
         async with self.session_factory() as session, session.begin():
             await session.execute(delete(FsmRecord))
+        self._cache.clear()
 
     async def close(self) -> None:
         return None
