@@ -102,9 +102,9 @@ class Phone:
         self.api.send_sticker(self.user_id)
         return await self.expect("sendMessage", "", after=mark)
 
-    async def find_button(self, data_prefix: str, timeout: float = 15) -> tuple[int, str]:
+    async def find_button(self, data_prefix: str, wait: float = 15) -> tuple[int, str]:
         """The newest button with this data on the member's screen, waiting for it to appear."""
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + wait
         while True:
             for message in reversed(self.api.bot_messages(self.user_id)):
                 for _, data in self.api.buttons(message):
