@@ -23,6 +23,8 @@ from bot.handlers import get_routers
 from bot.handlers.errors import on_error
 from bot.i18n import MemberI18nMiddleware, create_i18n
 from bot.middlewares import DbSessionMiddleware, PeopleMiddleware
+from bot.services.members import MemberDirectory
+from bot.services.staff import StaffDirectory
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.fsm import DatabaseStorage
 from bot.topics import MemberOrgs
@@ -41,6 +43,8 @@ class Context:
     faq_index: FaqIndex
     orgs: MemberOrgs
     i18n: I18n
+    member_directory: MemberDirectory
+    staff_directory: StaffDirectory
 
 
 def build_context(settings: Settings) -> Context:
@@ -54,6 +58,8 @@ def build_context(settings: Settings) -> Context:
         faq_index=FaqIndex(faq),
         orgs=MemberOrgs.load(settings.member_orgs_file),
         i18n=create_i18n(),
+        member_directory=MemberDirectory(),
+        staff_directory=StaffDirectory(),
     )
 
 
@@ -79,9 +85,11 @@ def create_dispatcher(ctx: Context, storage: BaseStorage | None = None) -> Dispa
         faq_index=ctx.faq_index,
         orgs=ctx.orgs,
         tz=ZoneInfo(ctx.settings.timezone),
+        member_directory=ctx.member_directory,
+        staff_directory=ctx.staff_directory,
     )
     dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
-    dp.update.outer_middleware(PeopleMiddleware())
+    dp.update.outer_middleware(PeopleMiddleware(ctx.member_directory, ctx.staff_directory))
     MemberI18nMiddleware(ctx.i18n).setup(dp)
     dp.errors.register(on_error)
     routers = get_routers()

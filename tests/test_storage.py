@@ -19,7 +19,7 @@ from bot.services.appeals import (
     create_appeal,
     list_member_appeals,
 )
-from bot.services.members import save_onboarding
+from bot.services.members import MemberView, save_onboarding
 from bot.storage.db import create_engine, create_session_factory, normalise_url
 from bot.storage.fsm import DatabaseStorage
 from bot.storage.migrate import downgrade, upgrade
@@ -87,21 +87,25 @@ async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 async def test_appeal_round_trip_and_ownership(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as session:
-        alice = await save_onboarding(
-            session,
-            1,
-            language="kk",
-            member_org="abai",
-            workplace_type=WorkplaceType.SCHOOL,
-            consent=True,
+        alice = MemberView.of(
+            await save_onboarding(
+                session,
+                1,
+                language="kk",
+                member_org="abai",
+                workplace_type=WorkplaceType.SCHOOL,
+                consent=True,
+            )
         )
-        bob = await save_onboarding(
-            session,
-            2,
-            language="ru",
-            member_org="atyrau",
-            workplace_type=WorkplaceType.COLLEGE,
-            consent=True,
+        bob = MemberView.of(
+            await save_onboarding(
+                session,
+                2,
+                language="ru",
+                member_org="atyrau",
+                workplace_type=WorkplaceType.COLLEGE,
+                consent=True,
+            )
         )
         appeal = await create_appeal(
             session,
@@ -118,25 +122,29 @@ async def test_appeal_round_trip_and_ownership(sessions: async_sessionmaker[Asyn
         await session.commit()
         appeal_id = appeal.id
     async with sessions() as session:
-        alice = await save_onboarding(
-            session,
-            1,
-            language="kk",
-            member_org="abai",
-            workplace_type=WorkplaceType.SCHOOL,
-            consent=True,
+        alice = MemberView.of(
+            await save_onboarding(
+                session,
+                1,
+                language="kk",
+                member_org="abai",
+                workplace_type=WorkplaceType.SCHOOL,
+                consent=True,
+            )
         )
         rows, total = await list_member_appeals(session, alice, offset=0, limit=5)
         assert total == 1 and rows[0].status == AppealStatus.QUEUED
         assert rows[0].created_at.tzinfo is not None
         assert rows[0].attachments[0]["file_id"] == "F1"
-        bob_row = await save_onboarding(
-            session,
-            2,
-            language="ru",
-            member_org="atyrau",
-            workplace_type=WorkplaceType.COLLEGE,
-            consent=True,
+        bob_row = MemberView.of(
+            await save_onboarding(
+                session,
+                2,
+                language="ru",
+                member_org="atyrau",
+                workplace_type=WorkplaceType.COLLEGE,
+                consent=True,
+            )
         )
         with pytest.raises(AppealError):
             await add_member_message(session, bob_row, appeal_id, text="чужое", attachments=[])
@@ -147,13 +155,15 @@ async def test_appeal_round_trip_and_ownership(sessions: async_sessionmaker[Asyn
 
 async def test_appeal_requires_consent(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as session:
-        member = await save_onboarding(
-            session,
-            3,
-            language="kk",
-            member_org="abai",
-            workplace_type=WorkplaceType.SCHOOL,
-            consent=False,
+        member = MemberView.of(
+            await save_onboarding(
+                session,
+                3,
+                language="kk",
+                member_org="abai",
+                workplace_type=WorkplaceType.SCHOOL,
+                consent=False,
+            )
         )
         with pytest.raises(AppealError) as err:
             await create_appeal(

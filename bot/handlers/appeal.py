@@ -18,11 +18,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
 from bot.callbacks import AskCb, ConsentCb, DraftCb, TopicCb
-from bot.filters import MenuButton, Registered
+from bot.filters import FILE, WORDS, MenuButton, Registered
 from bot.handlers.states import AppealDraft
 from bot.services.appeals import MAX_ATTACHMENTS, MAX_TEXT, AppealError, Draft, create_appeal
-from bot.services.members import has_consent, record_consent
-from bot.storage.models import AppealSource, Member
+from bot.services.members import MemberDirectory, MemberView, has_consent, record_consent
+from bot.storage.models import AppealSource
 from bot.topics import TOPICS, MemberOrgs, topic_title
 
 router = Router(name=__name__)
@@ -39,7 +39,7 @@ def _draft(data: dict[str, Any]) -> dict[str, Any]:
 async def start_draft(
     anchor: Message,
     state: FSMContext,
-    member: Member,
+    member: MemberView,
     *,
     source: AppealSource,
     topic: str | None = None,
@@ -72,7 +72,7 @@ async def start_draft(
     await next_step(anchor, state, member)
 
 
-async def next_step(anchor: Message, state: FSMContext, member: Member) -> None:
+async def next_step(anchor: Message, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
     if not draft.get("topic"):
         await state.set_state(AppealDraft.topic)
@@ -89,7 +89,7 @@ async def next_step(anchor: Message, state: FSMContext, member: Member) -> None:
 
 
 async def ask_text(
-    anchor: Message, state: FSMContext, member: Member, draft: dict[str, Any]
+    anchor: Message, state: FSMContext, member: MemberView, draft: dict[str, Any]
 ) -> None:
     await state.set_state(AppealDraft.text)
     builder = kb.InlineKeyboard()
@@ -133,7 +133,7 @@ def files_markup() -> InlineKeyboardMarkup:
 
 
 def confirm_view(
-    member: Member, draft: dict[str, Any], orgs: MemberOrgs
+    member: MemberView, draft: dict[str, Any], orgs: MemberOrgs
 ) -> tuple[str, InlineKeyboardMarkup]:
     question = str(draft["text"])
     if len(question) > PREVIEW:
@@ -167,7 +167,12 @@ def confirm_view(
 
 
 async def show_confirm(
-    anchor: Message, state: FSMContext, member: Member, draft: dict[str, Any], *, edit: bool = False
+    anchor: Message,
+    state: FSMContext,
+    member: MemberView,
+    draft: dict[str, Any],
+    *,
+    edit: bool = False,
 ) -> None:
     from bot.topics import default_member_orgs
 
@@ -184,13 +189,13 @@ async def show_confirm(
 
 @router.message(Command("ask"))
 @router.message(MenuButton(kb.BTN_ASK))
-async def cmd_ask(message: Message, state: FSMContext, member: Member) -> None:
+async def cmd_ask(message: Message, state: FSMContext, member: MemberView) -> None:
     await start_draft(message, state, member, source=AppealSource.DIRECT)
 
 
 @router.callback_query(AskCb.filter())
 async def on_ask(
-    query: CallbackQuery, callback_data: AskCb, state: FSMContext, member: Member
+    query: CallbackQuery, callback_data: AskCb, state: FSMContext, member: MemberView
 ) -> None:
     if not isinstance(query.message, Message):
         await query.answer(_("This button is outdated. Please use the latest message."))
@@ -218,8 +223,9 @@ async def on_draft_consent(
     query: CallbackQuery,
     callback_data: ConsentCb,
     state: FSMContext,
-    member: Member,
+    member: MemberView,
     session: AsyncSession,
+    member_directory: MemberDirectory,
 ) -> None:
     if not isinstance(query.message, Message):
         await query.answer()
@@ -232,8 +238,10 @@ async def on_draft_consent(
         )
         await query.answer()
         return
-    record_consent(member)
+    saved = await record_consent(session, member.id)
     await session.commit()
+    member = MemberView.of(saved)
+    member_directory.remember(member.telegram_id, member)
     await query.message.edit_text(_("Thank you, consent recorded."))
     await query.answer()
     await next_step(query.message, state, member)
@@ -241,7 +249,7 @@ async def on_draft_consent(
 
 @router.callback_query(AppealDraft.topic, TopicCb.filter())
 async def on_topic(
-    query: CallbackQuery, callback_data: TopicCb, state: FSMContext, member: Member
+    query: CallbackQuery, callback_data: TopicCb, state: FSMContext, member: MemberView
 ) -> None:
     if callback_data.id not in TOPICS or not isinstance(query.message, Message):
         await query.answer(_("This button is outdated. Please use the latest message."))
@@ -259,7 +267,7 @@ async def on_topic(
 @router.callback_query(
     StateFilter(AppealDraft.text, AppealDraft.confirm), DraftCb.filter(F.action == "topic")
 )
-async def on_change_topic(query: CallbackQuery, state: FSMContext, member: Member) -> None:
+async def on_change_topic(query: CallbackQuery, state: FSMContext, member: MemberView) -> None:
     await state.set_state(AppealDraft.topic)
     if isinstance(query.message, Message):
         await query.message.edit_text(
@@ -279,7 +287,7 @@ async def on_cancel(query: CallbackQuery, state: FSMContext) -> None:
 
 
 @router.callback_query(AppealDraft.text, DraftCb.filter(F.action == "as_is"))
-async def on_text_as_is(query: CallbackQuery, state: FSMContext, member: Member) -> None:
+async def on_text_as_is(query: CallbackQuery, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
     draft.pop("text_unconfirmed", None)
     await state.update_data(draft=draft)
@@ -311,8 +319,8 @@ def _too_long(length: int) -> str:
     ).format(length=length, limit=MAX_TEXT)
 
 
-@router.message(AppealDraft.text, F.text, ~F.text.startswith("/"))
-async def on_text(message: Message, state: FSMContext, member: Member) -> None:
+@router.message(AppealDraft.text, WORDS)
+async def on_text(message: Message, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
     addition = (message.text or "").strip()
     if draft.get("text_unconfirmed") and draft.get("text"):
@@ -340,10 +348,8 @@ def _attachment(message: Message) -> dict[str, Any] | None:
     return None
 
 
-@router.message(
-    StateFilter(AppealDraft.text, AppealDraft.files, AppealDraft.confirm), F.photo | F.document
-)
-async def on_file(message: Message, state: FSMContext, member: Member) -> None:
+@router.message(StateFilter(AppealDraft.text, AppealDraft.files, AppealDraft.confirm), FILE)
+async def on_file(message: Message, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
     files = list(draft.get("files") or [])
     if len(files) >= MAX_ATTACHMENTS:
@@ -383,9 +389,9 @@ async def on_file(message: Message, state: FSMContext, member: Member) -> None:
     )
 
 
-@router.message(AppealDraft.files, F.text, ~F.text.startswith("/"))
-@router.message(AppealDraft.confirm, F.text, ~F.text.startswith("/"))
-async def on_more_text(message: Message, state: FSMContext, member: Member) -> None:
+@router.message(AppealDraft.files, WORDS)
+@router.message(AppealDraft.confirm, WORDS)
+async def on_more_text(message: Message, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
     combined = "{}\n\n{}".format(draft.get("text", ""), (message.text or "").strip()).strip()
     if len(combined) > MAX_TEXT:
@@ -402,7 +408,7 @@ async def on_more_text(message: Message, state: FSMContext, member: Member) -> N
 
 
 @router.callback_query(AppealDraft.files, DraftCb.filter(F.action == "files_done"))
-async def on_files_done(query: CallbackQuery, state: FSMContext, member: Member) -> None:
+async def on_files_done(query: CallbackQuery, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
     draft["files_done"] = True
     await state.update_data(draft=draft)
@@ -413,7 +419,7 @@ async def on_files_done(query: CallbackQuery, state: FSMContext, member: Member)
 
 
 @router.callback_query(AppealDraft.confirm, DraftCb.filter(F.action == "anon"))
-async def on_toggle_hide(query: CallbackQuery, state: FSMContext, member: Member) -> None:
+async def on_toggle_hide(query: CallbackQuery, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
     draft["hide"] = not draft.get("hide")
     await state.update_data(draft=draft)
@@ -424,7 +430,11 @@ async def on_toggle_hide(query: CallbackQuery, state: FSMContext, member: Member
 
 @router.callback_query(AppealDraft.confirm, DraftCb.filter(F.action == "send"))
 async def on_send(
-    query: CallbackQuery, state: FSMContext, member: Member, session: AsyncSession, orgs: MemberOrgs
+    query: CallbackQuery,
+    state: FSMContext,
+    member: MemberView,
+    session: AsyncSession,
+    orgs: MemberOrgs,
 ) -> None:
     draft = _draft(await state.get_data())
     try:

@@ -7,6 +7,7 @@ from aiogram.filters import StateFilter
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
+from bot.filters import COMMAND, FILE, Magic
 from bot.handlers.states import AddToAppeal, AppealDraft, Mailbox
 
 router = Router(name=__name__)
@@ -24,24 +25,24 @@ async def on_waiting_topic(message: Message) -> None:
     await message.answer(_("Please choose the topic with the buttons above."))
 
 
-@router.message(StateFilter(AppealDraft, AddToAppeal, Mailbox), F.text.startswith("/"))
+@router.message(StateFilter(AppealDraft, AddToAppeal, Mailbox), COMMAND)
 async def on_unknown_command_in_dialog(message: Message) -> None:
     await message.answer(_("Unknown command. Send /start for the main menu."))
 
 
-@router.message(F.sticker | F.animation | F.dice)
+@router.message(Magic(F.sticker | F.animation | F.dice))
 async def on_sticker(message: Message) -> None:
     await message.answer(_("Nice sticker! But I understand only words: please type your question."))
 
 
-@router.message(F.voice | F.video_note | F.audio | F.video)
+@router.message(Magic(F.voice | F.video_note | F.audio | F.video))
 async def on_voice(message: Message) -> None:
     await message.answer(
         _("I cannot listen to voice or video messages yet. Please type your question in words.")
     )
 
 
-@router.message(F.location | F.venue | F.contact)
+@router.message(Magic(F.location | F.venue | F.contact))
 async def on_location_or_contact(message: Message) -> None:
     await message.answer(
         _(
@@ -51,7 +52,7 @@ async def on_location_or_contact(message: Message) -> None:
     )
 
 
-@router.message(StateFilter(None), F.photo | F.document)
+@router.message(StateFilter(None), FILE)
 async def on_file_outside_appeal(message: Message) -> None:
     await message.answer(
         _(
@@ -61,7 +62,7 @@ async def on_file_outside_appeal(message: Message) -> None:
     )
 
 
-@router.message(F.text.startswith("/"))
+@router.message(COMMAND)
 async def on_unknown_command(message: Message) -> None:
     await message.answer(_("Unknown command. Send /help to see what I can do."))
 

@@ -21,7 +21,8 @@ from bot.filters import MenuButton, Registered
 from bot.handlers.appeal import start_draft
 from bot.i18n import fmt_date
 from bot.services import faq_events
-from bot.storage.models import AppealSource, FaqEventKind, Member
+from bot.services.members import MemberView
+from bot.storage.models import AppealSource, FaqEventKind
 
 router = Router(name=__name__)
 router.message.filter(Registered())
@@ -101,7 +102,7 @@ async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) ->
 
 @router.message(Command("faq"))
 @router.message(MenuButton(kb.BTN_FAQ))
-async def cmd_faq(message: Message, faq: Faq, member: Member) -> None:
+async def cmd_faq(message: Message, faq: Faq, member: MemberView) -> None:
     text, markup = topics_screen(faq, member.language)
     await message.answer(text, reply_markup=markup)
 
@@ -111,7 +112,7 @@ async def on_open(
     query: CallbackQuery,
     callback_data: FaqCb,
     faq: Faq,
-    member: Member,
+    member: MemberView,
     session: AsyncSession,
     tz: ZoneInfo,
 ) -> None:
@@ -134,7 +135,7 @@ async def on_open(
 
 @router.callback_query(FaqCb.filter(F.action == "yes"))
 async def on_helped(
-    query: CallbackQuery, callback_data: FaqCb, faq: Faq, member: Member, session: AsyncSession
+    query: CallbackQuery, callback_data: FaqCb, faq: Faq, member: MemberView, session: AsyncSession
 ) -> None:
     node = faq.get(callback_data.node)
     if node is None or not node.is_answer:
@@ -154,7 +155,7 @@ async def on_not_helped(
     query: CallbackQuery,
     callback_data: FaqCb,
     faq: Faq,
-    member: Member,
+    member: MemberView,
     session: AsyncSession,
     state: FSMContext,
     i18n: I18n,

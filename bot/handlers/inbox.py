@@ -17,6 +17,7 @@ from bot.filters import HasRole
 from bot.handlers.mailbox import KIND_LABELS
 from bot.i18n import fmt_datetime
 from bot.services.mailbox import inbox_page
+from bot.services.members import MemberView
 from bot.storage.models import Member, StaffRole
 from bot.topics import MemberOrgs
 
@@ -71,7 +72,11 @@ def _author(member: Member) -> str:
 
 @router.message(Command("inbox"))
 async def cmd_inbox(
-    message: Message, session: AsyncSession, tz: ZoneInfo, orgs: MemberOrgs, member: Member | None
+    message: Message,
+    session: AsyncSession,
+    tz: ZoneInfo,
+    orgs: MemberOrgs,
+    member: MemberView | None,
 ) -> None:
     lang = member.language if member else "kk"
     text, markup = await inbox_view(session, 0, lang, tz, orgs)
@@ -85,7 +90,7 @@ async def on_page(
     session: AsyncSession,
     tz: ZoneInfo,
     orgs: MemberOrgs,
-    member: Member | None,
+    member: MemberView | None,
 ) -> None:
     lang = member.language if member else "kk"
     text, markup = await inbox_view(session, max(0, callback_data.page), lang, tz, orgs)

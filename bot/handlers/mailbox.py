@@ -13,11 +13,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
 from bot.callbacks import FeedbackCb
-from bot.filters import MenuButton, Registered
+from bot.filters import WORDS, MenuButton, Registered
 from bot.handlers.states import Mailbox
 from bot.i18n import N_
 from bot.services.mailbox import MAX_TEXT, send_to_mailbox
-from bot.storage.models import FeedbackKind, Member
+from bot.services.members import MemberView
+from bot.storage.models import FeedbackKind
 
 router = Router(name=__name__)
 router.message.filter(Registered())
@@ -90,7 +91,7 @@ async def on_kind(query: CallbackQuery, callback_data: FeedbackCb, state: FSMCon
     await query.answer()
 
 
-@router.message(Mailbox.text, F.text, ~F.text.startswith("/"))
+@router.message(Mailbox.text, WORDS)
 async def on_text(message: Message, state: FSMContext) -> None:
     text = (message.text or "").strip()
     if len(text) > MAX_TEXT:
@@ -121,7 +122,7 @@ async def on_anon(query: CallbackQuery, state: FSMContext) -> None:
 
 @router.callback_query(Mailbox.confirm, FeedbackCb.filter(F.action == "send"))
 async def on_send(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, member: Member
+    query: CallbackQuery, state: FSMContext, session: AsyncSession, member: MemberView
 ) -> None:
     data = dict((await state.get_data()).get("mailbox") or {})
     await send_to_mailbox(

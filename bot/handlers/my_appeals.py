@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
 from bot.callbacks import MyCb
-from bot.filters import MenuButton, Registered
+from bot.filters import FILE, WORDS, Magic, MenuButton, Registered
 from bot.handlers.appeal import appeal_error_text
 from bot.handlers.states import AddToAppeal
 from bot.i18n import N_, fmt_date, fmt_datetime
@@ -26,7 +26,8 @@ from bot.services.appeals import (
     list_member_appeals,
     visible_thread,
 )
-from bot.storage.models import OPEN_STATUSES, Appeal, AppealStatus, Member, MessageSide
+from bot.services.members import MemberView
+from bot.storage.models import OPEN_STATUSES, Appeal, AppealStatus, MessageSide
 from bot.topics import topic_title
 
 router = Router(name=__name__)
@@ -48,7 +49,7 @@ def status_label(status: AppealStatus) -> str:
 
 
 async def list_view(
-    session: AsyncSession, member: Member, page: int, tz: ZoneInfo
+    session: AsyncSession, member: MemberView, page: int, tz: ZoneInfo
 ) -> tuple[str, InlineKeyboardMarkup]:
     appeals, total = await list_member_appeals(
         session, member, offset=page * PER_PAGE, limit=PER_PAGE
@@ -88,7 +89,7 @@ async def list_view(
 
 
 async def card_view(
-    session: AsyncSession, member: Member, appeal: Appeal, tz: ZoneInfo
+    session: AsyncSession, member: MemberView, appeal: Appeal, tz: ZoneInfo
 ) -> tuple[str, InlineKeyboardMarkup]:
     lang = member.language
     text = str(appeal.text or "")
@@ -123,7 +124,7 @@ async def card_view(
 @router.message(Command("my"))
 @router.message(MenuButton(kb.BTN_MY))
 async def cmd_my(
-    message: Message, session: AsyncSession, member: Member, tz: ZoneInfo, state: FSMContext
+    message: Message, session: AsyncSession, member: MemberView, tz: ZoneInfo, state: FSMContext
 ) -> None:
     if await state.get_state() == AddToAppeal.message.state:
         await state.set_state(None)
@@ -133,7 +134,11 @@ async def cmd_my(
 
 @router.callback_query(MyCb.filter(F.action == "list"))
 async def on_list(
-    query: CallbackQuery, callback_data: MyCb, session: AsyncSession, member: Member, tz: ZoneInfo
+    query: CallbackQuery,
+    callback_data: MyCb,
+    session: AsyncSession,
+    member: MemberView,
+    tz: ZoneInfo,
 ) -> None:
     text, markup = await list_view(session, member, max(0, callback_data.value), tz)
     if isinstance(query.message, Message):
@@ -143,7 +148,11 @@ async def on_list(
 
 @router.callback_query(MyCb.filter(F.action == "open"))
 async def on_open(
-    query: CallbackQuery, callback_data: MyCb, session: AsyncSession, member: Member, tz: ZoneInfo
+    query: CallbackQuery,
+    callback_data: MyCb,
+    session: AsyncSession,
+    member: MemberView,
+    tz: ZoneInfo,
 ) -> None:
     try:
         appeal = await get_member_appeal(session, member, callback_data.value)
@@ -163,7 +172,7 @@ async def on_add(
     query: CallbackQuery,
     callback_data: MyCb,
     session: AsyncSession,
-    member: Member,
+    member: MemberView,
     state: FSMContext,
 ) -> None:
     try:
@@ -188,9 +197,9 @@ async def on_add(
     await query.answer()
 
 
-@router.message(AddToAppeal.message, F.text & ~F.text.startswith("/") | F.photo | F.document)
+@router.message(AddToAppeal.message, Magic(WORDS.magic | FILE.magic))
 async def on_added_message(
-    message: Message, state: FSMContext, session: AsyncSession, member: Member
+    message: Message, state: FSMContext, session: AsyncSession, member: MemberView
 ) -> None:
     appeal_id = int((await state.get_data()).get("appeal_id") or 0)
     attachments = []

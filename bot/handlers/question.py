@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aiogram import F, Router
+from aiogram import Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import Message
@@ -11,9 +11,9 @@ from aiogram.utils.i18n import gettext as _
 from bot import keyboards as kb
 from bot.callbacks import AskCb, FaqCb
 from bot.faq.search import FaqIndex
-from bot.filters import Registered
+from bot.filters import WORDS, Registered
 from bot.services.appeals import MAX_TEXT
-from bot.storage.models import Member
+from bot.services.members import MemberView
 
 router = Router(name=__name__)
 router.message.filter(Registered())
@@ -22,9 +22,9 @@ router.message.filter(Registered())
 SEARCH_CHARS = 600
 
 
-@router.message(StateFilter(None), F.text, ~F.text.startswith("/"))
+@router.message(StateFilter(None), WORDS)
 async def on_question(
-    message: Message, state: FSMContext, member: Member, faq_index: FaqIndex
+    message: Message, state: FSMContext, member: MemberView, faq_index: FaqIndex
 ) -> None:
     text = (message.text or "").strip()
     if len(text) > MAX_TEXT:

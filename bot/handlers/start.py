@@ -13,10 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import ConsentCb, LangCb, OrgCb, WorkplaceCb
 from bot.commands import member_commands
-from bot.filters import MenuButton, Registered
+from bot.filters import NOT_COMMAND, MenuButton, Registered
 from bot.handlers.states import Onboarding
-from bot.services.members import CONSENT_VERSION, save_onboarding
-from bot.storage.models import Member, WorkplaceType
+from bot.services.members import (
+    CONSENT_VERSION,
+    MemberDirectory,
+    MemberView,
+    save_onboarding,
+    set_language,
+)
+from bot.storage.models import WorkplaceType
 from bot.topics import MemberOrgs
 
 router = Router(name=__name__)
@@ -121,10 +127,11 @@ async def on_consent(
     session: AsyncSession,
     bot: Bot,
     i18n: I18n,
+    member_directory: MemberDirectory,
 ) -> None:
     data = await state.get_data()
     lang = str(data.get("lang", "kk"))
-    await save_onboarding(
+    saved = await save_onboarding(
         session,
         query.from_user.id,
         language=lang,
@@ -133,6 +140,7 @@ async def on_consent(
         consent=callback_data.agree,
     )
     await session.commit()
+    member_directory.remember(saved.telegram_id, MemberView.of(saved))
     await state.clear()
     await set_chat_commands(bot, query.from_user.id, lang, i18n)
     if isinstance(query.message, Message):
@@ -151,7 +159,7 @@ async def on_consent(
     await query.answer()
 
 
-@router.message(StateFilter(Onboarding), ~F.text.startswith("/"))
+@router.message(StateFilter(Onboarding), NOT_COMMAND)
 @router.callback_query(StateFilter(Onboarding))
 async def on_onboarding_other(event: Message | CallbackQuery) -> None:
     if isinstance(event, CallbackQuery):
@@ -176,13 +184,15 @@ async def cmd_lang(message: Message, i18n: I18n) -> None:
 async def on_language_switch(
     query: CallbackQuery,
     callback_data: LangCb,
-    member: Member,
+    member: MemberView,
     session: AsyncSession,
     bot: Bot,
     i18n: I18n,
+    member_directory: MemberDirectory,
 ) -> None:
-    member.language = callback_data.code
+    saved = await set_language(session, member.id, callback_data.code)
     await session.commit()
+    member_directory.remember(saved.telegram_id, MemberView.of(saved))
     await set_chat_commands(bot, query.from_user.id, callback_data.code, i18n)
     with i18n.use_locale(callback_data.code):
         if isinstance(query.message, Message):

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.members import MemberView, has_consent
 from bot.storage.models import (
     OPEN_STATUSES,
     Appeal,
@@ -54,14 +55,12 @@ class Draft:
 
 async def create_appeal(
     session: AsyncSession,
-    member: Member,
+    member: MemberView,
     draft: Draft,
     *,
     full_name: str | None,
     username: str | None,
 ) -> Appeal:
-    from bot.services.members import has_consent
-
     if not has_consent(member):
         raise AppealError("consent")
     if member.member_org is None:
@@ -74,8 +73,9 @@ async def create_appeal(
     if len(draft.attachments) > MAX_ATTACHMENTS:
         raise AppealError("too-many-files")
     topic = draft.topic if draft.topic in TOPICS else "other"
-    member.full_name = full_name
-    member.username = username
+    row = await session.get_one(Member, member.id)
+    row.full_name = full_name
+    row.username = username
     appeal = Appeal(
         member_id=member.id,
         member_org=member.member_org,
@@ -103,7 +103,7 @@ async def create_appeal(
 
 
 async def list_member_appeals(
-    session: AsyncSession, member: Member, *, offset: int, limit: int
+    session: AsyncSession, member: MemberView, *, offset: int, limit: int
 ) -> tuple[list[Appeal], int]:
     total = await session.scalar(
         select(func.count()).select_from(Appeal).where(Appeal.member_id == member.id)
@@ -118,7 +118,7 @@ async def list_member_appeals(
     return list(rows), int(total or 0)
 
 
-async def get_member_appeal(session: AsyncSession, member: Member, appeal_id: int) -> Appeal:
+async def get_member_appeal(session: AsyncSession, member: MemberView, appeal_id: int) -> Appeal:
     """The member's own appeal; anyone else's is as good as missing."""
     appeal = await session.get(Appeal, appeal_id)
     if appeal is None or appeal.member_id != member.id:
@@ -140,7 +140,7 @@ async def visible_thread(
 
 async def add_member_message(
     session: AsyncSession,
-    member: Member,
+    member: MemberView,
     appeal_id: int,
     *,
     text: str | None,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import FaqEvent, FaqEventKind, Member
+from bot.services.members import MemberView
+from bot.storage.models import FaqEvent, FaqEventKind
 
 
 async def record(
-    session: AsyncSession, node_id: str, kind: FaqEventKind, member: Member | None
+    session: AsyncSession, node_id: str, kind: FaqEventKind, member: MemberView | None
 ) -> None:
     session.add(
         FaqEvent(

@@ -5,13 +5,14 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.members import MemberView
 from bot.storage.models import Feedback, FeedbackKind, Member
 
 MAX_TEXT = 3000
 
 
 async def send_to_mailbox(
-    session: AsyncSession, member: Member, *, kind: FeedbackKind, text: str, anonymous: bool
+    session: AsyncSession, member: MemberView, *, kind: FeedbackKind, text: str, anonymous: bool
 ) -> Feedback:
     if not text.strip() or len(text) > MAX_TEXT:
         raise ValueError("feedback text empty or too long")

@@ -1,6 +1,14 @@
-"""Members: onboarding answers and consent."""
+"""Members: onboarding answers, language, consent; and the directory that reads them fast.
+
+Handlers get a frozen `MemberView`; only the functions here change a member, and they
+refresh the directory after their caller commits.
+"""
 
 from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -9,6 +17,61 @@ from bot.storage.models import Member, WorkplaceType, utcnow
 
 # Bump when the consent text changes: members are asked again before their next appeal.
 CONSENT_VERSION = "2026-11"
+
+
+@dataclass(frozen=True, slots=True)
+class MemberView:
+    id: int
+    telegram_id: int
+    language: str
+    member_org: str | None
+    workplace_type: WorkplaceType | None
+    consent_version: str | None
+
+    @classmethod
+    def of(cls, member: Member) -> MemberView:
+        return cls(
+            id=member.id,
+            telegram_id=member.telegram_id,
+            language=member.language,
+            member_org=member.member_org,
+            workplace_type=member.workplace_type,
+            consent_version=member.consent_version,
+        )
+
+
+class MemberDirectory:
+    """Members by Telegram id, read once from the database and then from memory.
+
+    In embedded mode this process is the only writer, and every write goes through this
+    module, so the memory copy is the database's. `ttl` bounds how long a copy is trusted
+    where another process may write (scaled mode).
+    """
+
+    def __init__(self, size: int = 100_000, ttl: float = 300.0) -> None:
+        self.size = size
+        self.ttl = ttl
+        self._views: OrderedDict[int, tuple[float, MemberView | None]] = OrderedDict()
+
+    async def get(self, session: AsyncSession, telegram_id: int) -> MemberView | None:
+        cached = self._views.get(telegram_id)
+        now = time.monotonic()
+        if cached is not None and now - cached[0] < self.ttl:
+            self._views.move_to_end(telegram_id)
+            return cached[1]
+        member = await get_member(session, telegram_id)
+        view = MemberView.of(member) if member else None
+        self.remember(telegram_id, view)
+        return view
+
+    def remember(self, telegram_id: int, view: MemberView | None) -> None:
+        self._views[telegram_id] = (time.monotonic(), view)
+        self._views.move_to_end(telegram_id)
+        while len(self._views) > self.size:
+            self._views.popitem(last=False)
+
+    def forget(self, telegram_id: int) -> None:
+        self._views.pop(telegram_id, None)
 
 
 async def get_member(session: AsyncSession, telegram_id: int) -> Member | None:
@@ -33,21 +96,32 @@ async def save_onboarding(
     member.workplace_type = workplace_type
     member.active = True
     if consent:
-        record_consent(member)
+        member.consent_version = CONSENT_VERSION
+        member.consent_at = utcnow()
     await session.flush()
     return member
 
 
-def record_consent(member: Member) -> None:
+async def set_language(session: AsyncSession, member_id: int, language: str) -> Member:
+    member = await session.get_one(Member, member_id)
+    member.language = language
+    await session.flush()
+    return member
+
+
+async def record_consent(session: AsyncSession, member_id: int) -> Member:
+    member = await session.get_one(Member, member_id)
     member.consent_version = CONSENT_VERSION
     member.consent_at = utcnow()
+    await session.flush()
+    return member
 
 
-def has_consent(member: Member) -> bool:
+def has_consent(member: MemberView) -> bool:
     return member.consent_version == CONSENT_VERSION
 
 
-def is_registered(member: Member | None) -> bool:
+def is_registered(member: MemberView | None) -> bool:
     return (
         member is not None and member.member_org is not None and member.workplace_type is not None
     )

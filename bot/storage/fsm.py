@@ -14,12 +14,30 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StorageKey
-from sqlalchemy import delete, select
+from sqlalchemy import Insert, delete, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.storage.models import FsmRecord
+from bot.storage.models import FsmRecord, utcnow
 
 CACHE_SIZE = 50_000
+
+
+def upsert(session: AsyncSession, key: str, state: str | None, data: dict[str, Any]) -> Insert:
+    """INSERT … ON CONFLICT (key) DO UPDATE, in the dialect of the session's database."""
+    values = {"key": key, "state": state, "data": data, "updated_at": utcnow()}
+    dialect = session.get_bind().dialect.name
+    make = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = make(FsmRecord).values(**values)
+    return statement.on_conflict_do_update(
+        index_elements=[FsmRecord.key],
+        set_={
+            "state": statement.excluded.state,
+            "data": statement.excluded.data,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
 
 
 class DatabaseStorage(BaseStorage):
@@ -56,17 +74,13 @@ class DatabaseStorage(BaseStorage):
             self._cache.popitem(last=False)
 
     async def _save(self, key: str, state: str | None, data: dict[str, Any]) -> None:
-        # The database first: only what is stored may be served from the cache.
+        # The database first: only what is stored may be served from the cache. One
+        # statement per change (an upsert, or a delete when nothing is left to keep).
         async with self.session_factory() as session, session.begin():
-            record = await session.get(FsmRecord, key)
             if state is None and not data:
-                if record is not None:
-                    await session.delete(record)
-            elif record is None:
-                session.add(FsmRecord(key=key, state=state, data=data))
+                await session.execute(delete(FsmRecord).where(FsmRecord.key == key))
             else:
-                record.state = state
-                record.data = data
+                await session.execute(upsert(session, key, state, data))
         self._remember(key, (state, data))
 
     async def set_state(self, key: StorageKey, state: str | State | None = None) -> None:
@@ -81,8 +95,9 @@ class DatabaseStorage(BaseStorage):
 
     async def set_data(self, key: StorageKey, data: Mapping[str, Any]) -> None:
         name = self.key_builder.build(key)
-        state, _ = await self._load(name)
-        await self._save(name, state, copy.deepcopy(dict(data)))
+        state, current = await self._load(name)
+        if dict(data) != current:
+            await self._save(name, state, copy.deepcopy(dict(data)))
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         return copy.deepcopy((await self._load(self.key_builder.build(key)))[1])
