@@ -387,3 +387,30 @@ async def test_handler_error_is_logged_with_update_id_and_member_gets_apology(
         sent = await member.send("/my")
     assert "Извините" in texts(sent)
     assert any("handler error in update" in r.getMessage() for r in caplog.records)
+
+
+async def test_search_answer_not_helping_carries_the_typed_question(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    member = person(119)
+    await onboard(member)
+    await member.send("не выплачивают отпускные перед отпуском")
+    first = buttons(member.last_message())[0][1]
+    await member.press(first)
+    node_id = first.split(":", 2)[2]
+    await member.press(f"faq:no:{node_id}")
+    assert "не выплачивают отпускные перед отпуском" in member.last_text()
+    await member.send("Отпуск с 1 июля, денег нет.")
+    await member.press("draft:files_done")
+    await member.press("draft:send")
+    async with ctx.session_factory() as session:
+        appeal = await session.scalar(select(Appeal))
+    assert appeal is not None and appeal.faq_node == node_id
+    assert appeal.text == "не выплачивают отпускные перед отпуском\n\nОтпуск с 1 июля, денег нет."
+    # Browsing the FAQ anew forgets the question: it is not attached to an unrelated appeal.
+    await member.send("задерживают зарплату")
+    await member.send("/faq")
+    answer = next(n for n in ctx.faq.answers if n.topic == "safety")
+    await member.press(f"faq:open:{answer.id}")
+    await member.press(f"faq:no:{answer.id}")
+    assert "задерживают зарплату" not in member.last_text()

@@ -59,7 +59,7 @@ async def start_draft(
         # Text taken from the member's search question: offer to add details first.
         draft["text_unconfirmed"] = True
     await state.set_state(None)
-    await state.update_data(draft=draft)
+    await state.update_data(draft=draft, last_query=None)
     if not has_consent(member):
         from bot.handlers.start import consent_text
 

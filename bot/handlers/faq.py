@@ -102,7 +102,10 @@ async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) ->
 
 @router.message(Command("faq"))
 @router.message(MenuButton(kb.BTN_FAQ))
-async def cmd_faq(message: Message, faq: Faq, member: MemberView) -> None:
+async def cmd_faq(message: Message, faq: Faq, member: MemberView, state: FSMContext) -> None:
+    # Browsing anew: an earlier typed question no longer belongs to what is read next.
+    if (await state.get_data()).get("last_query"):
+        await state.update_data(last_query=None)
     text, markup = topics_screen(faq, member.language)
     await message.answer(text, reply_markup=markup)
 
@@ -170,6 +173,9 @@ async def on_not_helped(
     await session.commit()
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=answer_markup(node, asked=True))
+        # Reached from search results: the question the member typed goes with the appeal
+        # (shown to them to confirm or add to), so they need not type it again.
+        typed = (await state.get_data()).get("last_query") or ""
         await start_draft(
             query.message,
             state,
@@ -177,5 +183,6 @@ async def on_not_helped(
             source=AppealSource.FAQ_MISS,
             topic=node.topic,
             faq_node=node.id,
+            text=str(typed),
         )
     await query.answer()

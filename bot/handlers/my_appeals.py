@@ -63,7 +63,7 @@ async def list_view(
     blocks = [_("<b>Your appeals</b> ({total})").format(total=total)]
     for appeal in appeals:
         blocks.append(
-            f"№{appeal.id} · {fmt_date(appeal.created_at, member.language, tz)} · "
+            f"№ {appeal.id} · {fmt_date(appeal.created_at, member.language, tz)} · "
             f"{escape(topic_title(appeal.topic, member.language))}\n"
             f"{status_label(appeal.status)}"
         )
