@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import sys
 
-from aiogram.exceptions import TelegramUnauthorizedError
+from aiogram import Bot
+from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from bot.app import build_context, create_bot, create_dispatcher
 from bot.commands import setup_command_menus
@@ -40,12 +42,33 @@ async def run(settings: Settings) -> int:
     bot = create_bot(settings)
     dp = create_dispatcher(ctx)
     try:
-        await setup_command_menus(bot, ctx.i18n)
+        await wait_for_bot_api(bot)
+        try:
+            await setup_command_menus(bot, ctx.i18n)
+        except TelegramNetworkError as exc:
+            # Polling retries by itself with backoff; the menus are set on the next start.
+            log.warning("Bot API unreachable, command menus not set: %s", exc)
         log.info("Qorgau starts polling: %d FAQ answers", len(ctx.faq.answers))
         await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
     except TelegramUnauthorizedError:
         print("BOT_TOKEN was refused by Telegram (Unauthorized)", file=sys.stderr)
         return 1
     finally:
+        await bot.session.close()
         await ctx.engine.dispose()
     return 0
+
+
+async def wait_for_bot_api(bot: Bot) -> None:
+    """getMe until the Bot API answers: a network outage at boot is waited out, not fatal.
+
+    (aiogram's polling retries by itself, but only after its own first getMe succeeds.)
+    """
+    backoff = Backoff(BackoffConfig(min_delay=1.0, max_delay=60.0, factor=1.6, jitter=0.1))
+    while True:
+        try:
+            await bot.me()
+            return
+        except TelegramNetworkError as exc:
+            log.warning("Bot API unreachable (%s); retrying in %.0f s", exc, backoff.next_delay)
+            await backoff.asleep()

@@ -28,12 +28,19 @@ class BotProcess:
         self.api = api
         self.db = db
         self.proc: asyncio.subprocess.Process | None = None
+        self.api_url: str | None = None
 
     async def start(self) -> None:
+        """Start the bot and wait until it polls (after a restart: polls again)."""
+        mark = self.api.mark()
+        await self.spawn()
+        await self.api.wait_for("getUpdates", timeout=30, after=mark)
+
+    async def spawn(self) -> None:
         env = {
             **os.environ,
             "BOT_TOKEN": TOKEN,
-            "TELEGRAM_API_URL": self.api.base_url,
+            "TELEGRAM_API_URL": self.api_url or self.api.base_url,
             "DATABASE_URL": f"sqlite:///{self.db}",
             "ADMIN_IDS": "900",
             "LOG_LEVEL": "INFO",
@@ -47,7 +54,6 @@ class BotProcess:
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
         )
-        await self.api.wait_for("getUpdates", timeout=30)
 
     async def stop(self) -> tuple[int, str]:
         assert self.proc is not None
@@ -204,7 +210,8 @@ async def test_member_journey(running: tuple[FakeBotAPI, BotProcess], lang: str)
             (phone.user_id,),
         ).fetchone()
     assert row is not None
-    assert row[1] == words["story"] and "order" in row[2]
+    # The question typed into search leads the appeal; the story follows it.
+    assert row[1] == words["question"] + "\n\n" + words["story"] and "order" in row[2]
     assert row[3] == 1 and row[4] == "queued" and row[5] == "faq-miss"
 
     # /my shows it with its status; a sticker gets a hint; a forged button is refused politely.
@@ -247,3 +254,42 @@ async def test_restart_keeps_a_half_written_appeal(tmp_path: Path) -> None:
         assert code == 0, stderr
     with sqlite3.connect(tmp_path / "q.db") as db:
         assert db.execute("SELECT text FROM appeal").fetchone()[0].startswith("Не доплачивают")
+
+
+async def test_bot_waits_for_an_unreachable_bot_api_and_recovers(tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    api = FakeBotAPI()
+    bot = BotProcess(api, tmp_path / "late.db")
+    bot.api_url = f"http://127.0.0.1:{port}"
+    # First a broken Bot API: it accepts each connection and drops it at once.
+    attempts = 0
+
+    async def drop(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal attempts
+        attempts += 1
+        writer.close()
+
+    broken = await asyncio.start_server(drop, "127.0.0.1", port)
+    await bot.spawn()
+    for _ in range(600):
+        if attempts >= 2:
+            break
+        await asyncio.sleep(0.1)
+    broken.close()
+    await broken.wait_closed()
+    assert attempts >= 2, "the bot did not retry"
+    assert bot.proc is not None and bot.proc.returncode is None
+    await api.start(port=port)
+    try:
+        await api.wait_for("getUpdates", timeout=30)
+        phone = Phone(api, 7200, language_code="kk")
+        await phone.say("/start", reply_contains="Бот тілін")
+    finally:
+        code, stderr = await bot.stop()
+        await api.stop()
+    assert code == 0 and "Traceback" not in stderr
+    assert "Bot API unreachable" in stderr

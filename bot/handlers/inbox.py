@@ -15,7 +15,7 @@ from bot import keyboards as kb
 from bot.callbacks import InboxCb
 from bot.filters import HasRole
 from bot.handlers.mailbox import KIND_LABELS
-from bot.i18n import fmt_datetime
+from bot.i18n import fmt_datetime, fmt_number
 from bot.services.mailbox import inbox_page
 from bot.services.members import MemberView
 from bot.storage.models import Member, StaffRole
@@ -37,7 +37,7 @@ async def inbox_view(
     pages = (total + PER_PAGE - 1) // PER_PAGE
     blocks = [
         _("<b>Union mailbox</b>: {total} messages, page {page} of {pages}").format(
-            total=total, page=page + 1, pages=pages
+            total=fmt_number(total, lang), page=page + 1, pages=pages
         )
     ]
     for item, author in items:

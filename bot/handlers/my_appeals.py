@@ -17,7 +17,7 @@ from bot.callbacks import MyCb
 from bot.filters import FILE, WORDS, Magic, MenuButton, Registered
 from bot.handlers.appeal import appeal_error_text
 from bot.handlers.states import AddToAppeal
-from bot.i18n import N_, fmt_date, fmt_datetime
+from bot.i18n import N_, fmt_date, fmt_datetime, fmt_number
 from bot.services.appeals import (
     MAX_ATTACHMENTS,
     AppealError,
@@ -60,7 +60,7 @@ async def list_view(
             _("You have no appeals yet. To ask a lawyer, press “✍️ Ask a lawyer” or send /ask."),
             builder.as_markup(),
         )
-    blocks = [_("<b>Your appeals</b> ({total})").format(total=total)]
+    blocks = [_("<b>Your appeals</b> ({total})").format(total=fmt_number(total, member.language))]
     for appeal in appeals:
         blocks.append(
             f"№ {appeal.id} · {fmt_date(appeal.created_at, member.language, tz)} · "

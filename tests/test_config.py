@@ -1,0 +1,65 @@
+"""Settings: a missing or malformed BOT_TOKEN stops the bot with one clear line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from bot.config import Settings, settings_error_line
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_bot(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "ADMIN_IDS"}}
+    return subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,  # no .env file there
+        env={**clean, "PYTHONPATH": str(ROOT), **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "expected"),
+    [
+        ({}, "configuration error: BOT_TOKEN is not set"),
+        ({"BOT_TOKEN": "not-a-token"}, "BOT_TOKEN is malformed"),
+        ({"BOT_TOKEN": "123456:short"}, "BOT_TOKEN is malformed"),
+    ],
+)
+def test_bad_token_gives_one_clear_line(env: dict[str, str], expected: str, tmp_path: Path) -> None:
+    result = run_bot(env, tmp_path)
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and expected in lines[0]
+    assert "Traceback" not in result.stderr
+
+
+def test_other_settings_are_checked_and_named() -> None:
+    with pytest.raises(ValidationError) as err:
+        Settings(
+            bot_token="123456:TEST-token_abcdefghijklmnopqrstuvwxyz",
+            admin_ids="1,x",
+            timezone="Mars/Base",
+        )
+    line = settings_error_line(err.value)
+    assert "ADMIN_IDS" in line and "TIMEZONE" in line and "\n" not in line
+
+
+def test_defaults_and_parsing() -> None:
+    settings = Settings(
+        bot_token=" 123456:TEST-token_abcdefghijklmnopqrstuvwxyz ", admin_ids="5, 7"
+    )
+    assert settings.admin_ids == [5, 7]
+    assert settings.timezone == "Asia/Almaty" and settings.log_level == "INFO"
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.bot_token.get_secret_value() == "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
