@@ -22,7 +22,8 @@ class ConsentCb(CallbackData, prefix="consent"):
 
 
 class FaqCb(CallbackData, prefix="faq"):
-    # action: open (a node or "" for the topics), yes / no (did the answer help)
+    # action: open (a node or "" for the topics), hit (open an answer from search results),
+    # yes / no / nos (did the answer help; nos: the answer was opened from search results)
     action: str
     node: str = ""
 

@@ -180,7 +180,7 @@ async def test_member_journey(running: tuple[FakeBotAPI, BotProcess], lang: str)
     data = [d for _, d in api.buttons(results)]
     assert (
         len(data) == 4
-        and all(d.startswith("faq:open:") for d in data[:3])
+        and all(d.startswith("faq:hit:") for d in data[:3])
         and data[3] == "ask:search"
     )
 
@@ -192,7 +192,7 @@ async def test_member_journey(running: tuple[FakeBotAPI, BotProcess], lang: str)
     node_id = data[0].split(":", 2)[2]
 
     # "No, ask a lawyer" → appeal draft with the topic pre-filled.
-    await phone.tap(f"faq:no:{node_id}", reply_contains=words["appeal"])
+    await phone.tap(f"faq:nos:{node_id}", reply_contains=words["appeal"])
     await phone.say(words["story"], reply_contains="")
     mark = api.mark()
     api.send_photo(phone.user_id, "AgACAgIAAxkBAAIBZ2order", caption=None)

@@ -21,7 +21,7 @@ MAX_ID_BYTES = 40
 MAX_TITLE = 60
 MAX_ANSWER = 3000
 # Longest callback data the bot builds around a node id ("faq:<action>:<id>"); Telegram allows 64.
-CALLBACK_OVERHEAD = len("faq:yes:")
+CALLBACK_OVERHEAD = max(len(f"faq:{action}:") for action in ("open", "hit", "yes", "no", "nos"))
 CONTENT_DIR = Path(__file__).parent / "content"
 
 
@@ -34,7 +34,7 @@ class Ref:
         return self.ru if lang == "ru" else self.kk
 
 
-@dataclass
+@dataclass(eq=False)  # identity: a loaded node is one thing (and can key caches)
 class Node:
     id: str
     title: dict[str, str]
@@ -72,7 +72,7 @@ class FaqError(Exception):
         self.problems = problems
 
 
-@dataclass
+@dataclass(eq=False)
 class Faq:
     topics: list[Node]
     nodes: dict[str, Node]

@@ -218,7 +218,7 @@ async def on_ask(
 # --- steps ----------------------------------------------------------------------------------
 
 
-@router.callback_query(AppealDraft.consent, ConsentCb.filter())
+@router.callback_query(StateFilter(AppealDraft.consent), ConsentCb.filter())
 async def on_draft_consent(
     query: CallbackQuery,
     callback_data: ConsentCb,
@@ -247,7 +247,7 @@ async def on_draft_consent(
     await next_step(query.message, state, member)
 
 
-@router.callback_query(AppealDraft.topic, TopicCb.filter())
+@router.callback_query(StateFilter(AppealDraft.topic), TopicCb.filter())
 async def on_topic(
     query: CallbackQuery, callback_data: TopicCb, state: FSMContext, member: MemberView
 ) -> None:
@@ -286,7 +286,7 @@ async def on_cancel(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
 
 
-@router.callback_query(AppealDraft.text, DraftCb.filter(F.action == "as_is"))
+@router.callback_query(StateFilter(AppealDraft.text), DraftCb.filter(F.action == "as_is"))
 async def on_text_as_is(query: CallbackQuery, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
     draft.pop("text_unconfirmed", None)
@@ -319,7 +319,7 @@ def _too_long(length: int) -> str:
     ).format(length=length, limit=MAX_TEXT)
 
 
-@router.message(AppealDraft.text, WORDS)
+@router.message(StateFilter(AppealDraft.text), WORDS)
 async def on_text(message: Message, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
     addition = (message.text or "").strip()
@@ -389,8 +389,8 @@ async def on_file(message: Message, state: FSMContext, member: MemberView) -> No
     )
 
 
-@router.message(AppealDraft.files, WORDS)
-@router.message(AppealDraft.confirm, WORDS)
+@router.message(StateFilter(AppealDraft.files), WORDS)
+@router.message(StateFilter(AppealDraft.confirm), WORDS)
 async def on_more_text(message: Message, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
     combined = "{}\n\n{}".format(draft.get("text", ""), (message.text or "").strip()).strip()
@@ -407,7 +407,7 @@ async def on_more_text(message: Message, state: FSMContext, member: MemberView) 
         )
 
 
-@router.callback_query(AppealDraft.files, DraftCb.filter(F.action == "files_done"))
+@router.callback_query(StateFilter(AppealDraft.files), DraftCb.filter(F.action == "files_done"))
 async def on_files_done(query: CallbackQuery, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
     draft["files_done"] = True
@@ -418,7 +418,7 @@ async def on_files_done(query: CallbackQuery, state: FSMContext, member: MemberV
     await query.answer()
 
 
-@router.callback_query(AppealDraft.confirm, DraftCb.filter(F.action == "anon"))
+@router.callback_query(StateFilter(AppealDraft.confirm), DraftCb.filter(F.action == "anon"))
 async def on_toggle_hide(query: CallbackQuery, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
     draft["hide"] = not draft.get("hide")
@@ -428,7 +428,7 @@ async def on_toggle_hide(query: CallbackQuery, state: FSMContext, member: Member
     await query.answer()
 
 
-@router.callback_query(AppealDraft.confirm, DraftCb.filter(F.action == "send"))
+@router.callback_query(StateFilter(AppealDraft.confirm), DraftCb.filter(F.action == "send"))
 async def on_send(
     query: CallbackQuery,
     state: FSMContext,

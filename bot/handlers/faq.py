@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
-from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
 from aiogram.exceptions import TelegramBadRequest
@@ -29,6 +29,9 @@ router.message.filter(Registered())
 router.callback_query.filter(Registered())
 
 
+# Screens depend only on the content and the language: built once, then reused (a screen
+# is a few dozen pydantic button models, a measurable share of an update's time).
+@lru_cache(maxsize=4096)
 def topics_screen(faq: Faq, lang: str) -> tuple[str, InlineKeyboardMarkup]:
     builder = kb.InlineKeyboard()
     for topic in faq.topics:
@@ -38,6 +41,7 @@ def topics_screen(faq: Faq, lang: str) -> tuple[str, InlineKeyboardMarkup]:
     return text, builder.as_markup()
 
 
+@lru_cache(maxsize=4096)
 def branch_screen(node: Node, lang: str) -> tuple[str, InlineKeyboardMarkup]:
     builder = kb.InlineKeyboard()
     for child in node.children:
@@ -51,7 +55,8 @@ def branch_screen(node: Node, lang: str) -> tuple[str, InlineKeyboardMarkup]:
     return "<b>{}</b>\n{}".format(crumbs, _("Choose a question:")), builder.as_markup()
 
 
-def answer_text(node: Node, lang: str, tz: ZoneInfo) -> str:
+@lru_cache(maxsize=4096)
+def answer_text(node: Node, lang: str) -> str:
     refs = "; ".join(escape(r.text(lang)) for r in node.refs)
     reviewed = fmt_date(node.reviewed, lang) if node.reviewed else "—"
     return "\n\n".join(
@@ -72,7 +77,13 @@ def answer_text(node: Node, lang: str, tz: ZoneInfo) -> str:
     )
 
 
-def answer_markup(node: Node, *, asked: bool) -> InlineKeyboardMarkup:
+@lru_cache(maxsize=4096)
+def answer_markup(
+    node: Node, lang: str, *, asked: bool, from_search: bool = False
+) -> InlineKeyboardMarkup:
+    # `lang` is part of the cache key: the labels below are translated into it.
+    # An answer opened from search results says so in its "No" button ("nos"): then, and
+    # only then, the question the member typed goes with their appeal.
     builder = kb.InlineKeyboard()
     if not asked:
         builder.row(
@@ -80,7 +91,8 @@ def answer_markup(node: Node, *, asked: bool) -> InlineKeyboardMarkup:
                 text=_("👍 Yes"), callback_data=FaqCb(action="yes", node=node.id).pack()
             ),
             InlineKeyboardButton(
-                text=_("✍️ No, ask a lawyer"), callback_data=FaqCb(action="no", node=node.id).pack()
+                text=_("✍️ No, ask a lawyer"),
+                callback_data=FaqCb(action="nos" if from_search else "no", node=node.id).pack(),
             ),
         )
     kb.faq_nav(builder, node.parent.id if node.parent else "")
@@ -102,22 +114,18 @@ async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) ->
 
 @router.message(Command("faq"))
 @router.message(MenuButton(kb.BTN_FAQ))
-async def cmd_faq(message: Message, faq: Faq, member: MemberView, state: FSMContext) -> None:
-    # Browsing anew: an earlier typed question no longer belongs to what is read next.
-    if (await state.get_data()).get("last_query"):
-        await state.update_data(last_query=None)
+async def cmd_faq(message: Message, faq: Faq, member: MemberView) -> None:
     text, markup = topics_screen(faq, member.language)
     await message.answer(text, reply_markup=markup)
 
 
-@router.callback_query(FaqCb.filter(F.action == "open"))
+@router.callback_query(FaqCb.filter(F.action.in_({"open", "hit"})))
 async def on_open(
     query: CallbackQuery,
     callback_data: FaqCb,
     faq: Faq,
     member: MemberView,
     session: AsyncSession,
-    tz: ZoneInfo,
 ) -> None:
     if not callback_data.node:
         await show(query, *topics_screen(faq, member.language))
@@ -131,7 +139,13 @@ async def on_open(
     if node.is_answer:
         await faq_events.record(session, node.id, FaqEventKind.VIEWED, member)
         await session.commit()
-        await show(query, answer_text(node, member.language, tz), answer_markup(node, asked=False))
+        await show(
+            query,
+            answer_text(node, member.language),
+            answer_markup(
+                node, member.language, asked=False, from_search=callback_data.action == "hit"
+            ),
+        )
     else:
         await show(query, *branch_screen(node, member.language))
 
@@ -149,11 +163,13 @@ async def on_helped(
     await faq_events.record(session, node.id, FaqEventKind.HELPED, member)
     await session.commit()
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=answer_markup(node, asked=True))
+        await query.message.edit_reply_markup(
+            reply_markup=answer_markup(node, member.language, asked=True)
+        )
     await query.answer(_("Thank you! Glad it helped."))
 
 
-@router.callback_query(FaqCb.filter(F.action == "no"))
+@router.callback_query(FaqCb.filter(F.action.in_({"no", "nos"})))
 async def on_not_helped(
     query: CallbackQuery,
     callback_data: FaqCb,
@@ -172,10 +188,14 @@ async def on_not_helped(
     await faq_events.record(session, node.id, FaqEventKind.NOT_HELPED, member)
     await session.commit()
     if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=answer_markup(node, asked=True))
+        await query.message.edit_reply_markup(
+            reply_markup=answer_markup(node, member.language, asked=True)
+        )
         # Reached from search results: the question the member typed goes with the appeal
         # (shown to them to confirm or add to), so they need not type it again.
-        typed = (await state.get_data()).get("last_query") or ""
+        typed = ""
+        if callback_data.action == "nos":
+            typed = (await state.get_data()).get("last_query") or ""
         await start_draft(
             query.message,
             state,

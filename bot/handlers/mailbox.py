@@ -91,7 +91,7 @@ async def on_kind(query: CallbackQuery, callback_data: FeedbackCb, state: FSMCon
     await query.answer()
 
 
-@router.message(Mailbox.text, WORDS)
+@router.message(StateFilter(Mailbox.text), WORDS)
 async def on_text(message: Message, state: FSMContext) -> None:
     text = (message.text or "").strip()
     if len(text) > MAX_TEXT:
@@ -109,7 +109,7 @@ async def on_text(message: Message, state: FSMContext) -> None:
     await message.answer(view, reply_markup=markup)
 
 
-@router.callback_query(Mailbox.confirm, FeedbackCb.filter(F.action == "anon"))
+@router.callback_query(StateFilter(Mailbox.confirm), FeedbackCb.filter(F.action == "anon"))
 async def on_anon(query: CallbackQuery, state: FSMContext) -> None:
     data = dict((await state.get_data()).get("mailbox") or {})
     data["anonymous"] = not data.get("anonymous")
@@ -120,7 +120,7 @@ async def on_anon(query: CallbackQuery, state: FSMContext) -> None:
     await query.answer()
 
 
-@router.callback_query(Mailbox.confirm, FeedbackCb.filter(F.action == "send"))
+@router.callback_query(StateFilter(Mailbox.confirm), FeedbackCb.filter(F.action == "send"))
 async def on_send(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, member: MemberView
 ) -> None:

@@ -6,7 +6,7 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from aiogram import F, Router
-from aiogram.filters import Command
+from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
@@ -197,7 +197,7 @@ async def on_add(
     await query.answer()
 
 
-@router.message(AddToAppeal.message, Magic(WORDS.magic | FILE.magic))
+@router.message(StateFilter(AddToAppeal.message), Magic(WORDS.magic | FILE.magic))
 async def on_added_message(
     message: Message, state: FSMContext, session: AsyncSession, member: MemberView
 ) -> None:

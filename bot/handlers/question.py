@@ -41,7 +41,7 @@ async def on_question(
     for hit in hits:
         builder.button(
             text="📄 " + hit.node.title_in(member.language),
-            callback_data=FaqCb(action="open", node=hit.node.id),
+            callback_data=FaqCb(action="hit", node=hit.node.id),
         )
     builder.button(text=_("✍️ Ask a lawyer"), callback_data=AskCb(source="search"))
     builder.adjust(1)

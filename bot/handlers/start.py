@@ -78,7 +78,7 @@ async def cmd_start(message: Message, state: FSMContext, i18n: I18n) -> None:
     await message.answer(language_prompt(i18n), reply_markup=kb.languages())
 
 
-@router.callback_query(Onboarding.language, LangCb.filter(F.code.in_({"kk", "ru"})))
+@router.callback_query(StateFilter(Onboarding.language), LangCb.filter(F.code.in_({"kk", "ru"})))
 async def on_onboarding_language(
     query: CallbackQuery, callback_data: LangCb, state: FSMContext, i18n: I18n, orgs: MemberOrgs
 ) -> None:
@@ -93,7 +93,7 @@ async def on_onboarding_language(
     await query.answer()
 
 
-@router.callback_query(Onboarding.member_org, OrgCb.filter())
+@router.callback_query(StateFilter(Onboarding.member_org), OrgCb.filter())
 async def on_member_org(
     query: CallbackQuery, callback_data: OrgCb, state: FSMContext, orgs: MemberOrgs
 ) -> None:
@@ -107,7 +107,7 @@ async def on_member_org(
     await query.answer()
 
 
-@router.callback_query(Onboarding.workplace, WorkplaceCb.filter())
+@router.callback_query(StateFilter(Onboarding.workplace), WorkplaceCb.filter())
 async def on_workplace(query: CallbackQuery, callback_data: WorkplaceCb, state: FSMContext) -> None:
     if callback_data.kind not in {w.value for w in WorkplaceType}:
         await query.answer(_("This button is outdated. Please use the latest message."))
@@ -119,7 +119,7 @@ async def on_workplace(query: CallbackQuery, callback_data: WorkplaceCb, state: 
     await query.answer()
 
 
-@router.callback_query(Onboarding.consent, ConsentCb.filter())
+@router.callback_query(StateFilter(Onboarding.consent), ConsentCb.filter())
 async def on_consent(
     query: CallbackQuery,
     callback_data: ConsentCb,
