@@ -79,6 +79,20 @@ async def test_migrations_stairway(engine: AsyncEngine) -> None:
     assert "appeal" in await tables(engine)
 
 
+async def new_member(
+    session: AsyncSession, telegram_id: int, org: str, *, consent: bool = True
+) -> MemberView:
+    saved = await save_onboarding(
+        session,
+        telegram_id,
+        language="kk",
+        member_org=org,
+        workplace_type=WorkplaceType.SCHOOL,
+        consent=consent,
+    )
+    return MemberView.of(saved)
+
+
 @pytest.fixture
 async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     await upgrade(engine)
@@ -87,26 +101,8 @@ async def sessions(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 
 async def test_appeal_round_trip_and_ownership(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as session:
-        alice = MemberView.of(
-            await save_onboarding(
-                session,
-                1,
-                language="kk",
-                member_org="abai",
-                workplace_type=WorkplaceType.SCHOOL,
-                consent=True,
-            )
-        )
-        bob = MemberView.of(
-            await save_onboarding(
-                session,
-                2,
-                language="ru",
-                member_org="atyrau",
-                workplace_type=WorkplaceType.COLLEGE,
-                consent=True,
-            )
-        )
+        alice = await new_member(session, 1, "abai")
+        bob = await new_member(session, 2, "atyrau")
         appeal = await create_appeal(
             session,
             alice,
@@ -122,30 +118,12 @@ async def test_appeal_round_trip_and_ownership(sessions: async_sessionmaker[Asyn
         await session.commit()
         appeal_id = appeal.id
     async with sessions() as session:
-        alice = MemberView.of(
-            await save_onboarding(
-                session,
-                1,
-                language="kk",
-                member_org="abai",
-                workplace_type=WorkplaceType.SCHOOL,
-                consent=True,
-            )
-        )
+        alice = await new_member(session, 1, "abai")
         rows, total = await list_member_appeals(session, alice, offset=0, limit=5)
         assert total == 1 and rows[0].status == AppealStatus.QUEUED
         assert rows[0].created_at.tzinfo is not None
         assert rows[0].attachments[0]["file_id"] == "F1"
-        bob_row = MemberView.of(
-            await save_onboarding(
-                session,
-                2,
-                language="ru",
-                member_org="atyrau",
-                workplace_type=WorkplaceType.COLLEGE,
-                consent=True,
-            )
-        )
+        bob_row = await new_member(session, 2, "atyrau")
         with pytest.raises(AppealError):
             await add_member_message(session, bob_row, appeal_id, text="чужое", attachments=[])
         await add_member_message(session, alice, appeal_id, text="қосымша", attachments=[])
@@ -155,16 +133,7 @@ async def test_appeal_round_trip_and_ownership(sessions: async_sessionmaker[Asyn
 
 async def test_appeal_requires_consent(sessions: async_sessionmaker[AsyncSession]) -> None:
     async with sessions() as session:
-        member = MemberView.of(
-            await save_onboarding(
-                session,
-                3,
-                language="kk",
-                member_org="abai",
-                workplace_type=WorkplaceType.SCHOOL,
-                consent=False,
-            )
-        )
+        member = await new_member(session, 3, "abai", consent=False)
         with pytest.raises(AppealError) as err:
             await create_appeal(
                 session,
