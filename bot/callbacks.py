@@ -60,3 +60,17 @@ class InboxCb(CallbackData, prefix="inbox"):
 
 class MenuCb(CallbackData, prefix="menu"):
     action: str
+
+
+class DeskCb(CallbackData, prefix="desk"):
+    # queue (page, topic filter), topics (filter picker), card, take, reply
+    action: str
+    value: int = 0
+    topic: str = ""
+
+
+class StaffCb(CallbackData, prefix="st"):
+    # pick (a person), role (set role), revoke
+    action: str
+    staff_id: int
+    role: str = ""

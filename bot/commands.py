@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from aiogram import Bot
-from aiogram.types import BotCommand, BotCommandScopeDefault
+from aiogram.types import BotCommand, BotCommandScopeChat, BotCommandScopeDefault
 from aiogram.utils.i18n import I18n
 
 from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_
+from bot.storage.models import StaffRole
 
 MEMBER_COMMANDS = (
     ("start", N_("Start / main menu")),
@@ -19,10 +20,29 @@ MEMBER_COMMANDS = (
 )
 
 
-def member_commands(i18n: I18n, lang: str) -> list[BotCommand]:
+STAFF_COMMANDS = {
+    StaffRole.LAWYER: (
+        ("queue", N_("Appeals waiting in your regions")),
+        ("mine", N_("Your open appeals")),
+    ),
+    StaffRole.HEAD_LAWYER: (
+        ("queue", N_("Appeals waiting in your regions")),
+        ("mine", N_("Your open appeals")),
+    ),
+    StaffRole.ADMIN: (
+        ("inbox", N_("Union mailbox")),
+        ("invite", N_("Invite a staff member")),
+        ("staff", N_("Staff and roles")),
+    ),
+    StaffRole.PRESS: (),
+}
+
+
+def member_commands(i18n: I18n, lang: str, role: StaffRole | None = None) -> list[BotCommand]:
+    extra = STAFF_COMMANDS.get(role, ()) if role else ()
     return [
         BotCommand(command=name, description=i18n.gettext(text, locale=lang))
-        for name, text in MEMBER_COMMANDS
+        for name, text in (*MEMBER_COMMANDS, *extra)
     ]
 
 
@@ -34,3 +54,12 @@ async def setup_command_menus(bot: Bot, i18n: I18n) -> None:
         await bot.set_my_commands(
             member_commands(i18n, lang), scope=BotCommandScopeDefault(), language_code=lang
         )
+
+
+async def set_chat_commands(
+    bot: Bot, chat_id: int, lang: str, i18n: I18n, role: StaffRole | None = None
+) -> None:
+    """One person's menu: in the language they chose, with their staff commands."""
+    await bot.set_my_commands(
+        member_commands(i18n, lang, role), scope=BotCommandScopeChat(chat_id=chat_id)
+    )

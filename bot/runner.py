@@ -6,15 +6,20 @@ import logging
 import sys
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.exceptions import (
+    TelegramBadRequest,
+    TelegramNetworkError,
+    TelegramUnauthorizedError,
+)
 from aiogram.utils.backoff import Backoff, BackoffConfig
 
 from bot.app import build_context, create_bot, create_dispatcher
-from bot.commands import setup_command_menus
+from bot.commands import set_chat_commands, setup_command_menus
 from bot.config import Settings
 from bot.faq.content import FaqError
 from bot.services.staff import ensure_admins
 from bot.storage.migrate import upgrade
+from bot.storage.models import StaffRole
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,11 @@ async def run(settings: Settings) -> int:
         await wait_for_bot_api(bot)
         try:
             await setup_command_menus(bot, ctx.i18n)
+            for admin_id in settings.admin_ids:
+                try:
+                    await set_chat_commands(bot, admin_id, "kk", ctx.i18n, StaffRole.ADMIN)
+                except TelegramBadRequest:  # the admin has not opened the bot yet
+                    log.info("admin %s has no chat with the bot yet; menu set at /join", admin_id)
         except TelegramNetworkError as exc:
             # Polling retries by itself with backoff; the menus are set on the next start.
             log.warning("Bot API unreachable, command menus not set: %s", exc)

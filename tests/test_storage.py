@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
-from sqlalchemy import event, inspect, text
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.services.appeals import (
@@ -24,37 +22,13 @@ from bot.storage.db import create_engine, create_session_factory, normalise_url
 from bot.storage.fsm import DatabaseStorage
 from bot.storage.migrate import downgrade, upgrade
 from bot.storage.models import AppealSource, AppealStatus, WorkplaceType
-
-PG_URL = os.environ.get("TEST_DATABASE_URL")
+from tests.databases import database
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    if request.param == "sqlite":
-        eng = create_engine(f"sqlite:///{tmp_path / 'store.db'}")
+    async with database(request.param, tmp_path) as eng:
         yield eng
-        await eng.dispose()
-        return
-    if not PG_URL:
-        pytest.skip("TEST_DATABASE_URL is not set (PostgreSQL tests run in CI)")
-    # A schema of its own per test, so parallel or repeated runs never collide.
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
-    async with admin.begin() as conn:
-        await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    eng = create_engine(PG_URL)
-
-    @event.listens_for(eng.sync_engine, "connect")
-    def _search_path(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f'SET search_path TO "{schema}"')
-        cursor.close()
-
-    yield eng
-    await eng.dispose()
-    async with admin.begin() as conn:
-        await conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-    await admin.dispose()
 
 
 async def tables(engine: AsyncEngine) -> set[str]:

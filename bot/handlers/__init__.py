@@ -8,18 +8,24 @@ from aiogram import Router
 def get_routers() -> list[Router]:
     from bot.handlers import (
         appeal,
+        desk,
         fallback,
         faq,
         inbox,
+        join,
         mailbox,
         my_appeals,
         question,
+        staff_admin,
         start,
     )
 
     return [
         # Staff routers first: a staff member need not be a registered member.
+        join.router,
         inbox.router,
+        staff_admin.router,
+        desk.router,
         start.router,
         faq.router,
         my_appeals.router,

@@ -5,15 +5,16 @@ from __future__ import annotations
 from html import escape
 from zoneinfo import ZoneInfo
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import MyCb
+from bot.callbacks import DeskCb, MyCb
 from bot.filters import FILE, WORDS, Magic, MenuButton, Registered
 from bot.handlers.appeal import appeal_error_text
 from bot.handlers.states import AddToAppeal
@@ -23,11 +24,12 @@ from bot.services.appeals import (
     AppealError,
     add_member_message,
     get_member_appeal,
+    holding_lawyer,
     list_member_appeals,
     visible_thread,
 )
-from bot.services.members import MemberView
-from bot.storage.models import OPEN_STATUSES, Appeal, AppealStatus, MessageSide
+from bot.services.members import MemberDirectory, MemberView
+from bot.storage.models import OPEN_STATUSES, Appeal, AppealStatus, MessageSide, Staff
 from bot.topics import topic_title
 
 router = Router(name=__name__)
@@ -199,7 +201,13 @@ async def on_add(
 
 @router.message(StateFilter(AddToAppeal.message), Magic(WORDS.magic | FILE.magic))
 async def on_added_message(
-    message: Message, state: FSMContext, session: AsyncSession, member: MemberView
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    member: MemberView,
+    bot: Bot,
+    i18n: I18n,
+    member_directory: MemberDirectory,
 ) -> None:
     appeal_id = int((await state.get_data()).get("appeal_id") or 0)
     attachments = []
@@ -229,3 +237,41 @@ async def on_added_message(
     await message.answer(
         _("Added to appeal No. {number}. The lawyer will see it.").format(number=appeal_id)
     )
+    lawyer = await holding_lawyer(session, appeal_id)
+    if lawyer is not None:
+        await relay_to_lawyer(
+            bot, i18n, session, member_directory, lawyer, appeal_id, message, text
+        )
+
+
+async def relay_to_lawyer(
+    bot: Bot,
+    i18n: I18n,
+    session: AsyncSession,
+    member_directory: MemberDirectory,
+    lawyer: Staff,
+    appeal_id: int,
+    message: Message,
+    text: str | None,
+) -> None:
+    """The member's message, copied to the lawyer holding the appeal, in the lawyer's language."""
+    known = await member_directory.get(session, lawyer.telegram_id)
+    with i18n.use_locale(known.language if known else "kk"):
+        label = _("📨 Appeal No. {number}: the member writes:").format(number=appeal_id)
+        answer = kb.InlineKeyboard()
+        answer.button(
+            text=_("✍️ Write to the member"), callback_data=DeskCb(action="reply", value=appeal_id)
+        )
+        markup = answer.as_markup()
+        if message.photo or message.document:
+            await bot.copy_message(
+                lawyer.telegram_id,
+                message.chat.id,
+                message.message_id,
+                caption=label + ("\n\n" + escape(text) if text else ""),
+                reply_markup=markup,
+            )
+        else:
+            await bot.send_message(
+                lawyer.telegram_id, label + "\n\n" + escape(text or ""), reply_markup=markup
+            )

@@ -5,14 +5,14 @@ from __future__ import annotations
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import BotCommandScopeChat, CallbackQuery, Message
+from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
 from bot.callbacks import ConsentCb, LangCb, OrgCb, WorkplaceCb
-from bot.commands import member_commands
+from bot.commands import set_chat_commands
 from bot.filters import NOT_COMMAND, MenuButton, Registered
 from bot.handlers.states import Onboarding
 from bot.services.members import (
@@ -22,6 +22,7 @@ from bot.services.members import (
     save_onboarding,
     set_language,
 )
+from bot.services.staff import StaffView
 from bot.storage.models import WorkplaceType
 from bot.topics import MemberOrgs
 
@@ -128,6 +129,7 @@ async def on_consent(
     bot: Bot,
     i18n: I18n,
     member_directory: MemberDirectory,
+    staff: StaffView | None,
 ) -> None:
     data = await state.get_data()
     lang = str(data.get("lang", "kk"))
@@ -142,7 +144,7 @@ async def on_consent(
     await session.commit()
     member_directory.remember(saved.telegram_id, MemberView.of(saved))
     await state.clear()
-    await set_chat_commands(bot, query.from_user.id, lang, i18n)
+    await set_chat_commands(bot, query.from_user.id, lang, i18n, staff.role if staff else None)
     if isinstance(query.message, Message):
         await query.message.edit_text(
             _("Thank you, consent recorded.")
@@ -189,23 +191,19 @@ async def on_language_switch(
     bot: Bot,
     i18n: I18n,
     member_directory: MemberDirectory,
+    staff: StaffView | None,
 ) -> None:
     saved = await set_language(session, member.id, callback_data.code)
     await session.commit()
     member_directory.remember(saved.telegram_id, MemberView.of(saved))
-    await set_chat_commands(bot, query.from_user.id, callback_data.code, i18n)
+    await set_chat_commands(
+        bot, query.from_user.id, callback_data.code, i18n, staff.role if staff else None
+    )
     with i18n.use_locale(callback_data.code):
         if isinstance(query.message, Message):
             await query.message.edit_text(_("Language changed: Kazakh."))
             await show_main_menu(query.message)
     await query.answer()
-
-
-async def set_chat_commands(bot: Bot, chat_id: int, lang: str, i18n: I18n) -> None:
-    """The member's command menu follows the language they chose, not their phone's."""
-    await bot.set_my_commands(
-        member_commands(i18n, lang), scope=BotCommandScopeChat(chat_id=chat_id)
-    )
 
 
 @router.message(Command("help"))

@@ -25,3 +25,7 @@ class AddToAppeal(StatesGroup):
 class Mailbox(StatesGroup):
     text = State()
     confirm = State()
+
+
+class LawyerReply(StatesGroup):
+    message = State()

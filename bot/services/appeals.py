@@ -18,6 +18,7 @@ from bot.storage.models import (
     FaqEventKind,
     Member,
     MessageSide,
+    Staff,
 )
 from bot.topics import TOPICS
 
@@ -159,3 +160,12 @@ async def add_member_message(
     session.add(message)
     await session.flush()
     return message
+
+
+async def holding_lawyer(session: AsyncSession, appeal_id: int) -> Staff | None:
+    """The lawyer who has taken the appeal, if any: member replies go to them."""
+    appeal = await session.get(Appeal, appeal_id)
+    if appeal is None or appeal.claimed_by is None:
+        return None
+    staff = await session.get(Staff, appeal.claimed_by)
+    return staff if staff is not None and staff.active else None

@@ -162,6 +162,22 @@ class Staff(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class StaffInvite(Base):
+    """A one-time code an admin gives to a new staff member, who sends /join CODE."""
+
+    __tablename__ = "staff_invite"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
+    member_orgs: Mapped[list[Any]] = mapped_column(default=list)
+    created_by: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_by: Mapped[int | None] = mapped_column(BigInteger)
+    used_at: Mapped[datetime | None]
+
+
 class Appeal(Base):
     __tablename__ = "appeal"
     __table_args__ = (

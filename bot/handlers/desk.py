@@ -1,0 +1,375 @@
+"""The lawyers' desk: /queue, appeal cards, Take, /mine, writing to the member."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command, StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_timedelta
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import keyboards as kb
+from bot.callbacks import DeskCb, MyCb
+from bot.filters import FILE, WORDS, HasRole, Magic
+from bot.handlers.states import LawyerReply
+from bot.i18n import LANGUAGES
+from bot.keyboards import WORKPLACE_LABELS
+from bot.services.desk import (
+    AppealCard,
+    DeskError,
+    claim,
+    lawyer_writes,
+    my_open_appeals,
+    open_card,
+    queue_page,
+)
+from bot.services.members import MemberView
+from bot.services.staff import StaffView
+from bot.storage.models import Appeal, AppealStatus, StaffRole, utcnow
+from bot.topics import TOPICS, MemberOrgs, topic_title
+
+router = Router(name=__name__)
+router.message.filter(HasRole(StaffRole.LAWYER, StaffRole.HEAD_LAWYER))
+router.callback_query.filter(HasRole(StaffRole.LAWYER, StaffRole.HEAD_LAWYER))
+
+PER_PAGE = 8
+
+
+def _lang(member: MemberView | None, i18n: I18n) -> str:
+    return (
+        member.language
+        if member
+        else (i18n.current_locale if i18n.current_locale in LANGUAGES else "kk")
+    )
+
+
+def age(created: datetime, lang: str) -> str:
+    return format_timedelta(utcnow() - created, threshold=1.1, format="short", locale=lang)
+
+
+async def queue_view(
+    session: AsyncSession, staff: StaffView, orgs: MemberOrgs, lang: str, page: int, topic: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    appeals, total = await queue_page(
+        session, staff, topic=topic or None, offset=page * PER_PAGE, limit=PER_PAGE
+    )
+    header = _("<b>Queue</b>: {total} appeals waiting").format(total=total)
+    if topic:
+        header += " · " + escape(topic_title(topic, lang))
+    builder = kb.InlineKeyboard()
+    for appeal in appeals:
+        builder.button(
+            text=" · ".join(
+                (
+                    f"№ {appeal.id}",
+                    age(appeal.created_at, lang),
+                    topic_title(appeal.topic, lang),
+                    orgs.title(appeal.member_org, lang),
+                )
+            ),
+            callback_data=DeskCb(action="card", value=appeal.id),
+        )
+    builder.adjust(1)
+    nav = []
+    if page > 0:
+        nav.append(
+            InlineKeyboardButton(
+                text="◀️", callback_data=DeskCb(action="queue", value=page - 1, topic=topic).pack()
+            )
+        )
+    nav.append(
+        InlineKeyboardButton(text=_("🔎 Topic"), callback_data=DeskCb(action="topics").pack())
+    )
+    if (page + 1) * PER_PAGE < total:
+        nav.append(
+            InlineKeyboardButton(
+                text="▶️", callback_data=DeskCb(action="queue", value=page + 1, topic=topic).pack()
+            )
+        )
+    builder.row(*nav)
+    if not total:
+        header += "\n" + _("Nothing is waiting. New appeals will appear here.")
+    return header, builder.as_markup()
+
+
+def card_text(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> str:
+    appeal, member = card.appeal, card.member
+    who = escape(member.full_name or _("(name not given)"))
+    if member.username:
+        who += " @" + escape(member.username)
+    lines = [
+        _("<b>Appeal No. {number}</b> · {topic}").format(
+            number=appeal.id, topic=escape(topic_title(appeal.topic, lang))
+        ),
+        _("Region: {org} · workplace: {workplace}").format(
+            org=escape(orgs.title(appeal.member_org, lang)),
+            workplace=_(WORKPLACE_LABELS[appeal.workplace_type]) if appeal.workplace_type else "—",
+        ),
+        _("Member: {who} · earlier appeals: {count}").format(who=who, count=card.earlier_appeals),
+        _("Waiting: {age} · files: {files}").format(
+            age=age(appeal.created_at, lang), files=len(appeal.attachments)
+        ),
+    ]
+    if appeal.hide_from_employer:
+        lines.append(_("🔒 Do not name the member to their workplace's union committee."))
+    if card.lawyer is not None:
+        lines.append(
+            _("Taken by: {name}").format(
+                name=escape(card.lawyer.full_name or str(card.lawyer.telegram_id))
+            )
+        )
+    return "\n".join(lines) + "\n\n«{}»".format(escape(appeal.text or ""))
+
+
+def card_markup(appeal: Appeal, staff: StaffView) -> InlineKeyboardMarkup:
+    builder = kb.InlineKeyboard()
+    if appeal.status in (AppealStatus.QUEUED, AppealStatus.REOPENED):
+        builder.button(text=_("✋ Take"), callback_data=DeskCb(action="take", value=appeal.id))
+    elif appeal.claimed_by == staff.id and appeal.status in (
+        AppealStatus.CLAIMED,
+        AppealStatus.ANSWERED,
+    ):
+        builder.button(
+            text=_("✍️ Write to the member"), callback_data=DeskCb(action="reply", value=appeal.id)
+        )
+    builder.button(text=_("⬅️ Queue"), callback_data=DeskCb(action="queue"))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+@router.message(Command("queue"))
+async def cmd_queue(
+    message: Message,
+    session: AsyncSession,
+    staff: StaffView,
+    orgs: MemberOrgs,
+    member: MemberView | None,
+    i18n: I18n,
+) -> None:
+    text, markup = await queue_view(session, staff, orgs, _lang(member, i18n), 0, "")
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(DeskCb.filter(F.action == "queue"))
+async def on_queue(
+    query: CallbackQuery,
+    callback_data: DeskCb,
+    session: AsyncSession,
+    staff: StaffView,
+    orgs: MemberOrgs,
+    member: MemberView | None,
+    i18n: I18n,
+) -> None:
+    topic = callback_data.topic if callback_data.topic in TOPICS else ""
+    text, markup = await queue_view(
+        session, staff, orgs, _lang(member, i18n), max(0, callback_data.value), topic
+    )
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text, reply_markup=markup)
+    await query.answer()
+
+
+@router.callback_query(DeskCb.filter(F.action == "topics"))
+async def on_topics(query: CallbackQuery, member: MemberView | None, i18n: I18n) -> None:
+    lang = _lang(member, i18n)
+    builder = kb.InlineKeyboard()
+    builder.button(text=_("All topics"), callback_data=DeskCb(action="queue"))
+    for topic in TOPICS:
+        builder.button(
+            text=topic_title(topic, lang), callback_data=DeskCb(action="queue", topic=topic)
+        )
+    builder.adjust(1, 2)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(
+            _("Show the queue for which topic?"), reply_markup=builder.as_markup()
+        )
+    await query.answer()
+
+
+@router.callback_query(DeskCb.filter(F.action == "card"))
+async def on_card(
+    query: CallbackQuery,
+    callback_data: DeskCb,
+    session: AsyncSession,
+    staff: StaffView,
+    orgs: MemberOrgs,
+    member: MemberView | None,
+    i18n: I18n,
+    tz: ZoneInfo,
+    bot: Bot,
+) -> None:
+    try:
+        card = await open_card(session, staff, callback_data.value)
+        await session.commit()
+    except DeskError:
+        await query.answer(
+            _("This button is outdated. Please use the latest message."), show_alert=True
+        )
+        return
+    if isinstance(query.message, Message):
+        await query.message.edit_text(
+            card_text(card, orgs, _lang(member, i18n), tz),
+            reply_markup=card_markup(card.appeal, staff),
+        )
+        # The member's files, sent again by file id (Telegram keeps them; nothing is downloaded).
+        for item in card.appeal.attachments:
+            caption = _("Appeal No. {number}").format(number=card.appeal.id)
+            if item.get("kind") == "photo":
+                await bot.send_photo(query.from_user.id, item["file_id"], caption=caption)
+            else:
+                await bot.send_document(query.from_user.id, item["file_id"], caption=caption)
+    await query.answer()
+
+
+@router.callback_query(DeskCb.filter(F.action == "take"))
+async def on_take(
+    query: CallbackQuery,
+    callback_data: DeskCb,
+    session: AsyncSession,
+    staff: StaffView,
+    orgs: MemberOrgs,
+    member: MemberView | None,
+    i18n: I18n,
+    tz: ZoneInfo,
+    bot: Bot,
+) -> None:
+    try:
+        result = await claim(session, staff, callback_data.value)
+        await session.commit()
+    except DeskError:
+        await session.rollback()
+        await query.answer(
+            _("This button is outdated. Please use the latest message."), show_alert=True
+        )
+        return
+    if not result.won:
+        await query.answer(
+            _("Already taken by {name}.").format(name=result.holder or "—"), show_alert=True
+        )
+        return
+    card = await open_card(session, staff, callback_data.value)
+    await session.commit()
+    if isinstance(query.message, Message):
+        await query.message.edit_text(
+            card_text(card, orgs, _lang(member, i18n), tz),
+            reply_markup=card_markup(card.appeal, staff),
+        )
+    await query.answer(_("The appeal is yours."))
+    with i18n.use_locale(card.member.language):
+        await bot.send_message(
+            card.member.telegram_id,
+            _("👩‍⚖️ A union lawyer has taken your appeal No. {number} and will answer here.").format(
+                number=card.appeal.id
+            ),
+        )
+
+
+@router.message(Command("mine"))
+async def cmd_mine(
+    message: Message,
+    session: AsyncSession,
+    staff: StaffView,
+    orgs: MemberOrgs,
+    member: MemberView | None,
+    i18n: I18n,
+    state: FSMContext,
+) -> None:
+    await state.set_state(None)
+    lang = _lang(member, i18n)
+    appeals = await my_open_appeals(session, staff)
+    builder = kb.InlineKeyboard()
+    for appeal in appeals:
+        builder.button(
+            text=" · ".join(
+                (
+                    f"№ {appeal.id}",
+                    topic_title(appeal.topic, lang),
+                    orgs.title(appeal.member_org, lang),
+                )
+            ),
+            callback_data=DeskCb(action="card", value=appeal.id),
+        )
+    builder.adjust(1)
+    text = _("<b>Your open appeals</b>: {count}").format(count=len(appeals))
+    if not appeals:
+        text += "\n" + _("Take one from the /queue.")
+    await message.answer(text, reply_markup=builder.as_markup())
+
+
+@router.callback_query(DeskCb.filter(F.action == "reply"))
+async def on_reply(query: CallbackQuery, callback_data: DeskCb, state: FSMContext) -> None:
+    await state.set_state(LawyerReply.message)
+    await state.update_data(appeal_id=callback_data.value)
+    if isinstance(query.message, Message):
+        await query.message.answer(
+            _(
+                "Write to the member of appeal No. {number}: text, photos or documents. Each "
+                "message goes to them as it is. Send /mine when you are done."
+            ).format(number=callback_data.value)
+        )
+    await query.answer()
+
+
+@router.message(StateFilter(LawyerReply.message), Magic(WORDS.magic | FILE.magic))
+async def on_lawyer_message(
+    message: Message,
+    state: FSMContext,
+    session: AsyncSession,
+    staff: StaffView,
+    i18n: I18n,
+    bot: Bot,
+) -> None:
+    appeal_id = int((await state.get_data()).get("appeal_id") or 0)
+    attachments: list[dict[str, Any]] = []
+    if message.photo:
+        attachments.append({"kind": "photo", "file_id": message.photo[-1].file_id, "name": None})
+    elif message.document:
+        attachments.append(
+            {
+                "kind": "document",
+                "file_id": message.document.file_id,
+                "name": message.document.file_name,
+            }
+        )
+    text = message.text or message.caption
+    try:
+        appeal, member = await lawyer_writes(
+            session, staff, appeal_id, text=text, attachments=attachments
+        )
+        await session.commit()
+    except DeskError as exc:
+        await session.rollback()
+        await state.set_state(None)
+        await message.answer(
+            _("Too long: the limit is 3000 characters.")
+            if exc.code == "too-long"
+            else _("This appeal is not yours or is closed.")
+        )
+        return
+    # Stored first; then copied (never forwarded: members who hide their account still get it).
+    with i18n.use_locale(member.language):
+        label = _("💬 Lawyer's answer to your appeal No. {number}:").format(number=appeal.id)
+        reply = kb.InlineKeyboard()
+        reply.button(text=_("✍️ Reply"), callback_data=MyCb(action="add", value=appeal.id))
+        markup = reply.as_markup()
+        if attachments:
+            await bot.copy_message(
+                member.telegram_id,
+                message.chat.id,
+                message.message_id,
+                caption=label + ("\n\n" + escape(text) if text else ""),
+                reply_markup=markup,
+            )
+        else:
+            await bot.send_message(
+                member.telegram_id, label + "\n\n" + escape(text or ""), reply_markup=markup
+            )
+    await message.answer(_("Sent to the member (appeal No. {number}).").format(number=appeal.id))

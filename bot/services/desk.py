@@ -1,0 +1,157 @@
+"""The lawyers' desk: the regional queue, appeal cards, the atomic claim.
+
+Every function authorises again, whatever the handler checked: a forged button must
+not open another region's appeal.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, func, select, true, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.appeals import MAX_TEXT
+from bot.services.staff import StaffView, audit
+from bot.storage.models import (
+    OPEN_STATUSES,
+    Appeal,
+    AppealMessage,
+    AppealStatus,
+    Member,
+    MessageSide,
+    Staff,
+    utcnow,
+)
+
+QUEUE_STATUSES = (AppealStatus.QUEUED, AppealStatus.REOPENED)
+
+
+class DeskError(Exception):
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
+def _scope(staff: StaffView) -> ColumnElement[bool]:
+    """The appeals this person may see: their regions; the head lawyer all; others none."""
+    if staff.sees_all_regions:
+        return true()
+    if staff.member_orgs and staff.role.value == "lawyer":
+        return Appeal.member_org.in_(staff.member_orgs)
+    return Appeal.id.is_(None)  # matches nothing
+
+
+async def queue_page(
+    session: AsyncSession, staff: StaffView, *, topic: str | None, offset: int, limit: int
+) -> tuple[list[Appeal], int]:
+    """Queued and reopened appeals of the person's regions, oldest first."""
+    where = [Appeal.status.in_(QUEUE_STATUSES), _scope(staff)]
+    if topic:
+        where.append(Appeal.topic == topic)
+    total = await session.scalar(select(func.count()).select_from(Appeal).where(*where))
+    rows = await session.scalars(
+        select(Appeal)
+        .where(*where)
+        .order_by(Appeal.created_at, Appeal.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    return list(rows), int(total or 0)
+
+
+@dataclass
+class AppealCard:
+    appeal: Appeal
+    member: Member
+    earlier_appeals: int
+    lawyer: Staff | None
+
+
+async def open_card(session: AsyncSession, staff: StaffView, appeal_id: int) -> AppealCard:
+    appeal = await session.get(Appeal, appeal_id)
+    if appeal is None or not staff.covers(appeal.member_org):
+        raise DeskError("not-found")
+    member = await session.get_one(Member, appeal.member_id)
+    earlier = await session.scalar(
+        select(func.count())
+        .select_from(Appeal)
+        .where(Appeal.member_id == appeal.member_id, Appeal.created_at < appeal.created_at)
+    )
+    lawyer = await session.get(Staff, appeal.claimed_by) if appeal.claimed_by else None
+    await audit(session, staff.telegram_id, "open-appeal", appeal_id=appeal.id)
+    return AppealCard(appeal, member, int(earlier or 0), lawyer)
+
+
+@dataclass
+class ClaimResult:
+    won: bool
+    holder: str | None = None  # who has it, when someone else was faster
+
+
+async def claim(session: AsyncSession, staff: StaffView, appeal_id: int) -> ClaimResult:
+    """Take an appeal. One conditional UPDATE … RETURNING: exactly one lawyer wins a race,
+    on SQLite and PostgreSQL alike; the region check is part of the same statement."""
+    won = await session.execute(
+        update(Appeal)
+        .where(Appeal.id == appeal_id, Appeal.status.in_(QUEUE_STATUSES), _scope(staff))
+        .values(status=AppealStatus.CLAIMED, claimed_by=staff.id, claimed_at=utcnow())
+        .returning(Appeal.id)
+        .execution_options(synchronize_session=False)
+    )
+    if won.first() is not None:
+        await audit(session, staff.telegram_id, "claim", appeal_id=appeal_id)
+        return ClaimResult(won=True)
+    appeal = await session.get(Appeal, appeal_id)
+    if appeal is None or not staff.covers(appeal.member_org):
+        raise DeskError("not-found")
+    holder = await session.get(Staff, appeal.claimed_by) if appeal.claimed_by else None
+    return ClaimResult(
+        won=False, holder=(holder.full_name or str(holder.telegram_id)) if holder else None
+    )
+
+
+async def my_open_appeals(session: AsyncSession, staff: StaffView) -> list[Appeal]:
+    rows = await session.scalars(
+        select(Appeal)
+        .where(Appeal.claimed_by == staff.id, Appeal.status.in_(OPEN_STATUSES))
+        .order_by(Appeal.claimed_at)
+    )
+    return list(rows)
+
+
+async def lawyer_writes(
+    session: AsyncSession,
+    staff: StaffView,
+    appeal_id: int,
+    *,
+    text: str | None,
+    attachments: list[dict[str, object]],
+) -> tuple[Appeal, Member]:
+    """Store the lawyer's message in the appeal's thread; only the lawyer who holds it."""
+    appeal = await session.get(Appeal, appeal_id)
+    if (
+        appeal is None
+        or appeal.claimed_by != staff.id
+        or appeal.status not in (AppealStatus.CLAIMED, AppealStatus.ANSWERED)
+    ):
+        raise DeskError("not-yours")
+    if text is not None and len(text) > MAX_TEXT:
+        raise DeskError("too-long")
+    now = utcnow()
+    session.add(
+        AppealMessage(
+            appeal_id=appeal.id,
+            side=MessageSide.LAWYER,
+            author_staff_id=staff.id,
+            text=text,
+            attachments=list(attachments),
+            sent_at=now,
+        )
+    )
+    if appeal.first_answer_at is None:
+        appeal.first_answer_at = now
+    appeal.status = AppealStatus.ANSWERED
+    await audit(session, staff.telegram_id, "answer", appeal_id=appeal.id)
+    await session.flush()
+    return appeal, await session.get_one(Member, appeal.member_id)
