@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -293,3 +294,53 @@ async def test_bot_waits_for_an_unreachable_bot_api_and_recovers(tmp_path: Path)
         await api.stop()
     assert code == 0 and "Traceback" not in stderr
     assert "Bot API unreachable" in stderr
+
+
+async def test_member_asks_lawyer_takes_and_they_talk(
+    running: tuple[FakeBotAPI, BotProcess],
+) -> None:
+    api, bot = running
+    member, admin, lawyer = Phone(api, 7300, "ru"), Phone(api, 900, "kk"), Phone(api, 7301, "kk")
+
+    await member.say("/start", reply_contains="")
+    await member.tap("lang:ru")
+    await member.tap("org:kostanay")
+    await member.tap("wp:college")
+    await member.tap("consent:1", reply_contains="")
+    await member.say("/ask", reply_contains="")
+    await member.tap("topic:discipline", reply_contains="")
+    await member.say("Объявили выговор без объяснительной.", reply_contains="")
+    await member.tap("draft:files_done", reply_contains="")
+    await member.tap("draft:send", reply_contains="№")
+
+    invite = await admin.say("/invite lawyer kostanay", reply_contains="/join")
+    plain = re.sub(r"<[^>]+>", "", invite.text or "")
+    code = plain.split("/join ", 1)[1].split()[0]
+    await lawyer.say(f"/join {code}", reply_contains="")
+    await lawyer.say("/queue", reply_contains="")
+    await lawyer.tap("desk:card:", reply_contains="выговор")
+    mark = api.mark()
+    await lawyer.tap("desk:take:")
+    taken = await member.expect("sendMessage", "", after=mark)
+    assert "№" in (taken.text or "")
+
+    await lawyer.tap("desk:reply:", reply_contains="")
+    mark = api.mark()
+    api.send_document(lawyer.user_id, "BQACAgIAAxkBAAIBtemplate", file_name="объяснительная.docx")
+    copied = await api.wait_for(
+        "copyMessage", lambda c: str(c.chat_id) == str(member.user_id), timeout=15, after=mark
+    )
+    assert str(copied.params.get("from_chat_id")) == str(lawyer.user_id)
+    assert not api.calls_for("forwardMessage")
+
+    await member.tap("my:add:", reply_contains="")
+    mark = api.mark()
+    api.send_text(member.user_id, "Спасибо, заполню.", language_code="ru")
+    relayed = await api.wait_for(
+        "sendMessage", lambda c: str(c.chat_id) == str(lawyer.user_id), timeout=15, after=mark
+    )
+    assert "Спасибо, заполню." in (relayed.text or "")
+    with sqlite3.connect(bot.db) as db:
+        sides = [r[0] for r in db.execute("SELECT side FROM appeal_message ORDER BY id")]
+        status = db.execute("SELECT status FROM appeal").fetchone()[0]
+    assert sides == ["lawyer", "member"] and status == "answered"
