@@ -74,3 +74,20 @@ class StaffCb(CallbackData, prefix="st"):
     action: str
     staff_id: int
     role: str = ""
+
+
+class OutcomeCb(CallbackData, prefix="oc"):
+    # open (start closing), t (toggle `field`), n (enter a number for `field`),
+    # topic (pick), settopic (value in `field`), save
+    action: str
+    appeal: int
+    field: str = ""
+
+
+class RateCb(CallbackData, prefix="rate"):
+    appeal: int
+    score: int  # 1-5; 0: "not solved"
+
+
+class RateCommentCb(CallbackData, prefix="ratec"):
+    appeal: int

@@ -181,3 +181,109 @@ async def test_join_code_works_once(person: Callable[..., Person]) -> None:
     assert "/queue" not in texts(sent)
     sent = await second.send("/join")
     assert "/join" in texts(sent)
+
+
+async def taken_appeal(
+    admin: Person, lawyer: Person, member: Person, ctx: Context, topic: str = "pay"
+) -> int:
+    await onboard(member, lang="ru", org="karaganda")
+    await send_appeal(member, topic, "Не выплатили отпускные, а отпуск уже начался.")
+    await make_lawyer(admin, lawyer)
+    async with ctx.session_factory() as session:
+        appeal_id = int(await session.scalar(select(Appeal.id).order_by(Appeal.id.desc())) or 0)
+    await lawyer.press(f"desk:take:{appeal_id}:")
+    return appeal_id
+
+
+async def test_close_with_outcomes_in_taps_then_rate(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, lawyer, member = person(ADMIN_ID), person(700), person(701)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await lawyer.press(f"oc:open:{appeal_id}:")
+    for field in ("conc", "just", "court", "won", "won"):  # won: — → yes → no
+        await lawyer.press(f"oc:t:{appeal_id}:{field}")
+    await lawyer.press(f"oc:n:{appeal_id}:money")
+    await lawyer.send("150 000")
+    assert any("150" in label and "000" in label for label, _ in buttons(lawyer.last_message()))
+    await lawyer.press(f"oc:n:{appeal_id}:vf")
+    sent = await lawyer.send("два")  # not a number: asked again, nothing lost
+    assert "10" in texts(sent) and "000" in texts(sent)  # "from 0 to 10 000"
+    await lawyer.send("2")
+    await lawyer.press(f"oc:n:{appeal_id}:vr")
+    await lawyer.send("1")
+    await lawyer.press(f"oc:topic:{appeal_id}:")
+    await lawyer.press(f"oc:settopic:{appeal_id}:leave")
+    sent = await lawyer.press(f"oc:save:{appeal_id}:")
+    to_member = [r for r in sent if isinstance(r, SendMessage) and r.chat_id == 701]
+    assert to_member and str(appeal_id) in str(to_member[0].text)
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, appeal_id)
+        assert appeal.status == AppealStatus.CLOSED and appeal.closed_at is not None
+        assert appeal.topic == "leave"  # corrected by the lawyer
+        assert (appeal.outcome_consultation, appeal.outcome_conciliation, appeal.outcome_court) == (
+            True,
+            True,
+            True,
+        )
+        assert appeal.outcome_justified is True and appeal.outcome_court_won is False
+        assert (appeal.money_returned_kzt, appeal.violations_found, appeal.violations_remedied) == (
+            150000,
+            2,
+            1,
+        )
+    await member.press(f"rate:{appeal_id}:4")
+    await member.send("Спасибо, всё объяснили.")
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, appeal_id)
+        assert appeal.rating == 4 and appeal.rating_comment == "Спасибо, всё объяснили."
+
+
+async def test_not_solved_reopens_to_the_same_lawyer(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, lawyer, member = person(ADMIN_ID), person(710), person(711)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await lawyer.press(f"oc:open:{appeal_id}:")
+    await lawyer.press(f"oc:save:{appeal_id}:")
+    sent = await member.press(f"rate:{appeal_id}:0")
+    assert [r for r in sent if isinstance(r, SendMessage) and r.chat_id == 710]
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, appeal_id)
+        assert appeal.status == AppealStatus.CLAIMED and appeal.reopen_count == 1
+        assert appeal.closed_at is None
+
+
+async def test_reopen_window_is_seven_days(person: Callable[..., Person], ctx: Context) -> None:
+    from datetime import timedelta
+
+    admin, lawyer, member = person(ADMIN_ID), person(720), person(721)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await lawyer.press(f"oc:open:{appeal_id}:")
+    await lawyer.press(f"oc:save:{appeal_id}:")
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, appeal_id)
+        assert appeal.closed_at is not None
+        appeal.closed_at = appeal.closed_at - timedelta(days=8)
+        await session.commit()
+    sent = await member.press(f"rate:{appeal_id}:0")
+    alert = next(r for r in sent if r.__api_method__ == "answerCallbackQuery")
+    assert "7" in str(getattr(alert, "text", ""))
+    async with ctx.session_factory() as session:
+        assert (await session.get_one(Appeal, appeal_id)).status == AppealStatus.CLOSED
+
+
+async def test_outcome_rules_are_enforced(person: Callable[..., Person], ctx: Context) -> None:
+    admin, lawyer, member, other = person(ADMIN_ID), person(730), person(731), person(732)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await lawyer.press(f"oc:open:{appeal_id}:")
+    await lawyer.press(f"oc:n:{appeal_id}:vr")
+    await lawyer.send("3")  # remedied 3 of 0 found
+    sent = await lawyer.press(f"oc:save:{appeal_id}:")
+    assert not [r for r in sent if getattr(r, "chat_id", None) == 731]
+    # Another member cannot rate or reopen someone else's appeal.
+    await onboard(other)
+    sent = await other.press(f"rate:{appeal_id}:5")
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, appeal_id)
+        assert appeal.status == AppealStatus.CLAIMED and appeal.rating is None

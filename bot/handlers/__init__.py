@@ -8,6 +8,7 @@ from aiogram import Router
 def get_routers() -> list[Router]:
     from bot.handlers import (
         appeal,
+        closing,
         desk,
         fallback,
         faq,
@@ -16,6 +17,7 @@ def get_routers() -> list[Router]:
         mailbox,
         my_appeals,
         question,
+        rating,
         staff_admin,
         start,
     )
@@ -26,11 +28,13 @@ def get_routers() -> list[Router]:
         inbox.router,
         staff_admin.router,
         desk.router,
+        closing.router,
         start.router,
         faq.router,
         my_appeals.router,
         mailbox.router,
         appeal.router,
+        rating.router,
         question.router,
         fallback.router,
     ]

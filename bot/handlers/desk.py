@@ -17,7 +17,7 @@ from babel.dates import format_timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import DeskCb, MyCb
+from bot.callbacks import DeskCb, MyCb, OutcomeCb
 from bot.filters import FILE, WORDS, HasRole, Magic
 from bot.handlers.states import LawyerReply
 from bot.i18n import LANGUAGES
@@ -139,6 +139,10 @@ def card_markup(appeal: Appeal, staff: StaffView) -> InlineKeyboardMarkup:
     ):
         builder.button(
             text=_("✍️ Write to the member"), callback_data=DeskCb(action="reply", value=appeal.id)
+        )
+        builder.button(
+            text=_("✅ Close with the outcome"),
+            callback_data=OutcomeCb(action="open", appeal=appeal.id),
         )
     builder.button(text=_("⬅️ Queue"), callback_data=DeskCb(action="queue"))
     builder.adjust(1)

@@ -29,3 +29,12 @@ class Mailbox(StatesGroup):
 
 class LawyerReply(StatesGroup):
     message = State()
+
+
+class Closing(StatesGroup):
+    outcome = State()
+    number = State()
+
+
+class RatingComment(StatesGroup):
+    comment = State()

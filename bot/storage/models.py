@@ -205,6 +205,21 @@ class Appeal(Base):
     closed_at: Mapped[datetime | None]
     rating: Mapped[int | None] = mapped_column(Integer)
     rating_comment: Mapped[str | None] = mapped_column(Text)
+    reopened_at: Mapped[datetime | None]
+    reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Outcome, recorded by the lawyer when closing: the legal inspection's indicators 4-12.
+    outcome_consultation: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome_justified: Mapped[bool | None] = mapped_column(Boolean)  # None: not assessed
+    outcome_conciliation: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome_court: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome_court_won: Mapped[bool | None] = mapped_column(Boolean)
+    outcome_mediation: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome_reinstated: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome_inspection: Mapped[bool] = mapped_column(Boolean, default=False)
+    outcome_outside_competence: Mapped[bool] = mapped_column(Boolean, default=False)
+    violations_found: Mapped[int] = mapped_column(Integer, default=0)
+    violations_remedied: Mapped[int] = mapped_column(Integer, default=0)
+    money_returned_kzt: Mapped[int] = mapped_column(BigInteger, default=0)
 
     member: Mapped[Member] = relationship(back_populates="appeals")
     messages: Mapped[list[AppealMessage]] = relationship(

@@ -1,0 +1,290 @@
+"""Closing an appeal with its outcome: a few taps, typing only for counts and amounts."""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import StateFilter
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot import keyboards as kb
+from bot.callbacks import OutcomeCb, RateCb
+from bot.filters import WORDS, HasRole
+from bot.handlers.states import Closing
+from bot.i18n import N_, fmt_number
+from bot.services.desk import DeskError
+from bot.services.members import MemberView
+from bot.services.outcomes import MAX_AMOUNT, MAX_COUNT, Outcome, close_appeal
+from bot.services.staff import StaffView
+from bot.storage.models import Appeal, Member, StaffRole
+from bot.topics import TOPICS, topic_title
+
+router = Router(name=__name__)
+router.message.filter(HasRole(StaffRole.LAWYER, StaffRole.HEAD_LAWYER))
+router.callback_query.filter(HasRole(StaffRole.LAWYER, StaffRole.HEAD_LAWYER))
+
+FLAGS = {
+    "cons": ("consultation", N_("Consultation given")),
+    "conc": ("conciliation", N_("Conciliation commission")),
+    "court": ("court", N_("Court case")),
+    "med": ("mediation", N_("Mediation agreement")),
+    "rein": ("reinstated", N_("Reinstated at work")),
+    "insp": ("inspection", N_("Employer inspection")),
+    "out": ("outside_competence", N_("Outside the union's competence")),
+}
+TRISTATE = {
+    "just": ("justified", N_("Found justified")),
+    "won": ("court_won", N_("Court claim won")),
+}
+NUMBERS = {
+    "vf": ("violations_found", N_("Violations found")),
+    "vr": ("violations_remedied", N_("Violations remedied")),
+    "money": ("money_returned_kzt", N_("Money returned, ₸")),
+}
+
+
+def _tristate(value: bool | None) -> str:
+    return {None: "—", True: _("yes"), False: _("no")}[value]
+
+
+def closing_screen(
+    appeal_id: int, outcome: Outcome, topic: str, lang: str
+) -> tuple[str, InlineKeyboardMarkup]:
+    text = _(
+        "<b>Close appeal No. {number}</b>\nTopic: {topic}\n"
+        "Mark everything that was done, then press “Close the appeal”."
+    ).format(number=appeal_id, topic=escape(topic_title(topic, lang)))
+    builder = kb.InlineKeyboard()
+    for code, (name, label) in FLAGS.items():
+        mark = "✅" if getattr(outcome, name) else "▫️"
+        builder.button(
+            text=f"{mark} {_(label)}",
+            callback_data=OutcomeCb(action="t", appeal=appeal_id, field=code),
+        )
+    for code, (name, label) in TRISTATE.items():
+        if code == "won" and not outcome.court:
+            continue
+        builder.button(
+            text=f"{_(label)}: {_tristate(getattr(outcome, name))}",
+            callback_data=OutcomeCb(action="t", appeal=appeal_id, field=code),
+        )
+    for code, (name, label) in NUMBERS.items():
+        builder.button(
+            text=f"✏️ {_(label)}: {fmt_number(getattr(outcome, name), lang)}",
+            callback_data=OutcomeCb(action="n", appeal=appeal_id, field=code),
+        )
+    builder.button(
+        text=_("🔄 Correct the topic"), callback_data=OutcomeCb(action="topic", appeal=appeal_id)
+    )
+    builder.button(
+        text=_("✅ Close the appeal"), callback_data=OutcomeCb(action="save", appeal=appeal_id)
+    )
+    builder.adjust(2)
+    return text, builder.as_markup()
+
+
+async def _draft(state: FSMContext, appeal_id: int) -> tuple[Outcome, str] | None:
+    data = (await state.get_data()).get("closing") or {}
+    if data.get("appeal") != appeal_id:
+        return None
+    return Outcome.from_dict(data.get("outcome") or {}), str(data.get("topic"))
+
+
+async def _save(state: FSMContext, appeal_id: int, outcome: Outcome, topic: str) -> None:
+    await state.update_data(
+        closing={"appeal": appeal_id, "outcome": outcome.as_dict(), "topic": topic}
+    )
+
+
+def _lang(member: MemberView | None) -> str:
+    return member.language if member else "kk"
+
+
+@router.callback_query(OutcomeCb.filter(F.action == "open"))
+async def on_open(
+    query: CallbackQuery,
+    callback_data: OutcomeCb,
+    state: FSMContext,
+    session: AsyncSession,
+    staff: StaffView,
+    member: MemberView | None,
+) -> None:
+    appeal = await session.get(Appeal, callback_data.appeal)
+    if appeal is None or appeal.claimed_by != staff.id:
+        await query.answer(_("This appeal is not yours or is closed."), show_alert=True)
+        return
+    outcome = Outcome()
+    await state.set_state(Closing.outcome)
+    await _save(state, appeal.id, outcome, appeal.topic)
+    if isinstance(query.message, Message):
+        text, markup = closing_screen(appeal.id, outcome, appeal.topic, _lang(member))
+        await query.message.answer(text, reply_markup=markup)
+    await query.answer()
+
+
+@router.callback_query(StateFilter(Closing.outcome), OutcomeCb.filter(F.action == "t"))
+async def on_toggle(
+    query: CallbackQuery, callback_data: OutcomeCb, state: FSMContext, member: MemberView | None
+) -> None:
+    draft = await _draft(state, callback_data.appeal)
+    if draft is None or callback_data.field not in {**FLAGS, **TRISTATE}:
+        await query.answer(
+            _("This button is outdated. Please use the latest message."), show_alert=True
+        )
+        return
+    outcome, topic = draft
+    if callback_data.field in FLAGS:
+        name = FLAGS[callback_data.field][0]
+        setattr(outcome, name, not getattr(outcome, name))
+        if name == "court" and not outcome.court:
+            outcome.court_won = None
+    else:
+        name = TRISTATE[callback_data.field][0]
+        order: list[bool | None] = [None, True, False]
+        setattr(outcome, name, order[(order.index(getattr(outcome, name)) + 1) % 3])
+    await _save(state, callback_data.appeal, outcome, topic)
+    if isinstance(query.message, Message):
+        text, markup = closing_screen(callback_data.appeal, outcome, topic, _lang(member))
+        await query.message.edit_text(text, reply_markup=markup)
+    await query.answer()
+
+
+@router.callback_query(StateFilter(Closing.outcome), OutcomeCb.filter(F.action == "topic"))
+async def on_topic_menu(
+    query: CallbackQuery, callback_data: OutcomeCb, member: MemberView | None
+) -> None:
+    builder = kb.InlineKeyboard()
+    for topic in TOPICS:
+        builder.button(
+            text=topic_title(topic, _lang(member)),
+            callback_data=OutcomeCb(action="settopic", appeal=callback_data.appeal, field=topic),
+        )
+    builder.adjust(2)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(
+            _("The right topic of this appeal:"), reply_markup=builder.as_markup()
+        )
+    await query.answer()
+
+
+@router.callback_query(StateFilter(Closing.outcome), OutcomeCb.filter(F.action == "settopic"))
+async def on_topic(
+    query: CallbackQuery, callback_data: OutcomeCb, state: FSMContext, member: MemberView | None
+) -> None:
+    draft = await _draft(state, callback_data.appeal)
+    if draft is None or callback_data.field not in TOPICS:
+        await query.answer(
+            _("This button is outdated. Please use the latest message."), show_alert=True
+        )
+        return
+    outcome, _topic = draft
+    await _save(state, callback_data.appeal, outcome, callback_data.field)
+    if isinstance(query.message, Message):
+        text, markup = closing_screen(
+            callback_data.appeal, outcome, callback_data.field, _lang(member)
+        )
+        await query.message.edit_text(text, reply_markup=markup)
+    await query.answer()
+
+
+@router.callback_query(StateFilter(Closing.outcome), OutcomeCb.filter(F.action == "n"))
+async def on_number_prompt(
+    query: CallbackQuery, callback_data: OutcomeCb, state: FSMContext
+) -> None:
+    if callback_data.field not in NUMBERS or await _draft(state, callback_data.appeal) is None:
+        await query.answer(
+            _("This button is outdated. Please use the latest message."), show_alert=True
+        )
+        return
+    await state.set_state(Closing.number)
+    await state.update_data(number_field=callback_data.field)
+    if isinstance(query.message, Message):
+        await query.message.answer(
+            _("Type the number for “{what}” (digits only).").format(
+                what=_(NUMBERS[callback_data.field][1])
+            )
+        )
+    await query.answer()
+
+
+@router.message(StateFilter(Closing.number), WORDS)
+async def on_number(message: Message, state: FSMContext, member: MemberView | None) -> None:
+    data = await state.get_data()
+    closing: dict[str, Any] = data.get("closing") or {}
+    code = str(data.get("number_field"))
+    raw = (message.text or "").replace(" ", "").replace("\u00a0", "").replace(",", "")
+    limit = MAX_AMOUNT if code == "money" else MAX_COUNT
+    if code not in NUMBERS or not raw.isdigit() or int(raw) > limit:
+        await message.answer(
+            _("Please type a whole number from 0 to {limit}.").format(
+                limit=fmt_number(limit, _lang(member))
+            )
+        )
+        return
+    outcome = Outcome.from_dict(closing.get("outcome") or {})
+    setattr(outcome, NUMBERS[code][0], int(raw))
+    appeal_id, topic = int(closing["appeal"]), str(closing["topic"])
+    await _save(state, appeal_id, outcome, topic)
+    await state.set_state(Closing.outcome)
+    text, markup = closing_screen(appeal_id, outcome, topic, _lang(member))
+    await message.answer(text, reply_markup=markup)
+
+
+@router.callback_query(StateFilter(Closing.outcome), OutcomeCb.filter(F.action == "save"))
+async def on_close(
+    query: CallbackQuery,
+    callback_data: OutcomeCb,
+    state: FSMContext,
+    session: AsyncSession,
+    staff: StaffView,
+    bot: Bot,
+    i18n: I18n,
+) -> None:
+    draft = await _draft(state, callback_data.appeal)
+    if draft is None:
+        await query.answer(
+            _("This button is outdated. Please use the latest message."), show_alert=True
+        )
+        return
+    outcome, topic = draft
+    try:
+        appeal = await close_appeal(session, staff, callback_data.appeal, outcome, topic)
+        await session.commit()
+    except DeskError as exc:
+        await session.rollback()
+        await query.answer(
+            _("Remedied violations cannot exceed those found.")
+            if exc.code == "bad-outcome"
+            else _("This appeal is not yours or is closed."),
+            show_alert=True,
+        )
+        return
+    await state.set_state(None)
+    await state.update_data(closing=None, number_field=None, appeal_id=None)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(
+            _("Appeal No. {number} is closed. Thank you!").format(number=appeal.id)
+        )
+    await query.answer()
+    member = await session.get_one(Member, appeal.member_id)
+    with i18n.use_locale(member.language):
+        builder = kb.InlineKeyboard()
+        for score in range(1, 6):
+            builder.button(text="⭐" * score, callback_data=RateCb(appeal=appeal.id, score=score))
+        builder.button(text=_("❌ Not solved"), callback_data=RateCb(appeal=appeal.id, score=0))
+        builder.adjust(1)
+        await bot.send_message(
+            member.telegram_id,
+            _(
+                "✅ Your appeal No. {number} is closed by the lawyer. How much did the union's "
+                "help matter to you? If your problem is not solved, press “Not solved” within "
+                "7 days and the appeal is reopened."
+            ).format(number=appeal.id),
+            reply_markup=builder.as_markup(),
+        )
