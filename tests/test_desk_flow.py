@@ -287,3 +287,40 @@ async def test_outcome_rules_are_enforced(person: Callable[..., Person], ctx: Co
     async with ctx.session_factory() as session:
         appeal = await session.get_one(Appeal, appeal_id)
         assert appeal.status == AppealStatus.CLAIMED and appeal.rating is None
+
+
+async def test_internal_note_never_reaches_the_member(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, lawyer, member = person(ADMIN_ID), person(740), person(741)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await lawyer.press(f"desk:note:{appeal_id}:")
+    sent = await lawyer.send("Директору звонила, обещали выплатить до пятницы.")
+    assert not [r for r in sent if getattr(r, "chat_id", None) == 741]
+    sent = await lawyer.press(f"desk:card:{appeal_id}:")
+    assert "обещали выплатить" in texts(sent)
+    await member.press(f"my:open:{appeal_id}")
+    assert "обещали выплатить" not in member.last_text()
+    async with ctx.session_factory() as session:
+        sides = list(await session.scalars(select(AppealMessage.side)))
+    assert sides == [MessageSide.NOTE]
+
+
+async def test_release_returns_the_appeal_to_the_queue(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, lawyer, colleague, member = person(ADMIN_ID), person(750), person(751), person(752)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await make_lawyer(admin, colleague)
+    sent = await colleague.press(f"desk:release:{appeal_id}:")  # not theirs: refused
+    refusal = next(r for r in sent if r.__api_method__ == "answerCallbackQuery")
+    assert getattr(refusal, "show_alert", False)
+    async with ctx.session_factory() as session:
+        assert (await session.get_one(Appeal, appeal_id)).status == AppealStatus.CLAIMED
+    await lawyer.press(f"desk:release:{appeal_id}:")
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, appeal_id)
+        assert appeal.status == AppealStatus.QUEUED and appeal.claimed_by is None
+    await colleague.press(f"desk:take:{appeal_id}:")
+    async with ctx.session_factory() as session:
+        assert (await session.get_one(Appeal, appeal_id)).status == AppealStatus.CLAIMED

@@ -19,17 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import DeskCb, MyCb, OutcomeCb
 from bot.filters import FILE, WORDS, HasRole, Magic
-from bot.handlers.states import LawyerReply
+from bot.handlers.states import LawyerNote, LawyerReply
 from bot.i18n import LANGUAGES
 from bot.keyboards import WORKPLACE_LABELS
 from bot.services.desk import (
     AppealCard,
     DeskError,
+    add_note,
     claim,
     lawyer_writes,
     my_open_appeals,
     open_card,
     queue_page,
+    release,
 )
 from bot.services.members import MemberView
 from bot.services.staff import StaffView
@@ -126,7 +128,12 @@ def card_text(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> st
                 name=escape(card.lawyer.full_name or str(card.lawyer.telegram_id))
             )
         )
-    return "\n".join(lines) + "\n\n«{}»".format(escape(appeal.text or ""))
+    text = "\n".join(lines) + "\n\n«{}»".format(escape(appeal.text or ""))
+    if card.notes:
+        text += "\n\n<b>{}</b>".format(_("Internal notes (the member does not see them):"))
+        for note in card.notes:
+            text += "\n📝 " + escape((note.text or "")[:300])
+    return text
 
 
 def card_markup(appeal: Appeal, staff: StaffView) -> InlineKeyboardMarkup:
@@ -377,3 +384,54 @@ async def on_lawyer_message(
                 member.telegram_id, label + "\n\n" + escape(text or ""), reply_markup=markup
             )
     await message.answer(_("Sent to the member (appeal No. {number}).").format(number=appeal.id))
+
+
+@router.callback_query(DeskCb.filter(F.action == "note"))
+async def on_note(query: CallbackQuery, callback_data: DeskCb, state: FSMContext) -> None:
+    await state.set_state(LawyerNote.text)
+    await state.update_data(note_appeal=callback_data.value)
+    if isinstance(query.message, Message):
+        await query.message.answer(
+            _(
+                "Write the internal note for appeal No. {number}. The member will not see it."
+            ).format(number=callback_data.value)
+        )
+    await query.answer()
+
+
+@router.message(StateFilter(LawyerNote.text), WORDS)
+async def on_note_text(
+    message: Message, state: FSMContext, session: AsyncSession, staff: StaffView
+) -> None:
+    appeal_id = int((await state.get_data()).get("note_appeal") or 0)
+    await state.set_state(None)
+    try:
+        await add_note(session, staff, appeal_id, (message.text or "").strip())
+        await session.commit()
+    except DeskError as exc:
+        await session.rollback()
+        await message.answer(
+            _("Too long: the limit is 3000 characters.")
+            if exc.code == "too-long"
+            else _("This appeal is not yours or is closed.")
+        )
+        return
+    await message.answer(_("Note saved to appeal No. {number}.").format(number=appeal_id))
+
+
+@router.callback_query(DeskCb.filter(F.action == "release"))
+async def on_release(
+    query: CallbackQuery, callback_data: DeskCb, session: AsyncSession, staff: StaffView
+) -> None:
+    try:
+        appeal = await release(session, staff, callback_data.value)
+        await session.commit()
+    except DeskError:
+        await session.rollback()
+        await query.answer(_("This appeal is not yours or is closed."), show_alert=True)
+        return
+    if isinstance(query.message, Message):
+        await query.message.edit_text(
+            _("Appeal No. {number} is back in the queue of its region.").format(number=appeal.id)
+        )
+    await query.answer()

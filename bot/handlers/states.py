@@ -38,3 +38,7 @@ class Closing(StatesGroup):
 
 class RatingComment(StatesGroup):
     comment = State()
+
+
+class LawyerNote(StatesGroup):
+    text = State()

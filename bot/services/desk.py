@@ -66,6 +66,7 @@ class AppealCard:
     member: Member
     earlier_appeals: int
     lawyer: Staff | None
+    notes: list[AppealMessage]
 
 
 async def open_card(session: AsyncSession, staff: StaffView, appeal_id: int) -> AppealCard:
@@ -79,8 +80,14 @@ async def open_card(session: AsyncSession, staff: StaffView, appeal_id: int) -> 
         .where(Appeal.member_id == appeal.member_id, Appeal.created_at < appeal.created_at)
     )
     lawyer = await session.get(Staff, appeal.claimed_by) if appeal.claimed_by else None
+    notes = await session.scalars(
+        select(AppealMessage)
+        .where(AppealMessage.appeal_id == appeal.id, AppealMessage.side == MessageSide.NOTE)
+        .order_by(AppealMessage.id.desc())
+        .limit(3)
+    )
     await audit(session, staff.telegram_id, "open-appeal", appeal_id=appeal.id)
-    return AppealCard(appeal, member, int(earlier or 0), lawyer)
+    return AppealCard(appeal, member, int(earlier or 0), lawyer, list(reversed(list(notes))))
 
 
 @dataclass
@@ -155,3 +162,40 @@ async def lawyer_writes(
     await audit(session, staff.telegram_id, "answer", appeal_id=appeal.id)
     await session.flush()
     return appeal, await session.get_one(Member, appeal.member_id)
+
+
+async def add_note(session: AsyncSession, staff: StaffView, appeal_id: int, text: str) -> None:
+    """An internal note in the appeal's thread: lawyers see it, the member never does."""
+    appeal = await session.get(Appeal, appeal_id)
+    if appeal is None or not staff.covers(appeal.member_org):
+        raise DeskError("not-found")
+    if len(text) > MAX_TEXT:
+        raise DeskError("too-long")
+    session.add(
+        AppealMessage(
+            appeal_id=appeal.id, side=MessageSide.NOTE, author_staff_id=staff.id, text=text
+        )
+    )
+    await audit(session, staff.telegram_id, "note", appeal_id=appeal.id)
+    await session.flush()
+
+
+async def release(session: AsyncSession, staff: StaffView, appeal_id: int) -> Appeal:
+    """Give a taken appeal back to the region's queue (it keeps its thread and age)."""
+    released = await session.execute(
+        update(Appeal)
+        .where(
+            Appeal.id == appeal_id,
+            Appeal.claimed_by == staff.id,
+            Appeal.status.in_((AppealStatus.CLAIMED, AppealStatus.ANSWERED)),
+        )
+        .values(status=AppealStatus.QUEUED, claimed_by=None, claimed_at=None)
+        .returning(Appeal.id)
+        .execution_options(synchronize_session=False)
+    )
+    if released.first() is None:
+        raise DeskError("not-yours")
+    await audit(session, staff.telegram_id, "release", appeal_id=appeal_id)
+    appeal = await session.get_one(Appeal, appeal_id)
+    await session.refresh(appeal)
+    return appeal
