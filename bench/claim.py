@@ -78,7 +78,11 @@ async def database(kind: str, pool_size: int) -> AsyncIterator[AsyncEngine]:
             await eng.dispose()
         return
     assert PG_URL
-    # As tests/databases.py: a schema of its own, on every connection's search_path.
+    # As tests/databases.py: a schema of its own, on every connection's search_path; but
+    # committed. The asyncpg adapter runs the SET inside a transaction, so when a new
+    # connection's first transaction rolls back (the warm-up below, a failed claim) the
+    # search_path silently reverts to public and later queries fail: "relation "appeal"
+    # does not exist".
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL)
     async with admin.begin() as conn:
@@ -90,6 +94,7 @@ async def database(kind: str, pool_size: int) -> AsyncIterator[AsyncEngine]:
         cursor = dbapi_connection.cursor()
         cursor.execute(f'SET search_path TO "{schema}"')
         cursor.close()
+        dbapi_connection.commit()
 
     try:
         yield eng

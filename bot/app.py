@@ -23,7 +23,9 @@ from bot.handlers import get_routers
 from bot.handlers.errors import on_error
 from bot.i18n import MemberI18nMiddleware, create_i18n
 from bot.middlewares import DbSessionMiddleware, PeopleMiddleware
+from bot.services.calendar import WorkCalendar, load_holidays
 from bot.services.members import MemberDirectory
+from bot.services.sla import SlaSettings
 from bot.services.staff import StaffDirectory
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.fsm import DatabaseStorage
@@ -45,6 +47,8 @@ class Context:
     i18n: I18n
     member_directory: MemberDirectory
     staff_directory: StaffDirectory
+    calendar: WorkCalendar
+    sla: SlaSettings
 
 
 def build_context(settings: Settings) -> Context:
@@ -60,6 +64,8 @@ def build_context(settings: Settings) -> Context:
         i18n=create_i18n(),
         member_directory=MemberDirectory(),
         staff_directory=StaffDirectory(),
+        calendar=WorkCalendar(ZoneInfo(settings.timezone), load_holidays(settings.holidays_file)),
+        sla=SlaSettings(settings.sla_first_answer_days, settings.sla_idle_claim_days),
     )
 
 

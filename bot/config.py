@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0:8080"
     log_level: str = "INFO"
+    sla_first_answer_days: float = Field(default=2.0, gt=0)
+    sla_idle_claim_days: float = Field(default=5.0, gt=0)
+    desk_job_minutes: float = Field(default=5.0, gt=0)
+    holidays_file: Path = Path(__file__).parent / "data" / "holidays.yaml"
     faq_dir: Path = Path(__file__).parent / "faq" / "content"
     member_orgs_file: Path = Path(__file__).parent / "data" / "member_orgs.yaml"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+from datetime import UTC, datetime
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -12,11 +13,13 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.utils.backoff import Backoff, BackoffConfig
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.app import build_context, create_bot, create_dispatcher
 from bot.commands import set_chat_commands, setup_command_menus
 from bot.config import Settings
 from bot.faq.content import FaqError
+from bot.jobs import desk_job
 from bot.services.staff import ensure_admins
 from bot.storage.migrate import upgrade
 from bot.storage.models import StaffRole
@@ -46,6 +49,7 @@ async def run(settings: Settings) -> int:
         return 1
     bot = create_bot(settings)
     dp = create_dispatcher(ctx)
+    scheduler = AsyncIOScheduler(timezone=settings.timezone)
     try:
         await wait_for_bot_api(bot)
         try:
@@ -58,12 +62,25 @@ async def run(settings: Settings) -> int:
         except TelegramNetworkError as exc:
             # Polling retries by itself with backoff; the menus are set on the next start.
             log.warning("Bot API unreachable, command menus not set: %s", exc)
+        scheduler.add_job(
+            desk_job,
+            "interval",
+            minutes=settings.desk_job_minutes,
+            args=[ctx, bot],
+            id="desk",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
+        scheduler.start()
         log.info("Qorgau starts polling: %d FAQ answers", len(ctx.faq.answers))
         await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
     except TelegramUnauthorizedError:
         print("BOT_TOKEN was refused by Telegram (Unauthorized)", file=sys.stderr)
         return 1
     finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=False)
         await bot.session.close()
         await ctx.engine.dispose()
     return 0

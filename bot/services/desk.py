@@ -158,6 +158,7 @@ async def lawyer_writes(
     )
     if appeal.first_answer_at is None:
         appeal.first_answer_at = now
+    appeal.last_lawyer_at = now
     appeal.status = AppealStatus.ANSWERED
     await audit(session, staff.telegram_id, "answer", appeal_id=appeal.id)
     await session.flush()

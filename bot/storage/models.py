@@ -183,6 +183,7 @@ class Appeal(Base):
     __table_args__ = (
         Index("ix_appeal_queue", "member_org", "status", "created_at"),
         Index("ix_appeal_member", "member_id", "created_at"),
+        Index("ix_appeal_status_created", "status", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -207,6 +208,12 @@ class Appeal(Base):
     rating_comment: Mapped[str | None] = mapped_column(Text)
     reopened_at: Mapped[datetime | None]
     reopen_count: Mapped[int] = mapped_column(Integer, default=0)
+    # Desk bookkeeping: region's lawyers told of it; SLA half-way reminder and breach sent;
+    # the holding lawyer's last message (an idle claim goes back to the queue).
+    notified_at: Mapped[datetime | None]
+    sla_half_at: Mapped[datetime | None]
+    sla_breached_at: Mapped[datetime | None]
+    last_lawyer_at: Mapped[datetime | None]
     # Outcome, recorded by the lawyer when closing: the legal inspection's indicators 4-12.
     outcome_consultation: Mapped[bool] = mapped_column(Boolean, default=False)
     outcome_justified: Mapped[bool | None] = mapped_column(Boolean)  # None: not assessed

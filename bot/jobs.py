@@ -1,0 +1,56 @@
+"""Scheduled work outside updates: the desk's clock (APScheduler calls it)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.utils.i18n import gettext as _
+
+from bot.app import Context
+from bot.services.sla import DeskNotices, desk_scan
+from bot.storage.models import utcnow
+
+log = logging.getLogger(__name__)
+
+
+def _numbers(ids: list[int]) -> str:
+    return ", ".join(f"№ {i}" for i in sorted(ids))
+
+
+TEXTS: dict[str, Callable[[list[int]], str]] = {
+    "new_appeals": lambda ids: _("🆕 New appeals in your queue: {numbers}. Open /queue.").format(
+        numbers=_numbers(ids)
+    ),
+    "half_way": lambda ids: _(
+        "⏳ Half of the time for the first answer has passed, and these appeals have none yet: "
+        "{numbers}. /queue, /mine"
+    ).format(numbers=_numbers(ids)),
+    "overdue": lambda ids: _(
+        "⚠️ The first answer is overdue for appeals {numbers}. Please see who can take them."
+    ).format(numbers=_numbers(ids)),
+    "released": lambda ids: _(
+        "↩️ Appeals {numbers} had no message from you for too long and went back to the queue."
+    ).format(numbers=_numbers(ids)),
+}
+
+
+async def desk_job(ctx: Context, bot: Bot, now: datetime | None = None) -> DeskNotices:
+    """Scan, commit what will be told (so it is told once), then tell each person in their
+    language. A person who blocked the bot is skipped; the rest still hear."""
+    async with ctx.session_factory() as session:
+        notices = await desk_scan(session, now or utcnow(), ctx.calendar, ctx.sla)
+        await session.commit()
+        for kind, make in TEXTS.items():
+            for telegram_id, ids in getattr(notices, kind).items():
+                known = await ctx.member_directory.get(session, telegram_id)
+                with ctx.i18n.context(), ctx.i18n.use_locale(known.language if known else "kk"):
+                    text = make(ids)
+                try:
+                    await bot.send_message(telegram_id, text)
+                except (TelegramForbiddenError, TelegramBadRequest) as exc:
+                    log.warning("desk notice to %s not delivered: %s", telegram_id, exc)
+    return notices
