@@ -344,3 +344,32 @@ async def test_member_asks_lawyer_takes_and_they_talk(
         sides = [r[0] for r in db.execute("SELECT side FROM appeal_message ORDER BY id")]
         status = db.execute("SELECT status FROM appeal").fetchone()[0]
     assert sides == ["lawyer", "member"] and status == "answered"
+
+    # Close with outcomes in taps → the member says "not solved" → back to the same lawyer.
+    await lawyer.say("/mine", reply_contains="")
+    await lawyer.tap("desk:card:", reply_contains="")
+    await lawyer.tap("oc:open:", reply_contains="")
+    await lawyer.tap("oc:t:1:just")
+    await lawyer.tap("oc:t:1:conc")
+    mark = api.mark()
+    await lawyer.tap("oc:save:")
+    await member.expect("sendMessage", "№", after=mark)
+    mark = api.mark()
+    await member.tap("rate:1:0")
+    back = await lawyer.expect("sendMessage", "№", after=mark)
+    assert "1" in (back.text or "")
+    with sqlite3.connect(bot.db) as db:
+        row = db.execute(
+            "SELECT status, reopen_count, outcome_justified, outcome_conciliation FROM appeal"
+        ).fetchone()
+    assert row == ("claimed", 1, 1, 1)
+
+    # Closed again, the member rates it.
+    await lawyer.tap("desk:card:", reply_contains="")
+    await lawyer.tap("oc:open:", reply_contains="")
+    mark = api.mark()
+    await lawyer.tap("oc:save:")
+    await member.expect("sendMessage", "№", after=mark)
+    await member.tap("rate:1:5", reply_contains="")
+    with sqlite3.connect(bot.db) as db:
+        assert db.execute("SELECT status, rating FROM appeal").fetchone() == ("closed", 5)
