@@ -20,15 +20,14 @@ MEMBER_COMMANDS = (
 )
 
 
-STAFF_COMMANDS = {
-    StaffRole.LAWYER: (
-        ("queue", N_("Appeals waiting in your regions")),
-        ("mine", N_("Your open appeals")),
-    ),
-    StaffRole.HEAD_LAWYER: (
-        ("queue", N_("Appeals waiting in your regions")),
-        ("mine", N_("Your open appeals")),
-    ),
+LAWYER_COMMANDS = (
+    ("queue", N_("Appeals waiting in your regions")),
+    ("mine", N_("Your open appeals")),
+    ("mystats", N_("Your statistics")),
+)
+STAFF_COMMANDS: dict[StaffRole, tuple[tuple[str, str], ...]] = {
+    StaffRole.LAWYER: LAWYER_COMMANDS,
+    StaffRole.HEAD_LAWYER: LAWYER_COMMANDS,
     StaffRole.ADMIN: (
         ("inbox", N_("Union mailbox")),
         ("invite", N_("Invite a staff member")),

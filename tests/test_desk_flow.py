@@ -324,3 +324,25 @@ async def test_release_returns_the_appeal_to_the_queue(
     await colleague.press(f"desk:take:{appeal_id}:")
     async with ctx.session_factory() as session:
         assert (await session.get_one(Appeal, appeal_id)).status == AppealStatus.CLAIMED
+
+
+async def test_mystats_counts_open_closed_and_median_first_answer(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    from datetime import timedelta
+
+    admin, lawyer, member = person(ADMIN_ID), person(760), person(761)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await lawyer.press(f"desk:reply:{appeal_id}:")
+    await lawyer.send("Ответ.")
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, appeal_id)
+        assert appeal.first_answer_at is not None
+        appeal.created_at = appeal.first_answer_at - timedelta(hours=5)
+        await session.commit()
+    await lawyer.send("/mine")  # ends writing to the member
+    sent = await lawyer.send("/mystats")
+    import re
+
+    # In whatever language: open 1, closed this month 0, median first answer 5 hours.
+    assert re.findall(r"\d+", texts(sent)) == ["1", "0", "5"]

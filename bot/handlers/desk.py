@@ -27,6 +27,7 @@ from bot.services.desk import (
     DeskError,
     add_note,
     claim,
+    lawyer_stats,
     lawyer_writes,
     my_open_appeals,
     open_card,
@@ -435,3 +436,31 @@ async def on_release(
             _("Appeal No. {number} is back in the queue of its region.").format(number=appeal.id)
         )
     await query.answer()
+
+
+@router.message(Command("mystats"))
+async def cmd_mystats(
+    message: Message,
+    session: AsyncSession,
+    staff: StaffView,
+    member: MemberView | None,
+    i18n: I18n,
+    tz: ZoneInfo,
+) -> None:
+    lang = _lang(member, i18n)
+    now = utcnow().astimezone(tz)
+    month_start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    stats = await lawyer_stats(session, staff, month_start)
+    median = (
+        format_timedelta(stats.median_first_answer, threshold=1.1, locale=lang)
+        if stats.median_first_answer is not None
+        else "—"
+    )
+    await message.answer(
+        _(
+            "<b>Your statistics</b>\n"
+            "Open appeals: {open}\n"
+            "Closed this month: {closed}\n"
+            "Median time to the first answer this month: {median}"
+        ).format(open=stats.open, closed=stats.closed_this_month, median=median)
+    )

@@ -7,6 +7,7 @@ not open another region's appeal.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -200,3 +201,36 @@ async def release(session: AsyncSession, staff: StaffView, appeal_id: int) -> Ap
     appeal = await session.get_one(Appeal, appeal_id)
     await session.refresh(appeal)
     return appeal
+
+
+@dataclass
+class LawyerStats:
+    open: int
+    closed_this_month: int
+    median_first_answer: timedelta | None  # over this month's first answers
+
+
+async def lawyer_stats(
+    session: AsyncSession, staff: StaffView, month_start: datetime
+) -> LawyerStats:
+    open_count = await session.scalar(
+        select(func.count())
+        .select_from(Appeal)
+        .where(Appeal.claimed_by == staff.id, Appeal.status.in_(OPEN_STATUSES))
+    )
+    closed = await session.scalar(
+        select(func.count())
+        .select_from(Appeal)
+        .where(Appeal.claimed_by == staff.id, Appeal.closed_at >= month_start)
+    )
+    answered = await session.execute(
+        select(Appeal.created_at, Appeal.first_answer_at).where(
+            Appeal.claimed_by == staff.id, Appeal.first_answer_at >= month_start
+        )
+    )
+    waits = sorted(first - created for created, first in answered if first is not None)
+    median = None
+    if waits:
+        middle = len(waits) // 2
+        median = waits[middle] if len(waits) % 2 else (waits[middle - 1] + waits[middle]) / 2
+    return LawyerStats(int(open_count or 0), int(closed or 0), median)
