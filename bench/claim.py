@@ -1,16 +1,19 @@
 """Claims per second and claim latency with many lawyers racing over one queue.
 
-    python bench/claim.py [--appeals N] [--lawyers N]
+    python bench/claim.py [--appeals N] [--lawyers N] [--pick queue|window]
     TEST_DATABASE_URL=postgresql://... python bench/claim.py   # SQLite and PostgreSQL
 
 A fresh database (a SQLite file; a PostgreSQL schema of its own when TEST_DATABASE_URL is
 set) gets N queued appeals spread over the 20 member organisations and N lawyers who all
 cover every organisation, so every lawyer competes for every appeal. Each lawyer runs as
 its own task on the project's own engine (pool_size = lawyers, so each holds a pooled
-connection) and loops as at a real queue head: open the queue (desk.queue_page, a random
-offset 0..4, one appeal: the oldest few), then press "take" (desk.claim and commit, in a
-new session, as the bot's take button does). Only claim + commit is timed; the wall time
-behind claims per second includes the queue reads. A lawyer stops when the queue is empty.
+connection) and loops as at a real queue head: open the queue, then press "take" on one of
+the oldest five (desk.claim and commit, in a new session, as the bot's take button does).
+Opening the queue is desk.queue_page at a random offset 0..4 (--pick queue, the default:
+what the bot runs, a count and a sort of the whole queue each time), or with --pick window
+a bare SELECT of the oldest five queued ids and a random one of them (isolates the claim
+from the queue view's cost). Only claim + commit is timed; the wall time behind claims per
+second includes opening the queue. A lawyer stops when the queue is empty.
 
 claimed_twice (appeals whose claim two tasks both won) must be 0, claims_won must equal
 the appeals, and the database must agree: that many appeals claimed, that many claim audits.
@@ -44,7 +47,7 @@ sys.path.insert(0, str(ROOT))
 from sqlalchemy import event, func, insert, select, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker  # noqa: E402
 
-from bot.services.desk import claim, queue_page  # noqa: E402
+from bot.services.desk import QUEUE_STATUSES, claim, queue_page  # noqa: E402
 from bot.services.staff import StaffView  # noqa: E402
 from bot.storage.db import create_engine, create_session_factory  # noqa: E402
 from bot.storage.migrate import upgrade  # noqa: E402
@@ -183,6 +186,7 @@ async def lawyer(
     tally: Tally,
     start: asyncio.Event,
     seed: int,
+    pick: str,
 ) -> None:
     rng = random.Random(seed)
     await start.wait()
@@ -190,16 +194,28 @@ async def lawyer(
     while True:
         t0 = time.perf_counter()
         async with factory() as session:
-            rows, total = await queue_page(session, staff, topic=None, offset=offset, limit=1)
+            if pick == "queue":
+                rows, total = await queue_page(session, staff, topic=None, offset=offset, limit=1)
+                ids = [a.id for a in rows]
+            else:
+                ids = list(
+                    await session.scalars(
+                        select(Appeal.id)
+                        .where(Appeal.status.in_(QUEUE_STATUSES))
+                        .order_by(Appeal.created_at, Appeal.id)
+                        .limit(QUEUE_HEAD)
+                    )
+                )
+                total = len(ids)
             await session.commit()
         tally.pick_ms.append((time.perf_counter() - t0) * 1000)
-        if not rows:
+        if not ids:
             if total == 0:
                 return
             offset = 0  # fewer than offset + 1 left: take the head
             continue
         offset = rng.randrange(QUEUE_HEAD)
-        appeal_id = rows[0].id
+        appeal_id = ids[0] if pick == "queue" else rng.choice(ids)
         tally.attempts += 1
         async with factory() as session:
             t0 = time.perf_counter()
@@ -228,11 +244,15 @@ def percentile(samples: list[float], q: float) -> float:
     return ordered[max(int(len(ordered) * q) - 1, 0)]
 
 
-async def run(kind: str, appeals: int, lawyers: int, seed: int) -> dict[str, object]:
+async def run(kind: str, appeals: int, lawyers: int, seed: int, pick: str) -> dict[str, object]:
     async with database(kind, pool_size=lawyers) as engine:
         await upgrade(engine)
         factory = create_session_factory(engine)
         views = await fill(factory, appeals, lawyers, seed)
+        if kind == "postgres":
+            # Planner statistics, as autovacuum would have them for a queue built over days.
+            async with engine.begin() as conn:
+                await conn.execute(text("ANALYZE"))
 
         # Open every pooled connection before the clock starts (connect + PRAGMAs or
         # search_path are not claim costs); all of them are out of the pool at once here.
@@ -246,7 +266,7 @@ async def run(kind: str, appeals: int, lawyers: int, seed: int) -> dict[str, obj
         tally = Tally()
         start = asyncio.Event()
         tasks = [
-            asyncio.create_task(lawyer(factory, view, i, tally, start, seed * 1000 + i))
+            asyncio.create_task(lawyer(factory, view, i, tally, start, seed * 1000 + i, pick))
             for i, view in enumerate(views)
         ]
         await asyncio.sleep(0)
@@ -274,6 +294,7 @@ async def run(kind: str, appeals: int, lawyers: int, seed: int) -> dict[str, obj
     result: dict[str, object] = {
         "appeals": appeals,
         "lawyers": lawyers,
+        "pick": pick,
         "total_attempts": tally.attempts,
         "claims_won": tally.won,
         "lost_races": tally.lost,
@@ -301,11 +322,13 @@ def main() -> None:
     parser.add_argument("--appeals", type=int, default=10_000)
     parser.add_argument("--lawyers", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--pick", choices=("queue", "window"), default="queue")
     args = parser.parse_args()
+    options = (args.appeals, args.lawyers, args.seed, args.pick)
     result: dict[str, object] = {"bench": "claim"}
-    result["sqlite"] = asyncio.run(run("sqlite", args.appeals, args.lawyers, args.seed))
+    result["sqlite"] = asyncio.run(run("sqlite", *options))
     if PG_URL:
-        result["postgres"] = asyncio.run(run("postgres", args.appeals, args.lawyers, args.seed))
+        result["postgres"] = asyncio.run(run("postgres", *options))
     else:
         result["postgres"] = {"skipped": "TEST_DATABASE_URL not set"}
     # Placeholder: the SLA job (issue 3) is not built yet, so there is nothing to measure.
