@@ -91,3 +91,11 @@ class RateCb(CallbackData, prefix="rate"):
 
 class RateCommentCb(CallbackData, prefix="ratec"):
     appeal: int
+
+
+class HandCb(CallbackData, prefix="hand"):
+    # menu, staff (to `target` staff id), regions (picker), org (to `org`)
+    action: str
+    appeal: int
+    target: int = 0
+    org: str = ""

@@ -346,3 +346,61 @@ async def test_mystats_counts_open_closed_and_median_first_answer(
 
     # In whatever language: open 1, closed this month 0, median first answer 5 hours.
     assert re.findall(r"\d+", texts(sent)) == ["1", "0", "5"]
+
+
+async def test_hand_over_to_a_colleague_or_another_region(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, lawyer, colleague, outsider, member = (
+        person(ADMIN_ID),
+        person(770),
+        person(771, first_name="Дана"),
+        person(772),
+        person(773),
+    )
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await make_lawyer(admin, colleague)  # karaganda, like the appeal
+    await make_lawyer(admin, outsider, "abai")
+    async with ctx.session_factory() as session:
+        ids = {
+            tg: int(await session.scalar(select(Staff.id).where(Staff.telegram_id == tg)) or 0)
+            for tg in (771, 772)
+        }
+    await lawyer.press(f"hand:menu:{appeal_id}:0:")
+    offered = [data for _, data in buttons(lawyer.last_message())]
+    assert f"hand:staff:{appeal_id}:{ids[771]}:" in offered
+    assert f"hand:staff:{appeal_id}:{ids[772]}:" not in offered  # not their region
+    # A forged hand-over to someone outside the region is refused.
+    await lawyer.press(f"hand:staff:{appeal_id}:{ids[772]}:")
+    async with ctx.session_factory() as session:
+        assert (await session.get_one(Appeal, appeal_id)).claimed_by != ids[772]
+    sent = await lawyer.press(f"hand:staff:{appeal_id}:{ids[771]}:")
+    assert [r for r in sent if isinstance(r, SendMessage) and r.chat_id == 771]
+    async with ctx.session_factory() as session:
+        assert (await session.get_one(Appeal, appeal_id)).claimed_by == ids[771]
+    # The colleague sends it on to another region: back in that region's queue.
+    await colleague.press(f"hand:org:{appeal_id}:0:abai")
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, appeal_id)
+        assert (appeal.member_org, appeal.status, appeal.claimed_by) == (
+            "abai",
+            AppealStatus.QUEUED,
+            None,
+        )
+    await outsider.press(f"desk:take:{appeal_id}:")
+    async with ctx.session_factory() as session:
+        assert (await session.get_one(Appeal, appeal_id)).claimed_by == ids[772]
+
+
+async def test_card_offers_the_holder_every_action(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, lawyer, colleague, member = person(ADMIN_ID), person(780), person(781), person(782)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await make_lawyer(admin, colleague)
+    await lawyer.press(f"desk:card:{appeal_id}:")
+    actions = {data.split(":")[1] for _, data in buttons(lawyer.last_message())}
+    assert {"reply", "open", "note", "release", "menu", "queue"} <= actions
+    await colleague.press(f"desk:card:{appeal_id}:")
+    seen = {data.split(":")[1] for _, data in buttons(colleague.last_message())}
+    assert seen == {"queue"}  # taken by someone else: nothing to do but go back

@@ -17,7 +17,7 @@ from babel.dates import format_timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import DeskCb, MyCb, OutcomeCb
+from bot.callbacks import DeskCb, HandCb, MyCb, OutcomeCb
 from bot.filters import FILE, WORDS, HasRole, Magic
 from bot.handlers.states import LawyerNote, LawyerReply
 from bot.i18n import LANGUAGES
@@ -27,6 +27,8 @@ from bot.services.desk import (
     DeskError,
     add_note,
     claim,
+    colleagues_for,
+    hand_over,
     lawyer_stats,
     lawyer_writes,
     my_open_appeals,
@@ -34,7 +36,7 @@ from bot.services.desk import (
     queue_page,
     release,
 )
-from bot.services.members import MemberView
+from bot.services.members import MemberDirectory, MemberView
 from bot.services.staff import StaffView
 from bot.storage.models import Appeal, AppealStatus, StaffRole, utcnow
 from bot.topics import TOPICS, MemberOrgs, topic_title
@@ -151,6 +153,15 @@ def card_markup(appeal: Appeal, staff: StaffView) -> InlineKeyboardMarkup:
         builder.button(
             text=_("✅ Close with the outcome"),
             callback_data=OutcomeCb(action="open", appeal=appeal.id),
+        )
+        builder.button(
+            text=_("📝 Internal note"), callback_data=DeskCb(action="note", value=appeal.id)
+        )
+        builder.button(
+            text=_("↩️ Back to the queue"), callback_data=DeskCb(action="release", value=appeal.id)
+        )
+        builder.button(
+            text=_("🔀 Hand over"), callback_data=HandCb(action="menu", appeal=appeal.id)
         )
     builder.button(text=_("⬅️ Queue"), callback_data=DeskCb(action="queue"))
     builder.adjust(1)
@@ -464,3 +475,109 @@ async def cmd_mystats(
             "Median time to the first answer this month: {median}"
         ).format(open=stats.open, closed=stats.closed_this_month, median=median)
     )
+
+
+@router.callback_query(HandCb.filter(F.action == "menu"))
+async def on_hand_menu(
+    query: CallbackQuery, callback_data: HandCb, session: AsyncSession, staff: StaffView
+) -> None:
+    try:
+        people = await colleagues_for(session, staff, callback_data.appeal)
+    except DeskError:
+        await query.answer(_("This appeal is not yours or is closed."), show_alert=True)
+        return
+    builder = kb.InlineKeyboard()
+    for person in people:
+        builder.button(
+            text="👤 " + (person.full_name or str(person.telegram_id)),
+            callback_data=HandCb(action="staff", appeal=callback_data.appeal, target=person.id),
+        )
+    builder.button(
+        text=_("🗺 To another region's queue"),
+        callback_data=HandCb(action="regions", appeal=callback_data.appeal),
+    )
+    builder.adjust(1)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(
+            _("Hand appeal No. {number} to:").format(number=callback_data.appeal),
+            reply_markup=builder.as_markup(),
+        )
+    await query.answer()
+
+
+@router.callback_query(HandCb.filter(F.action == "regions"))
+async def on_hand_regions(
+    query: CallbackQuery,
+    callback_data: HandCb,
+    orgs: MemberOrgs,
+    member: MemberView | None,
+    i18n: I18n,
+) -> None:
+    lang = _lang(member, i18n)
+    builder = kb.InlineKeyboard()
+    for org in orgs.orgs:
+        builder.button(
+            text=org.title(lang),
+            callback_data=HandCb(action="org", appeal=callback_data.appeal, org=org.id),
+        )
+    builder.adjust(2)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(
+            _("Hand appeal No. {number} to:").format(number=callback_data.appeal),
+            reply_markup=builder.as_markup(),
+        )
+    await query.answer()
+
+
+@router.callback_query(HandCb.filter(F.action.in_({"staff", "org"})))
+async def on_hand_over(
+    query: CallbackQuery,
+    callback_data: HandCb,
+    session: AsyncSession,
+    staff: StaffView,
+    orgs: MemberOrgs,
+    bot: Bot,
+    i18n: I18n,
+    member_directory: MemberDirectory,
+    member: MemberView | None,
+) -> None:
+    try:
+        appeal, colleague = await hand_over(
+            session,
+            staff,
+            callback_data.appeal,
+            to_staff_id=callback_data.target if callback_data.action == "staff" else None,
+            to_org=callback_data.org if callback_data.action == "org" else None,
+            known_orgs=set(orgs.by_id),
+        )
+        await session.commit()
+    except DeskError:
+        await session.rollback()
+        await query.answer(
+            _("This button is outdated. Please use the latest message."), show_alert=True
+        )
+        return
+    if isinstance(query.message, Message):
+        where = (
+            colleague.full_name or str(colleague.telegram_id)
+            if colleague
+            else orgs.title(appeal.member_org, _lang(member, i18n))
+        )
+        await query.message.edit_text(
+            _("Appeal No. {number} is handed to {whom}.").format(
+                number=appeal.id, whom=escape(where)
+            )
+        )
+    await query.answer()
+    if colleague is not None:
+        known = await member_directory.get(session, colleague.telegram_id)
+        with i18n.use_locale(known.language if known else "kk"):
+            open_it = kb.InlineKeyboard()
+            open_it.button(
+                text=_("Open the appeal"), callback_data=DeskCb(action="card", value=appeal.id)
+            )
+            await bot.send_message(
+                colleague.telegram_id,
+                _("🔀 A colleague handed appeal No. {number} to you.").format(number=appeal.id),
+                reply_markup=open_it.as_markup(),
+            )

@@ -234,3 +234,62 @@ async def lawyer_stats(
         middle = len(waits) // 2
         median = waits[middle] if len(waits) % 2 else (waits[middle - 1] + waits[middle]) / 2
     return LawyerStats(int(open_count or 0), int(closed or 0), median)
+
+
+async def colleagues_for(session: AsyncSession, staff: StaffView, appeal_id: int) -> list[Staff]:
+    """Who can take this appeal over: lawyers of its region and head lawyers, not oneself."""
+    appeal = await session.get(Appeal, appeal_id)
+    if appeal is None or appeal.claimed_by != staff.id:
+        raise DeskError("not-yours")
+    people = await session.scalars(
+        select(Staff).where(Staff.active.is_(True), Staff.id != staff.id).order_by(Staff.id)
+    )
+    return [p for p in people if StaffView.of(p).covers(appeal.member_org)]
+
+
+async def hand_over(
+    session: AsyncSession,
+    staff: StaffView,
+    appeal_id: int,
+    *,
+    to_staff_id: int | None = None,
+    to_org: str | None = None,
+    known_orgs: set[str] | frozenset[str] = frozenset(),
+) -> tuple[Appeal, Staff | None]:
+    """To a colleague (who must cover the appeal's region) or to another region's queue.
+    Returns the appeal and the colleague who now holds it (None: back in a queue)."""
+    appeal = await session.get(Appeal, appeal_id)
+    if (
+        appeal is None
+        or appeal.claimed_by != staff.id
+        or appeal.status not in (AppealStatus.CLAIMED, AppealStatus.ANSWERED)
+    ):
+        raise DeskError("not-yours")
+    if to_staff_id is not None:
+        colleague = await session.get(Staff, to_staff_id)
+        if colleague is None or not colleague.active or colleague.id == staff.id:
+            raise DeskError("no-colleague")
+        if not StaffView.of(colleague).covers(appeal.member_org):
+            raise DeskError("no-colleague")
+        appeal.claimed_by, appeal.claimed_at = colleague.id, utcnow()
+        await audit(
+            session, staff.telegram_id, "hand-over", appeal_id=appeal.id, to_staff=colleague.id
+        )
+        await session.flush()
+        return appeal, colleague
+    if to_org is None or to_org not in known_orgs:
+        raise DeskError("no-region")
+    await audit(
+        session,
+        staff.telegram_id,
+        "hand-over",
+        appeal_id=appeal.id,
+        old_org=appeal.member_org,
+        to_org=to_org,
+    )
+    appeal.member_org = to_org
+    appeal.status = AppealStatus.QUEUED
+    appeal.claimed_by = appeal.claimed_at = None
+    appeal.notified_at = None  # the new region's lawyers are told by the desk's clock
+    await session.flush()
+    return appeal, None
