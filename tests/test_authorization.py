@@ -25,13 +25,23 @@ COMMANDS = {
     "/staff": ADMIN,
     "/inbox": ADMIN,
 }
+# Buttons that only work inside a dialogue (oc:t, oc:save, draft:…) answer "outdated" to
+# everyone outside it: that is state, not role, and is tested with the dialogues.
 BUTTONS = {
     "desk:card:{appeal}:": DESK,
     "desk:take:{appeal}:": DESK,
     "desk:queue:0:": DESK,
     "desk:topics:0:": DESK,
+    "desk:reply:{appeal}:": DESK,
+    "desk:note:{appeal}:": DESK,
+    "desk:release:{appeal}:": DESK,
+    "oc:open:{appeal}:": DESK,
+    "hand:menu:{appeal}:0:": DESK,
+    "hand:regions:{appeal}:0:": DESK,
     "st:pick:{staff}:": ADMIN,
     "inbox:0": ADMIN,
+    "st:role:{staff}:lawyer": ADMIN,
+    "st:revoke:{staff}:": ADMIN,
 }
 
 
