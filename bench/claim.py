@@ -37,17 +37,20 @@ from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import event, func, insert, select, text  # noqa: E402
+from sqlalchemy import func, insert, select, text  # noqa: E402
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker  # noqa: E402
 
+from bot.services.calendar import WorkCalendar, load_holidays  # noqa: E402
 from bot.services.desk import QUEUE_STATUSES, claim, queue_page  # noqa: E402
+from bot.services.sla import SlaSettings, desk_scan  # noqa: E402
 from bot.services.staff import StaffView  # noqa: E402
 from bot.storage.db import create_engine, create_session_factory  # noqa: E402
 from bot.storage.migrate import upgrade  # noqa: E402
@@ -81,23 +84,18 @@ async def database(kind: str, pool_size: int) -> AsyncIterator[AsyncEngine]:
             await eng.dispose()
         return
     assert PG_URL
-    # As tests/databases.py: a schema of its own, on every connection's search_path; but
-    # committed. The asyncpg adapter runs the SET inside a transaction, so when a new
-    # connection's first transaction rolls back (the warm-up below, a failed claim) the
-    # search_path silently reverts to public and later queries fail: "relation "appeal"
-    # does not exist".
+    # As tests/databases.py: a schema of its own, set as a connection parameter (a SET
+    # inside the driver's first transaction is undone when that transaction rolls back).
     schema = f"bench_{uuid.uuid4().hex[:12]}"
     admin = create_engine(PG_URL)
     async with admin.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    eng = create_engine(PG_URL, pool_size=pool_size, max_overflow=0)
-
-    @event.listens_for(eng.sync_engine, "connect")
-    def _search_path(dbapi_connection: Any, _record: Any) -> None:
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f'SET search_path TO "{schema}"')
-        cursor.close()
-        dbapi_connection.commit()
+    eng = create_engine(
+        PG_URL,
+        pool_size=pool_size,
+        max_overflow=0,
+        connect_args={"server_settings": {"search_path": schema}},
+    )
 
     try:
         yield eng
@@ -109,14 +107,22 @@ async def database(kind: str, pool_size: int) -> AsyncIterator[AsyncEngine]:
 
 
 async def fill(
-    factory: async_sessionmaker[AsyncSession], appeals: int, lawyers: int, seed: int
+    factory: async_sessionmaker[AsyncSession],
+    appeals: int,
+    lawyers: int,
+    seed: int,
+    *,
+    now: datetime | None = None,
+    spread: timedelta | None = None,
 ) -> list[StaffView]:
-    """Members, queued appeals (oldest first by id, one second apart) and the lawyers."""
+    """Members, queued appeals (oldest first by id, evenly over `spread`, by default one
+    second apart, up to `now`) and the lawyers."""
     rng = random.Random(seed)
     orgs = [o.id for o in default_member_orgs().orgs]
     topics = list(TOPICS)
     members = min(MEMBERS, appeals) or 1
-    now = utcnow()
+    now = now or utcnow()
+    step = (spread or timedelta(seconds=appeals)) / max(appeals, 1)
     member_rows: list[dict[str, Any]] = [
         {
             "id": i + 1,
@@ -144,7 +150,7 @@ async def fill(
                 "source": AppealSource.DIRECT,
                 "status": AppealStatus.QUEUED,
                 "language": member["language"],
-                "created_at": now - timedelta(seconds=appeals - i),
+                "created_at": now - step * (appeals - i),
             }
         )
     async with factory() as session:
@@ -317,22 +323,68 @@ async def run(kind: str, appeals: int, lawyers: int, seed: int, pick: str) -> di
     return result
 
 
+# A working Monday, 10:00 in Almaty: the scan never meets quiet hours, whenever it is run.
+SCAN_AT = datetime(2026, 11, 23, 10, 0, tzinfo=ZoneInfo("Asia/Almaty"))
+
+
+async def sla_scan(kind: str, open_appeals: int) -> dict[str, object]:
+    """The desk's clock over N open appeals created over the last 20 days: the first pass
+    marks every notice (all new), the second is the steady state of every later run."""
+    async with database(kind, pool_size=5) as engine:
+        await upgrade(engine)
+        factory = create_session_factory(engine)
+        await fill(factory, open_appeals, 50, 7, now=SCAN_AT, spread=timedelta(days=20))
+        if kind == "postgres":
+            async with engine.begin() as conn:
+                await conn.execute(text("ANALYZE"))
+        calendar = WorkCalendar(ZoneInfo("Asia/Almaty"), load_holidays())
+        timings, counts = [], []
+        for minutes in (0, 5):
+            async with factory() as session:
+                t0 = time.perf_counter()
+                notices = await desk_scan(
+                    session, SCAN_AT + timedelta(minutes=minutes), calendar, SlaSettings()
+                )
+                await session.commit()
+                timings.append(time.perf_counter() - t0)
+            counts.append(
+                {
+                    kind_name: sum(len(v) for v in getattr(notices, kind_name).values())
+                    for kind_name in ("new_appeals", "half_way", "overdue", "released")
+                }
+            )
+    return {
+        "open_appeals": open_appeals,
+        "first_pass_s": round(timings[0], 3),
+        "steady_pass_s": round(timings[1], 3),
+        "first_pass_notices": counts[0],
+        "target_s": 1.0,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--appeals", type=int, default=10_000)
     parser.add_argument("--lawyers", type=int, default=50)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--pick", choices=("queue", "window"), default="queue")
+    parser.add_argument("--open-appeals", type=int, default=100_000, help="for the SLA scan")
+    parser.add_argument("--skip-claims", action="store_true", help="only the SLA scan")
     args = parser.parse_args()
     options = (args.appeals, args.lawyers, args.seed, args.pick)
     result: dict[str, object] = {"bench": "claim"}
-    result["sqlite"] = asyncio.run(run("sqlite", *options))
-    if PG_URL:
-        result["postgres"] = asyncio.run(run("postgres", *options))
+    if args.skip_claims:
+        result["sqlite"] = result["postgres"] = {"skipped": "--skip-claims"}
     else:
-        result["postgres"] = {"skipped": "TEST_DATABASE_URL not set"}
-    # Placeholder: the SLA job (issue 3) is not built yet, so there is nothing to measure.
-    result["sla_scan"] = "not implemented yet (SLA job comes later in issue 3)"
+        result["sqlite"] = asyncio.run(run("sqlite", *options))
+        if PG_URL:
+            result["postgres"] = asyncio.run(run("postgres", *options))
+        else:
+            result["postgres"] = {"skipped": "TEST_DATABASE_URL not set"}
+    scans: dict[str, object] = {"sqlite": asyncio.run(sla_scan("sqlite", args.open_appeals))}
+    if PG_URL:
+        scans["postgres"] = asyncio.run(sla_scan("postgres", args.open_appeals))
+    result["sla_scan"] = scans
     for kind in ("sqlite", "postgres"):
         figures = result[kind]
         assert isinstance(figures, dict)

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.storage.db import create_engine
@@ -34,13 +34,11 @@ async def database(kind: str, tmp_path: Path, **engine_kwargs: Any) -> AsyncIter
     admin = create_engine(PG_URL)
     async with admin.begin() as conn:
         await conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    eng = create_engine(PG_URL, **engine_kwargs)
-
-    @event.listens_for(eng.sync_engine, "connect")
-    def _search_path(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f'SET search_path TO "{schema}"')
-        cursor.close()
+    # search_path as a connection parameter: a SET inside the driver's first transaction
+    # would be undone if that transaction rolled back.
+    eng = create_engine(
+        PG_URL, connect_args={"server_settings": {"search_path": schema}}, **engine_kwargs
+    )
 
     yield eng
     await eng.dispose()
