@@ -12,6 +12,7 @@ from bot.storage.models import (
     AppealMessage,
     AppealSource,
     AppealStatus,
+    Audit,
     FaqEvent,
     FaqEventKind,
     Feedback,
@@ -285,6 +286,9 @@ async def test_mailbox_anonymous_and_admin_inbox(
     sent = await admin.send("/inbox")
     assert "семинар по аттестации" in texts(sent)
     assert "Ерлан" not in texts(sent)
+    async with ctx.session_factory() as session:
+        reads = list(await session.scalars(select(Audit).where(Audit.action == "read-inbox")))
+    assert [r.staff_telegram_id for r in reads] == [ADMIN_ID]
 
 
 async def test_inbox_pages(person: Callable[..., Person], ctx: Context) -> None:

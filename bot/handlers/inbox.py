@@ -18,6 +18,7 @@ from bot.handlers.mailbox import KIND_LABELS
 from bot.i18n import fmt_datetime, fmt_number
 from bot.services.mailbox import inbox_page
 from bot.services.members import MemberView
+from bot.services.staff import StaffView, audit
 from bot.storage.models import Member, StaffRole
 from bot.topics import MemberOrgs
 
@@ -29,9 +30,12 @@ PER_PAGE = 5
 
 
 async def inbox_view(
-    session: AsyncSession, page: int, lang: str, tz: ZoneInfo, orgs: MemberOrgs
+    session: AsyncSession, page: int, lang: str, tz: ZoneInfo, orgs: MemberOrgs, reader: StaffView
 ) -> tuple[str, InlineKeyboardMarkup]:
     items, total = await inbox_page(session, page=page, per_page=PER_PAGE)
+    # Reading members' messages (with their names when not anonymous) is audited.
+    await audit(session, reader.telegram_id, "read-inbox", page=page)
+    await session.commit()
     if not total:
         return _("The union mailbox is empty."), kb.InlineKeyboard().as_markup()
     pages = (total + PER_PAGE - 1) // PER_PAGE
@@ -77,9 +81,10 @@ async def cmd_inbox(
     tz: ZoneInfo,
     orgs: MemberOrgs,
     member: MemberView | None,
+    staff: StaffView,
 ) -> None:
     lang = member.language if member else "kk"
-    text, markup = await inbox_view(session, 0, lang, tz, orgs)
+    text, markup = await inbox_view(session, 0, lang, tz, orgs, staff)
     await message.answer(text, reply_markup=markup)
 
 
@@ -91,9 +96,10 @@ async def on_page(
     tz: ZoneInfo,
     orgs: MemberOrgs,
     member: MemberView | None,
+    staff: StaffView,
 ) -> None:
     lang = member.language if member else "kk"
-    text, markup = await inbox_view(session, max(0, callback_data.page), lang, tz, orgs)
+    text, markup = await inbox_view(session, max(0, callback_data.page), lang, tz, orgs, staff)
     if isinstance(query.message, Message):
         await query.message.edit_text(text, reply_markup=markup)
     await query.answer()
