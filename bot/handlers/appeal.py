@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import AskCb, ConsentCb, DraftCb, TopicCb
 from bot.filters import FILE, WORDS, MenuButton, Registered
+from bot.handlers.media import attachment_of
 from bot.handlers.states import AppealDraft
 from bot.services.appeals import MAX_ATTACHMENTS, MAX_TEXT, AppealError, Draft, create_appeal
 from bot.services.members import MemberDirectory, MemberView, has_consent, record_consent
@@ -336,18 +337,6 @@ async def on_text(message: Message, state: FSMContext, member: MemberView) -> No
     await next_step(message, state, member)
 
 
-def _attachment(message: Message) -> dict[str, Any] | None:
-    if message.photo:
-        return {"kind": "photo", "file_id": message.photo[-1].file_id, "name": None}
-    if message.document:
-        return {
-            "kind": "document",
-            "file_id": message.document.file_id,
-            "name": message.document.file_name,
-        }
-    return None
-
-
 @router.message(StateFilter(AppealDraft.text, AppealDraft.files, AppealDraft.confirm), FILE)
 async def on_file(message: Message, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
@@ -359,7 +348,7 @@ async def on_file(message: Message, state: FSMContext, member: MemberView) -> No
             )
         )
         return
-    attachment = _attachment(message)
+    attachment = attachment_of(message)
     assert attachment is not None
     files.append(attachment)
     draft["files"] = files

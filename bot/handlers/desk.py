@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -19,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import DeskCb, HandCb, MyCb, OutcomeCb
 from bot.filters import FILE, WORDS, HasRole, Magic
+from bot.handlers.media import attachment_of, pass_on
 from bot.handlers.states import LawyerNote, LawyerReply
 from bot.i18n import LANGUAGES
 from bot.keyboards import WORKPLACE_LABELS
@@ -351,17 +351,8 @@ async def on_lawyer_message(
     bot: Bot,
 ) -> None:
     appeal_id = int((await state.get_data()).get("appeal_id") or 0)
-    attachments: list[dict[str, Any]] = []
-    if message.photo:
-        attachments.append({"kind": "photo", "file_id": message.photo[-1].file_id, "name": None})
-    elif message.document:
-        attachments.append(
-            {
-                "kind": "document",
-                "file_id": message.document.file_id,
-                "name": message.document.file_name,
-            }
-        )
+    attachment = attachment_of(message)
+    attachments = [attachment] if attachment else []
     text = message.text or message.caption
     try:
         appeal, member = await lawyer_writes(
@@ -382,19 +373,7 @@ async def on_lawyer_message(
         label = _("💬 Lawyer's answer to your appeal No. {number}:").format(number=appeal.id)
         reply = kb.InlineKeyboard()
         reply.button(text=_("✍️ Reply"), callback_data=MyCb(action="add", value=appeal.id))
-        markup = reply.as_markup()
-        if attachments:
-            await bot.copy_message(
-                member.telegram_id,
-                message.chat.id,
-                message.message_id,
-                caption=label + ("\n\n" + escape(text) if text else ""),
-                reply_markup=markup,
-            )
-        else:
-            await bot.send_message(
-                member.telegram_id, label + "\n\n" + escape(text or ""), reply_markup=markup
-            )
+        await pass_on(bot, member.telegram_id, message, label, reply.as_markup())
     await message.answer(_("Sent to the member (appeal No. {number}).").format(number=appeal.id))
 
 

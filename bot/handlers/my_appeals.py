@@ -17,6 +17,7 @@ from bot import keyboards as kb
 from bot.callbacks import DeskCb, MyCb
 from bot.filters import FILE, WORDS, Magic, MenuButton, Registered
 from bot.handlers.appeal import appeal_error_text
+from bot.handlers.media import attachment_of, pass_on
 from bot.handlers.states import AddToAppeal
 from bot.i18n import N_, fmt_date, fmt_datetime, fmt_number
 from bot.services.appeals import (
@@ -210,17 +211,8 @@ async def on_added_message(
     member_directory: MemberDirectory,
 ) -> None:
     appeal_id = int((await state.get_data()).get("appeal_id") or 0)
-    attachments = []
-    if message.photo:
-        attachments.append({"kind": "photo", "file_id": message.photo[-1].file_id, "name": None})
-    elif message.document:
-        attachments.append(
-            {
-                "kind": "document",
-                "file_id": message.document.file_id,
-                "name": message.document.file_name,
-            }
-        )
+    attachment = attachment_of(message)
+    attachments = [attachment] if attachment else []
     text = message.text or message.caption
     try:
         await add_member_message(session, member, appeal_id, text=text, attachments=attachments)
@@ -239,9 +231,7 @@ async def on_added_message(
     )
     lawyer = await holding_lawyer(session, appeal_id)
     if lawyer is not None:
-        await relay_to_lawyer(
-            bot, i18n, session, member_directory, lawyer, appeal_id, message, text
-        )
+        await relay_to_lawyer(bot, i18n, session, member_directory, lawyer, appeal_id, message)
 
 
 async def relay_to_lawyer(
@@ -252,7 +242,6 @@ async def relay_to_lawyer(
     lawyer: Staff,
     appeal_id: int,
     message: Message,
-    text: str | None,
 ) -> None:
     """The member's message, copied to the lawyer holding the appeal, in the lawyer's language."""
     known = await member_directory.get(session, lawyer.telegram_id)
@@ -262,16 +251,4 @@ async def relay_to_lawyer(
         answer.button(
             text=_("✍️ Write to the member"), callback_data=DeskCb(action="reply", value=appeal_id)
         )
-        markup = answer.as_markup()
-        if message.photo or message.document:
-            await bot.copy_message(
-                lawyer.telegram_id,
-                message.chat.id,
-                message.message_id,
-                caption=label + ("\n\n" + escape(text) if text else ""),
-                reply_markup=markup,
-            )
-        else:
-            await bot.send_message(
-                lawyer.telegram_id, label + "\n\n" + escape(text or ""), reply_markup=markup
-            )
+        await pass_on(bot, lawyer.telegram_id, message, label, answer.as_markup())
