@@ -46,8 +46,8 @@ async def desk_job(ctx: Context, bot: Bot, now: datetime | None = None) -> DeskN
         await session.commit()
         for kind, make in TEXTS.items():
             for telegram_id, ids in getattr(notices, kind).items():
-                known = await ctx.member_directory.get(session, telegram_id)
-                with ctx.i18n.context(), ctx.i18n.use_locale(known.language if known else "kk"):
+                lang = await ctx.member_directory.language_of(session, telegram_id)
+                with ctx.i18n.context(), ctx.i18n.use_locale(lang):
                     text = make(ids)
                 try:
                     await bot.send_message(telegram_id, text)

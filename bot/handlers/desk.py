@@ -549,8 +549,8 @@ async def on_hand_over(
         )
     await query.answer()
     if colleague is not None:
-        known = await member_directory.get(session, colleague.telegram_id)
-        with i18n.use_locale(known.language if known else "kk"):
+        lang = await member_directory.language_of(session, colleague.telegram_id)
+        with i18n.use_locale(lang):
             open_it = kb.InlineKeyboard()
             open_it.button(
                 text=_("Open the appeal"), callback_data=DeskCb(action="card", value=appeal.id)

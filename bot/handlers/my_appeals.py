@@ -244,8 +244,8 @@ async def relay_to_lawyer(
     message: Message,
 ) -> None:
     """The member's message, copied to the lawyer holding the appeal, in the lawyer's language."""
-    known = await member_directory.get(session, lawyer.telegram_id)
-    with i18n.use_locale(known.language if known else "kk"):
+    lang = await member_directory.language_of(session, lawyer.telegram_id)
+    with i18n.use_locale(lang):
         label = _("📨 Appeal No. {number}: the member writes:").format(number=appeal_id)
         answer = kb.InlineKeyboard()
         answer.button(

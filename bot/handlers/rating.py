@@ -61,8 +61,8 @@ async def on_rate(
             )
         )
         if lawyer is not None:
-            known = await member_directory.get(session, lawyer.telegram_id)
-            with i18n.use_locale(known.language if known else "kk"):
+            lang = await member_directory.language_of(session, lawyer.telegram_id)
+            with i18n.use_locale(lang):
                 back = kb.InlineKeyboard()
                 back.button(
                     text=_("Open the appeal"), callback_data=DeskCb(action="card", value=appeal.id)

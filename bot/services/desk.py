@@ -132,6 +132,18 @@ async def my_open_appeals(session: AsyncSession, staff: StaffView) -> list[Appea
     return list(rows)
 
 
+async def held_appeal(session: AsyncSession, staff: StaffView, appeal_id: int) -> Appeal:
+    """The open appeal this lawyer holds: only they may write in it, close it or hand it on."""
+    appeal = await session.get(Appeal, appeal_id)
+    if (
+        appeal is None
+        or appeal.claimed_by != staff.id
+        or appeal.status not in (AppealStatus.CLAIMED, AppealStatus.ANSWERED)
+    ):
+        raise DeskError("not-yours")
+    return appeal
+
+
 async def lawyer_writes(
     session: AsyncSession,
     staff: StaffView,
@@ -141,13 +153,7 @@ async def lawyer_writes(
     attachments: list[dict[str, object]],
 ) -> tuple[Appeal, Member]:
     """Store the lawyer's message in the appeal's thread; only the lawyer who holds it."""
-    appeal = await session.get(Appeal, appeal_id)
-    if (
-        appeal is None
-        or appeal.claimed_by != staff.id
-        or appeal.status not in (AppealStatus.CLAIMED, AppealStatus.ANSWERED)
-    ):
-        raise DeskError("not-yours")
+    appeal = await held_appeal(session, staff, appeal_id)
     if text is not None and len(text) > MAX_TEXT:
         raise DeskError("too-long")
     now = utcnow()
@@ -242,9 +248,7 @@ async def lawyer_stats(
 
 async def colleagues_for(session: AsyncSession, staff: StaffView, appeal_id: int) -> list[Staff]:
     """Who can take this appeal over: lawyers of its region and head lawyers, not oneself."""
-    appeal = await session.get(Appeal, appeal_id)
-    if appeal is None or appeal.claimed_by != staff.id:
-        raise DeskError("not-yours")
+    appeal = await held_appeal(session, staff, appeal_id)
     people = await session.scalars(
         select(Staff).where(Staff.active.is_(True), Staff.id != staff.id).order_by(Staff.id)
     )
@@ -262,13 +266,7 @@ async def hand_over(
 ) -> tuple[Appeal, Staff | None]:
     """To a colleague (who must cover the appeal's region) or to another region's queue.
     Returns the appeal and the colleague who now holds it (None: back in a queue)."""
-    appeal = await session.get(Appeal, appeal_id)
-    if (
-        appeal is None
-        or appeal.claimed_by != staff.id
-        or appeal.status not in (AppealStatus.CLAIMED, AppealStatus.ANSWERED)
-    ):
-        raise DeskError("not-yours")
+    appeal = await held_appeal(session, staff, appeal_id)
     if to_staff_id is not None:
         colleague = await session.get(Staff, to_staff_id)
         if colleague is None or not colleague.active or colleague.id == staff.id:

@@ -64,6 +64,12 @@ class MemberDirectory:
         self.remember(telegram_id, view)
         return view
 
+    async def language_of(self, session: AsyncSession, telegram_id: int) -> str:
+        """The language a person chose as a member; Kazakh (the default) for staff who
+        never onboarded as members."""
+        view = await self.get(session, telegram_id)
+        return view.language if view else "kk"
+
     def remember(self, telegram_id: int, view: MemberView | None) -> None:
         self._views[telegram_id] = (time.monotonic(), view)
         self._views.move_to_end(telegram_id)

@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.desk import DeskError
+from bot.services.desk import DeskError, held_appeal
 from bot.services.members import MemberView
 from bot.services.staff import StaffView, audit
 from bot.storage.models import Appeal, AppealStatus, Staff, utcnow
@@ -59,13 +59,7 @@ class Outcome:
 async def close_appeal(
     session: AsyncSession, staff: StaffView, appeal_id: int, outcome: Outcome, topic: str
 ) -> Appeal:
-    appeal = await session.get(Appeal, appeal_id)
-    if (
-        appeal is None
-        or appeal.claimed_by != staff.id
-        or appeal.status not in (AppealStatus.CLAIMED, AppealStatus.ANSWERED)
-    ):
-        raise DeskError("not-yours")
+    appeal = await held_appeal(session, staff, appeal_id)
     if outcome.problems():
         raise DeskError("bad-outcome")
     if topic in TOPICS and topic != appeal.topic:
