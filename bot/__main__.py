@@ -1,4 +1,4 @@
-"""python -m bot [run | db upgrade | faq check | faq search ...]"""
+"""python -m bot [run | db upgrade | faq check | faq search | stats | demo-data ...]"""
 
 from __future__ import annotations
 
@@ -38,7 +38,39 @@ def main(argv: list[str] | None = None) -> int:
     search.add_argument(
         "query", nargs="*", help="the question; without it, one per line from stdin"
     )
+    stats = sub.add_parser(
+        "stats", help="the legal inspection's report for a period (JSON, CSV or Excel)"
+    )
+    stats.add_argument("--from", dest="date_from", required=True, help="first day, YYYY-MM-DD")
+    stats.add_argument("--to", dest="date_to", required=True, help="last day, YYYY-MM-DD")
+    stats.add_argument("--org", help="one member organisation id (default: the whole union)")
+    stats.add_argument("--format", choices=["json", "csv", "xlsx"], default="json")
+    stats.add_argument("--lang", choices=["kk", "ru"], default="ru", help="CSV row names")
+    stats.add_argument("--out", type=Path, help="output file (default: standard output)")
+    demo = sub.add_parser(
+        "demo-data", help="fill the database with synthetic members, appeals and outcomes"
+    )
+    demo.add_argument("--members", type=int, required=True, help="number of members")
+    demo.add_argument("--appeals", type=int, required=True, help="number of appeals")
+    demo.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    demo.add_argument(
+        "--no-conversations",
+        action="store_true",
+        help="skip appeal messages and FAQ events (faster, for benchmarks)",
+    )
+    demo.add_argument(
+        "--force", action="store_true", help="write even if the database holds real members"
+    )
     args = parser.parse_args(argv)
+
+    if args.command == "stats":
+        from bot.report.cli import stats_command
+
+        return run_async(stats_command(args))
+    if args.command == "demo-data":
+        from bot.demo import demo_command
+
+        return run_async(demo_command(args))
 
     if args.command == "faq":
         return faq_check(args.dir) if args.faq_command == "check" else faq_search(args)

@@ -13,14 +13,32 @@ TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{20,}$")
 DEFAULT_DB = "sqlite+aiosqlite:///data/qorgau.db"
 
 
-class Settings(BaseSettings):
+class ToolSettings(BaseSettings):
+    """What the command-line tools (stats, demo-data, db) need: no bot token."""
+
     model_config = SettingsConfigDict(env_file=".env", extra="ignore")
 
-    bot_token: SecretStr
     database_url: str = DEFAULT_DB
+    timezone: str = "Asia/Almaty"
+    faq_dir: Path = Path(__file__).parent / "faq" / "content"
+    member_orgs_file: Path = Path(__file__).parent / "data" / "member_orgs.yaml"
+
+    @field_validator("timezone")
+    @classmethod
+    def _tz(cls, value: str) -> str:
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"TIMEZONE {value!r} is not a known time zone") from None
+        return value
+
+
+class Settings(ToolSettings):
+    bot_token: SecretStr
     telegram_api_url: str | None = None
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
-    timezone: str = "Asia/Almaty"
     redis_url: str | None = None
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
@@ -30,8 +48,6 @@ class Settings(BaseSettings):
     sla_idle_claim_days: float = Field(default=5.0, gt=0)
     desk_job_minutes: float = Field(default=5.0, gt=0)
     holidays_file: Path = Path(__file__).parent / "data" / "holidays.yaml"
-    faq_dir: Path = Path(__file__).parent / "faq" / "content"
-    member_orgs_file: Path = Path(__file__).parent / "data" / "member_orgs.yaml"
 
     @field_validator("bot_token")
     @classmethod
@@ -59,17 +75,6 @@ class Settings(BaseSettings):
         value = value.upper()
         if value not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
             raise ValueError("LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL")
-        return value
-
-    @field_validator("timezone")
-    @classmethod
-    def _tz(cls, value: str) -> str:
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"TIMEZONE {value!r} is not a known time zone") from None
         return value
 
 

@@ -46,6 +46,7 @@ NUMBERS = {
     "vf": ("violations_found", N_("Violations found")),
     "vr": ("violations_remedied", N_("Violations remedied")),
     "money": ("money_returned_kzt", N_("Money returned, ₸")),
+    "eco": ("economic_effect_kzt", N_("Economic effect, ₸")),
 }
 
 
@@ -219,7 +220,7 @@ async def on_number(message: Message, state: FSMContext, member: MemberView | No
     closing: dict[str, Any] = data.get("closing") or {}
     code = str(data.get("number_field"))
     raw = (message.text or "").replace(" ", "").replace("\u00a0", "").replace(",", "")
-    limit = MAX_AMOUNT if code == "money" else MAX_COUNT
+    limit = MAX_AMOUNT if code in {"money", "eco"} else MAX_COUNT
     if code not in NUMBERS or not raw.isdigit() or int(raw) > limit:
         await message.answer(
             _("Please type a whole number from 0 to {limit}.").format(

@@ -36,6 +36,7 @@ class Outcome:
     violations_found: int = 0
     violations_remedied: int = 0
     money_returned_kzt: int = 0
+    economic_effect_kzt: int = 0
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Outcome:
@@ -53,6 +54,8 @@ class Outcome:
             found.append("violations")
         if not 0 <= self.money_returned_kzt <= MAX_AMOUNT:
             found.append("money")
+        if not 0 <= self.economic_effect_kzt <= MAX_AMOUNT:
+            found.append("economic-effect")
         return found
 
 
@@ -84,6 +87,7 @@ async def close_appeal(
     appeal.violations_found = outcome.violations_found
     appeal.violations_remedied = outcome.violations_remedied
     appeal.money_returned_kzt = outcome.money_returned_kzt
+    appeal.economic_effect_kzt = outcome.economic_effect_kzt
     appeal.status = AppealStatus.CLOSED
     appeal.closed_at = utcnow()
     await audit(session, staff.telegram_id, "close", appeal_id=appeal.id, **outcome.as_dict())

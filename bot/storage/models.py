@@ -184,6 +184,8 @@ class Appeal(Base):
         Index("ix_appeal_queue", "member_org", "status", "created_at"),
         Index("ix_appeal_member", "member_id", "created_at"),
         Index("ix_appeal_status_created", "status", "created_at"),
+        Index("ix_appeal_created", "created_at"),
+        Index("ix_appeal_closed", "closed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -227,6 +229,9 @@ class Appeal(Base):
     violations_found: Mapped[int] = mapped_column(Integer, default=0)
     violations_remedied: Mapped[int] = mapped_column(Integer, default=0)
     money_returned_kzt: Mapped[int] = mapped_column(BigInteger, default=0)
+    # Indicator 13: the economic effect of the case as the lawyer assesses it (money
+    # returned plus sums the member no longer loses, e.g. an unlawful deduction cancelled).
+    economic_effect_kzt: Mapped[int] = mapped_column(BigInteger, default=0)
 
     member: Mapped[Member] = relationship(back_populates="appeals")
     messages: Mapped[list[AppealMessage]] = relationship(
