@@ -23,6 +23,7 @@ from bot.handlers import get_routers
 from bot.handlers.errors import on_error
 from bot.i18n import MemberI18nMiddleware, create_i18n
 from bot.middlewares import DbSessionMiddleware, PeopleMiddleware
+from bot.report.tally import configure as configure_tally
 from bot.services.calendar import WorkCalendar, load_holidays
 from bot.services.members import MemberDirectory
 from bot.services.sla import SlaSettings
@@ -53,6 +54,7 @@ class Context:
 
 def build_context(settings: Settings) -> Context:
     faq = load_faq(settings.faq_dir)
+    configure_tally(ZoneInfo(settings.timezone))
     engine = create_engine(settings.database_url)
     return Context(
         settings=settings,

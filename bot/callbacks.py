@@ -99,3 +99,10 @@ class HandCb(CallbackData, prefix="hand"):
     appeal: int
     target: int = 0
     org: str = ""
+
+
+class StatsCb(CallbackData, prefix="stats"):
+    # period (chosen: show scopes), dates (type other dates), go (make the report)
+    action: str
+    period: str = ""  # Period.code()
+    scope: str = ""  # an organisation id or "all"

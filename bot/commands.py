@@ -24,6 +24,7 @@ LAWYER_COMMANDS = (
     ("queue", N_("Appeals waiting in your regions")),
     ("mine", N_("Your open appeals")),
     ("mystats", N_("Your statistics")),
+    ("stats", N_("Legal inspection report")),
 )
 STAFF_COMMANDS: dict[StaffRole, tuple[tuple[str, str], ...]] = {
     StaffRole.LAWYER: LAWYER_COMMANDS,
@@ -32,6 +33,7 @@ STAFF_COMMANDS: dict[StaffRole, tuple[tuple[str, str], ...]] = {
         ("inbox", N_("Union mailbox")),
         ("invite", N_("Invite a staff member")),
         ("staff", N_("Staff and roles")),
+        ("stats", N_("Legal inspection report")),
     ),
     StaffRole.PRESS: (),
 }

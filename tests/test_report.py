@@ -35,9 +35,7 @@ async def _report(kind: str, tmp_path: Path, period: Period, orgs: list[str] | N
 
 
 @pytest.mark.parametrize("kind", KINDS)
-async def test_every_indicator_of_a_month_matches_the_hand_count(
-    kind: str, tmp_path: Path
-) -> None:
+async def test_every_indicator_of_a_month_matches_the_hand_count(kind: str, tmp_path: Path) -> None:
     report = await _report(kind, tmp_path, MARCH, None)
     ind = report.current.indicators
     assert ind == {
@@ -116,6 +114,7 @@ async def test_previous_period_and_change(kind: str, tmp_path: Path) -> None:
     assert prev["self_service_answers"] == 1
     assert prev["mailbox_messages"] == 1
     assert prev["median_first_answer_hours"] == 2.0  # only appeal 6 was answered
+    assert prev["backlog_open"] == 2  # 6 and 8 were open when February ended
     assert report.change("appeals_received") == 66.7
     assert report.change("appeals_considered") == 300.0
     assert report.change("money_returned_kzt") == 400.0
@@ -185,3 +184,14 @@ def test_percentile_of_a_histogram_is_numpys(values: list[int]) -> None:
         expected = float(np.percentile(values, q * 100))
         assert percentile(histogram, q) == pytest.approx(expected)
     assert percentile([], 0.5) is None
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_open_at_the_end_of_a_part_month_period(kind: str, tmp_path: Path) -> None:
+    report = await _report(kind, tmp_path, Period(date(2025, 3, 10), date(2025, 3, 19)), None)
+    assert report.previous_period == Period(date(2025, 2, 28), date(2025, 3, 9))
+    # when 9 March ended: 2 (closed on the 10th), 3, 4 and 8; from the tally and the log
+    assert report.previous.indicators["backlog_open"] == 4
+    # when 19 March ended: 3 (closed on the 20th), 4, 8; straight from the log, with ages
+    assert report.current.indicators["backlog_open"] == 3
+    assert report.current.indicators["backlog_oldest_days"] == 19  # appeal 8: 28 Feb 23:00

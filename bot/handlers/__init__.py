@@ -20,6 +20,7 @@ def get_routers() -> list[Router]:
         rating,
         staff_admin,
         start,
+        stats,
     )
 
     return [
@@ -29,6 +30,7 @@ def get_routers() -> list[Router]:
         staff_admin.router,
         desk.router,
         closing.router,
+        stats.router,
         start.router,
         faq.router,
         my_appeals.router,

@@ -42,3 +42,7 @@ class RatingComment(StatesGroup):
 
 class LawyerNote(StatesGroup):
     text = State()
+
+
+class StatsDates(StatesGroup):
+    dates = State()

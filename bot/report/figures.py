@@ -15,23 +15,25 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, case, cast, func, literal, select
+from sqlalchemy import Integer, and_, cast, func, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ColumnElement
 
 from bot.report.period import Period
+from bot.report.tally import AMOUNTS, DEFAULT_CHANNEL, FLAGS, MEASURES
+from bot.report.tally import ensure as ensure_tally
 from bot.storage.models import (
     Appeal,
-    AppealStatus,
     FaqEvent,
     FaqEventKind,
     Feedback,
     FeedbackKind,
     Member,
+    ReportTally,
     UTCDateTime,
     utcnow,
 )
@@ -39,22 +41,8 @@ from bot.storage.sql import seconds_between, whole_units
 from bot.topics import TOPICS, MemberOrgs
 
 CHANNELS = ("electronic", "written", "oral")
-# Indicators the bot counts from closed appeals: key -> model column (bool or amount).
-OUTCOME_SUMS: dict[str, Any] = {
-    "consultations": Appeal.outcome_consultation,
-    "found_justified": Appeal.outcome_justified,
-    "conciliation_commission": Appeal.outcome_conciliation,
-    "court_cases": Appeal.outcome_court,
-    "court_claims_won": Appeal.outcome_court_won,
-    "mediation_agreements": Appeal.outcome_mediation,
-    "reinstated": Appeal.outcome_reinstated,
-    "inspections": Appeal.outcome_inspection,
-    "outside_competence": Appeal.outcome_outside_competence,
-    "violations_found": Appeal.violations_found,
-    "violations_remedied": Appeal.violations_remedied,
-    "money_returned_kzt": Appeal.money_returned_kzt,
-    "economic_effect_kzt": Appeal.economic_effect_kzt,
-}
+# Indicators counted from closed appeals (the tally's measures of the same names).
+OUTCOME_KEYS = (*FLAGS, *AMOUNTS)
 AGE_BUCKETS = ((0, 2), (3, 7), (8, 30), (31, None))  # days open at the end of the period
 FAILING_TOP = 10
 
@@ -137,12 +125,6 @@ class Report:
         }
 
 
-def _month_index(column: Any, edges: Sequence[datetime]) -> ColumnElement[Any]:
-    if not edges:
-        return literal(0)
-    return case(*[(column < edge, i) for i, edge in enumerate(edges)], else_=len(edges))
-
-
 def _as_int(column: Any) -> ColumnElement[Any]:
     return func.coalesce(func.sum(cast(column, Integer)), 0)
 
@@ -167,6 +149,60 @@ class _Query:
         return list(await self.session.execute(statement))
 
 
+@dataclass
+class _Totals:
+    """Appeal counts gathered from the tally (whole months) and from scans (part months)."""
+
+    received: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
+    closed: dict[tuple[str, str, str], Counter[str]] = field(
+        default_factory=lambda: defaultdict(Counter)
+    )
+    waits: Counter[int] = field(default_factory=Counter)
+
+
+def _spans(period: Period) -> list[str]:
+    """The tally spans that make up the period: whole months, and the days of part months."""
+    spans = []
+    for month in period.months():
+        whole = Period.month(month.year, month.month)
+        part = Period(max(whole.first, period.first), min(whole.last, period.last))
+        if part == whole:
+            spans.append(month.strftime("%Y-%m"))
+        else:
+            spans += [(part.first + timedelta(days=i)).isoformat() for i in range(part.days)]
+    return spans
+
+
+async def _from_tally(
+    session: AsyncSession, spans: list[str], orgs: Sequence[str] | None, totals: _Totals
+) -> None:
+    T = ReportTally
+    where = [T.span.in_(spans)]
+    if orgs is not None:
+        where.append(T.member_org.in_(orgs))
+    month = func.substr(T.span, 1, 7)
+    for topic, org, channel, in_month, n in await session.execute(
+        select(T.topic, T.member_org, T.channel, month, func.sum(T.n))
+        .where(*where, T.basis == "received")
+        .group_by(T.topic, T.member_org, T.channel, month)
+    ):
+        totals.received[(topic, org, channel, in_month)] += int(n)
+    sums = [func.sum(getattr(T, name)) for name in MEASURES]
+    for row in await session.execute(
+        select(T.topic, T.member_org, month, *sums)
+        .where(*where, T.basis == "closed")
+        .group_by(T.topic, T.member_org, month)
+    ):
+        measures = totals.closed[(row[0], row[1], row[2])]
+        for name, value in zip(MEASURES, row[3:], strict=True):
+            measures[name] += int(value)
+    # Only the distribution of waits is needed: summed over spans and organisations here.
+    for bucket, n in await session.execute(
+        select(T.bucket, func.sum(T.n)).where(*where, T.basis == "wait").group_by(T.bucket)
+    ):
+        totals.waits[bucket] += int(n)
+
+
 async def compute_figures(
     session: AsyncSession,
     period: Period,
@@ -178,81 +214,44 @@ async def compute_figures(
 ) -> Figures:
     start, end = period.bounds(tz)
     q = _Query(session, start, end, orgs)
-    months = period.months() if with_months else [period.first]
-    edges = period.month_bounds(tz) if with_months else []
-    month_keys = [m.strftime("%Y-%m") for m in months]
+    totals = _Totals()
+    await _from_tally(session, _spans(period), orgs, totals)
+
     figures = Figures()
     ind = figures.indicators
     by_topic: dict[str, Counter[str]] = defaultdict(Counter)
     by_org: dict[str, Counter[str]] = defaultdict(Counter)
-    by_month: dict[str, Counter[str]] = {key: Counter() for key in month_keys}
+    by_month: dict[str, Counter[str]] = {m.strftime("%Y-%m"): Counter() for m in period.months()}
 
-    # Received: by channel, topic, organisation and month of creation.
-    month_of_creation = _month_index(Appeal.created_at, edges).label("month")
-    received = await q.rows(
-        select(Appeal.topic, Appeal.member_org, Appeal.channel, month_of_creation, func.count())
-        .where(*q.during(Appeal.created_at), *q.scoped(Appeal.member_org))
-        .group_by(Appeal.topic, Appeal.member_org, Appeal.channel, month_of_creation)
-    )
     channels: Counter[str] = Counter()
-    for topic, org, channel, month, count in received:
-        channels[channel if channel in CHANNELS else "electronic"] += count
+    for (topic, org, channel, month), count in totals.received.items():
+        channels[channel if channel in CHANNELS else DEFAULT_CHANNEL] += count
         by_topic[topic]["received"] += count
         by_org[org]["received"] += count
-        by_month[month_keys[month]]["received"] += count
+        by_month[month]["received"] += count
     ind["appeals_received"] = sum(channels.values())
     for channel in CHANNELS:
         ind[f"appeals_{channel}"] = channels[channel]
 
-    # Considered: closed appeals with their outcomes and ratings, by month of closing.
-    month_of_closing = _month_index(Appeal.closed_at, edges).label("month")
-    sums = [_as_int(column).label(key) for key, column in OUTCOME_SUMS.items()]
-    stars = [_as_int(Appeal.rating == star).label(f"r{star}") for star in range(1, 6)]
-    closed = await q.rows(
-        select(Appeal.topic, Appeal.member_org, month_of_closing, func.count(), *sums, *stars)
-        .where(
-            Appeal.status == AppealStatus.CLOSED,
-            *q.during(Appeal.closed_at),
-            *q.scoped(Appeal.member_org),
-        )
-        .group_by(Appeal.topic, Appeal.member_org, month_of_closing)
-    )
-    totals: Counter[str] = Counter()
-    ratings: Counter[int] = Counter()
-    for row in closed:
-        topic, org, month, count = row[0], row[1], row[2], row[3]
-        values = dict(zip(OUTCOME_SUMS, row[4 : 4 + len(OUTCOME_SUMS)], strict=True))
-        totals["appeals_considered"] += count
+    considered: Counter[str] = Counter()
+    for (topic, org, month), measures in totals.closed.items():
+        count = measures["n"]
+        considered.update(measures)
         by_topic[topic]["considered"] += count
         by_org[org]["considered"] += count
-        bucket = by_month[month_keys[month]]
+        by_org[org]["money_returned_kzt"] += measures["money_returned_kzt"]
+        bucket = by_month[month]
         bucket["considered"] += count
-        for key, value in values.items():
-            totals[key] += int(value)
-            bucket[key] += int(value)
-        by_org[org]["money_returned_kzt"] += int(values["money_returned_kzt"])
-        for star, value in enumerate(row[4 + len(OUTCOME_SUMS) :], start=1):
-            ratings[star] += int(value)
-    ind["appeals_considered"] = totals["appeals_considered"]
-    for key in OUTCOME_SUMS:
-        ind[key] = totals[key]
+        for key in OUTCOME_KEYS:
+            bucket[key] += measures[key]
+    ind["appeals_considered"] = considered["n"]
+    for key in OUTCOME_KEYS:
+        ind[key] = considered[key]
+    ratings = {star: considered[f"r{star}"] for star in range(1, 6)}
 
-    # Time to first answer of the appeals received, to the minute.
-    minutes = whole_units(seconds_between(Appeal.first_answer_at, Appeal.created_at), 60).label(
-        "minutes"
-    )
-    waits = await q.rows(
-        select(minutes, func.count())
-        .where(
-            *q.during(Appeal.created_at),
-            Appeal.first_answer_at.is_not(None),
-            *q.scoped(Appeal.member_org),
-        )
-        .group_by(minutes)
-        .order_by(minutes)
-    )
-    histogram = [(int(m), int(c)) for m, c in waits]
-    ind["answered"] = sum(c for _, c in histogram)
+    # Time to first answer of the appeals received (buckets: tally.WAIT_STEPS).
+    histogram = sorted((b, n) for b, n in totals.waits.items() if n)
+    ind["answered"] = sum(n for _, n in histogram)
     median, p90 = percentile(histogram, 0.5), percentile(histogram, 0.9)
     ind["median_first_answer_hours"] = None if median is None else round(median / 60, 2)
     ind["p90_first_answer_hours"] = None if p90 is None else round(p90 / 60, 2)
@@ -266,10 +265,15 @@ async def compute_figures(
         or 0
     )
 
-    await _backlog(q, figures)
+    if with_months:
+        await _backlog(q, figures)
+    else:  # the period compared with: the count only, from the tally where it can
+        figures.indicators["backlog_open"] = await _open_at_end(session, period, orgs)
+        figures.indicators["backlog_median_age_days"] = None
+        figures.indicators["backlog_oldest_days"] = None
 
     # Satisfaction of the appeals considered.
-    figures.ratings = {star: ratings[star] for star in range(1, 6)}
+    figures.ratings = ratings
     rated = sum(ratings.values())
     ind["ratings"] = rated
     ind["satisfaction_avg"] = (
@@ -286,7 +290,7 @@ async def compute_figures(
     figures.mailbox = {kind.value: counted.get(kind.value, 0) for kind in FeedbackKind}
     ind["mailbox_messages"] = sum(figures.mailbox.values())
 
-    await _per_thousand(q, by_org, member_orgs, ind)
+    await _per_thousand(q, by_org, member_orgs, ind, bot_members=with_months)
 
     figures.by_topic = {
         topic: {
@@ -299,7 +303,9 @@ async def compute_figures(
     for topic in sorted(set(by_topic) - set(TOPICS)):  # topics retired since
         figures.by_topic[topic] = dict(by_topic[topic])
     figures.by_org = {org: dict(by_org[org]) for org in sorted(by_org)}
-    figures.by_month = {key: dict(by_month[key]) for key in month_keys}
+    figures.by_month = (
+        {key: dict(counts) for key, counts in by_month.items()} if with_months else {}
+    )
     return figures
 
 
@@ -327,6 +333,24 @@ async def _backlog(q: _Query, figures: Figures) -> None:
         figures.backlog_by_age[label] = sum(
             n for age, n in ages.items() if age >= low and (high is None or age <= high)
         )
+
+
+async def _open_at_end(session: AsyncSession, period: Period, orgs: Sequence[str] | None) -> int:
+    """Appeals open at the end of the period: all received before it minus all closed
+    before it, from the tally (month rows up to the last whole month, then day rows)."""
+    first_day = period.last.replace(day=1)
+    days = [(first_day + timedelta(days=i)).isoformat() for i in range(period.last.day)]
+    if Period.month(first_day.year, first_day.month).last == period.last:
+        months_upto, days = first_day.strftime("%Y-%m"), []
+    else:
+        months_upto = (first_day - timedelta(days=1)).strftime("%Y-%m")
+    T = ReportTally
+    in_spans = or_(and_(func.length(T.span) == 7, T.span <= months_upto), T.span.in_(days))
+    statement = select(T.basis, func.sum(T.n)).where(T.basis.in_(("received", "closed")), in_spans)
+    if orgs is not None:
+        statement = statement.where(T.member_org.in_(orgs))
+    sums = dict((await session.execute(statement.group_by(T.basis))).all())
+    return int(sums.get("received") or 0) - int(sums.get("closed") or 0)
 
 
 async def _faq(q: _Query, figures: Figures) -> None:
@@ -363,14 +387,23 @@ async def _faq(q: _Query, figures: Figures) -> None:
 
 
 async def _per_thousand(
-    q: _Query, by_org: dict[str, Counter[str]], member_orgs: MemberOrgs, ind: dict[str, Any]
+    q: _Query,
+    by_org: dict[str, Counter[str]],
+    member_orgs: MemberOrgs,
+    ind: dict[str, Any],
+    *,
+    bot_members: bool,
 ) -> None:
     """Appeals per 1,000 members: of the union's membership where the organisation has
     given it (member_orgs.yaml), and of the members who use the bot."""
-    users = await q.rows(
-        select(Member.member_org, func.count())
-        .where(Member.created_at < q.end, *q.scoped(Member.member_org))
-        .group_by(Member.member_org)
+    users = (
+        await q.rows(
+            select(Member.member_org, func.count())
+            .where(Member.created_at < q.end, *q.scoped(Member.member_org))
+            .group_by(Member.member_org)
+        )
+        if bot_members
+        else []
     )
     for org, n in users:
         if org is not None:
@@ -383,9 +416,9 @@ async def _per_thousand(
         counts["per_1000_members"] = (
             round(received * 1000 / union_members, 2) if union_members else None  # type: ignore[assignment]
         )
-        bot_members = counts["bot_members"]
+        users_here = counts["bot_members"]
         counts["per_1000_bot_members"] = (
-            round(received * 1000 / bot_members, 2) if bot_members else None  # type: ignore[assignment]
+            round(received * 1000 / users_here, 2) if users_here else None  # type: ignore[assignment]
         )
     union_total = sum(o.members for o in member_orgs.orgs if q.orgs is None or o.id in q.orgs)
     known = all(o.members for o in member_orgs.orgs if q.orgs is None or o.id in q.orgs)
@@ -405,6 +438,7 @@ async def build_report(
 ) -> Report:
     scope = tuple(orgs) if orgs is not None else None
     previous = period.previous()
+    await ensure_tally(session, tz)
     current_figures = await compute_figures(session, period, scope, tz, member_orgs)
     previous_figures = await compute_figures(
         session, previous, scope, tz, member_orgs, with_months=False

@@ -75,4 +75,3 @@ def _i18n() -> I18n:
 
 def translate(msgid: str, lang: str) -> str:
     return _i18n().gettext(msgid, locale=lang)
-

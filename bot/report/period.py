@@ -86,6 +86,24 @@ class Period:
         """UTC instants where each month after the first starts (for bucketing)."""
         return [_utc(max(m, self.first), tz) for m in self.months()[1:]]
 
+    def code(self) -> str:
+        """Short enough for a button's callback data: c20250101-20250331."""
+        return f"c{self.first:%Y%m%d}-{self.last:%Y%m%d}"
+
+    @classmethod
+    def from_code(cls, code: str) -> Period:
+        match = CODE_RE.match(code)
+        if match is None:
+            raise PeriodError(f"{code!r} is not a period code")
+        try:
+            first = datetime.strptime(match[1], "%Y%m%d").date()
+            last = datetime.strptime(match[2], "%Y%m%d").date()
+        except ValueError:
+            raise PeriodError(f"{code!r} is not a period code") from None
+        if (last - first).days > MAX_DAYS:
+            raise PeriodError("the period is longer than ten years")
+        return cls(first, last)
+
     def as_json(self) -> dict[str, str]:
         return {"from": self.first.isoformat(), "to": self.last.isoformat()}
 
@@ -95,6 +113,9 @@ def _utc(day: date, tz: ZoneInfo) -> datetime:
 
 
 DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+LOCAL_DAY_RE = re.compile(r"^(\d{1,2})\.(\d{1,2})\.(\d{4})$")
+CODE_RE = re.compile(r"^c(\d{8})-(\d{8})$")
+MAX_DAYS = 3660
 
 
 def parse_day(text: str) -> date:
@@ -104,3 +125,29 @@ def parse_day(text: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise PeriodError(f"{text!r} is not a valid date") from None
+
+
+def parse_local_day(text: str) -> date:
+    """A date as people type it here: 31.12.2025, or 2025-12-31."""
+    match = LOCAL_DAY_RE.match(text.strip())
+    if match is None:
+        return parse_day(text)
+    try:
+        return date(int(match[3]), int(match[2]), int(match[1]))
+    except ValueError:
+        raise PeriodError(f"{text!r} is not a valid date") from None
+
+
+def presets(today: date) -> list[tuple[str, Period]]:
+    """The periods offered as buttons: this and last month, quarter and year."""
+    quarter = (today.month - 1) // 3 + 1
+    last_month = _month_start(today, 1)
+    last_quarter = Period.quarter(today.year, quarter).previous()
+    return [
+        ("this-month", Period.month(today.year, today.month)),
+        ("last-month", Period.month(last_month.year, last_month.month)),
+        ("this-quarter", Period.quarter(today.year, quarter)),
+        ("last-quarter", last_quarter),
+        ("this-year", Period.year(today.year)),
+        ("last-year", Period.year(today.year - 1)),
+    ]

@@ -61,4 +61,7 @@ def is_sqlite(engine: AsyncEngine) -> bool:
 
 
 def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    # Every session that can change an appeal keeps the report's tally in step with it.
+    import bot.report.tally  # noqa: F401
+
     return async_sessionmaker(engine, expire_on_commit=False)

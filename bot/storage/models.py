@@ -132,6 +132,7 @@ def utcnow() -> datetime:
 
 class Member(Base):
     __tablename__ = "member"
+    __table_args__ = (Index("ix_member_org_created", "member_org", "created_at"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     telegram_id: Mapped[int] = mapped_column(BigInteger, unique=True)
@@ -186,6 +187,7 @@ class Appeal(Base):
         Index("ix_appeal_status_created", "status", "created_at"),
         Index("ix_appeal_created", "created_at"),
         Index("ix_appeal_closed", "closed_at"),
+        Index("ix_appeal_sla_breached", "sla_breached_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -299,3 +301,54 @@ class Audit(Base):
     appeal_id: Mapped[int | None] = mapped_column(Integer)
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ReportTally(Base):
+    """Running totals of the appeal log per local month and per local day, kept in step
+    with every change to an appeal (bot/report/tally.py), so a year's report reads a few
+    thousand rows instead of a million appeals.
+
+    basis "received": appeals by span of creation, organisation, topic, channel;
+    "closed": closed appeals by span of closing with their outcomes and ratings;
+    "wait": answered appeals by span of creation, organisation and time-to-first-answer
+    bucket (`bucket`, minutes).
+    """
+
+    __tablename__ = "report_tally"
+
+    basis: Mapped[str] = mapped_column(String(8), primary_key=True)
+    # YYYY-MM (a whole month) or YYYY-MM-DD (one day), in local time
+    span: Mapped[str] = mapped_column(String(10), primary_key=True)
+    member_org: Mapped[str] = mapped_column(String(40), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(40), primary_key=True)
+    channel: Mapped[str] = mapped_column(String(16), primary_key=True)
+    bucket: Mapped[int] = mapped_column(Integer, primary_key=True)
+    n: Mapped[int] = mapped_column(Integer, default=0)
+    consultations: Mapped[int] = mapped_column(Integer, default=0)
+    found_justified: Mapped[int] = mapped_column(Integer, default=0)
+    conciliation_commission: Mapped[int] = mapped_column(Integer, default=0)
+    court_cases: Mapped[int] = mapped_column(Integer, default=0)
+    court_claims_won: Mapped[int] = mapped_column(Integer, default=0)
+    mediation_agreements: Mapped[int] = mapped_column(Integer, default=0)
+    reinstated: Mapped[int] = mapped_column(Integer, default=0)
+    inspections: Mapped[int] = mapped_column(Integer, default=0)
+    outside_competence: Mapped[int] = mapped_column(Integer, default=0)
+    violations_found: Mapped[int] = mapped_column(BigInteger, default=0)
+    violations_remedied: Mapped[int] = mapped_column(BigInteger, default=0)
+    money_returned_kzt: Mapped[int] = mapped_column(BigInteger, default=0)
+    economic_effect_kzt: Mapped[int] = mapped_column(BigInteger, default=0)
+    r1: Mapped[int] = mapped_column(Integer, default=0)
+    r2: Mapped[int] = mapped_column(Integer, default=0)
+    r3: Mapped[int] = mapped_column(Integer, default=0)
+    r4: Mapped[int] = mapped_column(Integer, default=0)
+    r5: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ReportTallyState(Base):
+    """Which time zone the tally's months are in and when it was last rebuilt whole."""
+
+    __tablename__ = "report_tally_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    timezone: Mapped[str] = mapped_column(String(64))
+    built_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import Float, Integer, literal_column
+from sqlalchemy import Float, Integer, literal_column, text
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -62,3 +64,23 @@ def _units_sqlite(element: whole_units, compiler: SQLCompiler, **kw: Any) -> str
     # CAST truncates towards zero in SQLite: floor for the non-negative values used here.
     value, unit = list(element.clauses)
     return f"CAST(({compiler.process(value, **kw)}) / {compiler.process(unit, **kw)} AS INTEGER)"
+
+
+def upsert_adding(dialect: Any, model: Any, measures: Sequence[str]) -> Any:
+    """INSERT … ON CONFLICT (primary key) DO UPDATE adding each measure to the stored one."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    table = model.__table__
+    make = postgresql.insert if dialect.name == "postgresql" else sqlite.insert
+    statement = make(table)
+    return statement.on_conflict_do_update(
+        index_elements=[c.name for c in table.primary_key.columns],
+        set_={name: table.c[name] + statement.excluded[name] for name in measures},
+    )
+
+
+async def lock_table(session: AsyncSession, model: Any) -> None:
+    """Hold off other writers of a table until this transaction ends. SQLite has one
+    writer at a time anyway; PostgreSQL needs an explicit lock."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text(f"LOCK TABLE {model.__tablename__} IN EXCLUSIVE MODE"))
