@@ -17,15 +17,16 @@ day ("2025-03-14"); a report reads whole months from month rows, part months fro
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, delete, event, insert, inspect, select
+from sqlalchemy import Table, case, delete, event, insert, inspect, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.types import NullType
 
 from bot.storage.models import Appeal, AppealStatus, ReportTally, ReportTallyState, utcnow
 from bot.storage.sql import lock_table, upsert_adding
@@ -115,7 +116,7 @@ def contributions(v: Mapping[str, Any], tz: ZoneInfo) -> dict[Key, dict[str, int
     if closed is not None and v.get("status") in (AppealStatus.CLOSED, AppealStatus.CLOSED.value):
         measures = {"n": 1}  # only what is not zero: cheaper to add up in a rebuild
         for name, field in FLAGS.items():
-            if v.get(field) is True:
+            if v.get(field):  # True, or 1 as SQLite gives it unconverted
                 measures[name] = 1
         for name in AMOUNTS:
             if v.get(name):
@@ -210,7 +211,9 @@ async def rebuild(session: AsyncSession, tz: ZoneInfo) -> int:
     table month by month, so memory stays flat however long the log."""
     await lock_table(session, ReportTally)
     await session.execute(delete(ReportTally))
-    columns = [getattr(Appeal, name) for name in FIELDS]
+    # Raw driver values (no per-value type conversion: a third of the time on SQLite);
+    # timestamps are parsed by `_moment`, which `contributions` gets through `_raw`.
+    columns = [type_coerce(getattr(Appeal, name), NullType()) for name in FIELDS]
     written = 0
     for order, bases in (
         (Appeal.created_at, ("received", "wait")),
@@ -226,7 +229,7 @@ async def rebuild(session: AsyncSession, tz: ZoneInfo) -> int:
         stream = await session.stream(statement.execution_options(yield_per=20_000))
         async for rows in stream.partitions():
             for row in rows:
-                values = dict(zip(FIELDS, row, strict=True))
+                values = _raw(row)
                 parts = {k: m for k, m in contributions(values, tz).items() if k[0] in bases}
                 for key in parts:
                     if len(key[1]) == 7 and key[1] != month:
@@ -244,11 +247,29 @@ async def rebuild(session: AsyncSession, tz: ZoneInfo) -> int:
     return written
 
 
+def _moment(value: Any) -> datetime | None:
+    if value is None or isinstance(value, datetime):
+        return _aware(value) if value is not None else None
+    return datetime.fromisoformat(str(value)).replace(tzinfo=UTC)  # SQLite's stored text
+
+
+_TIMES = {"created_at", "closed_at", "first_answer_at"}
+_TABLE: Table = ReportTally.__table__  # type: ignore[assignment]
+
+
+def _raw(row: Sequence[Any]) -> dict[str, Any]:
+    values = dict(zip(FIELDS, row, strict=True))
+    for name in _TIMES:
+        values[name] = _moment(values[name])
+    return values
+
+
 async def _write(session: AsyncSession, totals: Mapping[Key, Counter[str]]) -> int:
     """Complete keys into the emptied table: plain inserts."""
     rows = _rows(totals)
+    connection = await session.connection()  # Core executemany: half the ORM's cost
     for start in range(0, len(rows), 10_000):
-        await session.execute(insert(ReportTally), rows[start : start + 10_000])
+        await connection.execute(insert(_TABLE), rows[start : start + 10_000])
     return len(rows)
 
 

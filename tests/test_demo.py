@@ -1,0 +1,333 @@
+"""python -m bot demo-data: synthetic members, appeals and outcomes on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter, defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, insert, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.__main__ import main
+from bot.demo import DemoRefused, DemoSummary, fill_demo
+from bot.storage.migrate import upgrade
+from bot.storage.models import (
+    Appeal,
+    AppealMessage,
+    AppealStatus,
+    FaqEvent,
+    Feedback,
+    Member,
+    ReportTallyState,
+    Staff,
+    StaffRole,
+)
+from bot.topics import default_member_orgs
+from tests.databases import KINDS, database
+
+NOW = datetime(2026, 6, 15, 9, 30, tzinfo=UTC)
+
+
+async def fresh(engine: AsyncEngine) -> AsyncEngine:
+    await upgrade(engine)
+    return engine
+
+
+async def count(engine: AsyncEngine, what: Any, *where: Any) -> int:
+    async with engine.connect() as conn:
+        return int(await conn.scalar(select(func.count()).select_from(what).where(*where)) or 0)
+
+
+async def appeals(engine: AsyncEngine) -> list[Any]:
+    async with engine.connect() as conn:
+        return list(await conn.execute(select(Appeal.__table__).order_by(Appeal.id)))
+
+
+async def figures(engine: AsyncEngine) -> dict[str, Any]:
+    """Aggregates that identify a run, whatever the ids the database gave."""
+    rows = await appeals(engine)
+    async with engine.connect() as conn:
+        events = await grouped(conn, FaqEvent.kind)
+        sides = await grouped(conn, AppealMessage.side)
+        langs = await grouped(conn, Member.language)
+        feedback = await conn.scalar(select(func.count()).select_from(Feedback))
+    return {
+        "topics": Counter(r.topic for r in rows),
+        "statuses": Counter(r.status for r in rows),
+        "orgs": Counter(r.member_org for r in rows),
+        "created": [r.created_at for r in rows],
+        "closed": sorted(r.closed_at for r in rows if r.closed_at),
+        "ratings": Counter(r.rating for r in rows),
+        "money": sum(r.money_returned_kzt for r in rows),
+        "effect": sum(r.economic_effect_kzt for r in rows),
+        "inspections": sum(r.outcome_inspection for r in rows),
+        "violations": sum(r.violations_found for r in rows),
+        "justified": Counter(r.outcome_justified for r in rows),
+        "events": events,
+        "sides": sides,
+        "languages": langs,
+        "feedback": feedback,
+    }
+
+
+async def grouped(conn: AsyncConnection, column: Any) -> dict[Any, int]:
+    return {k: int(v) for k, v in await conn.execute(select(column, func.count()).group_by(column))}
+
+
+def share(rows: list[Any], test: Any) -> float:
+    return sum(1 for r in rows if test(r)) / len(rows)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_small_run(kind: str, tmp_path: Path) -> None:
+    async with database(kind, tmp_path) as engine:
+        await fresh(engine)
+        summary = await fill_demo(engine, members=200, appeals=2000, seed=7, now=NOW)
+
+        # Counts: what the summary says is what is there.
+        assert summary.members == 200 and summary.appeals == 2000
+        assert await count(engine, Member) == 200
+        assert await count(engine, Member, Member.telegram_id >= 0) == 0
+        assert await count(engine, Staff, Staff.role == StaffRole.LAWYER) == 46
+        assert await count(engine, Staff, Staff.role == StaffRole.HEAD_LAWYER) == 1
+        assert summary.staff_created == 47
+        assert await count(engine, AppealMessage) == summary.messages > 2000
+        assert await count(engine, FaqEvent) == summary.faq_events > 2000 * 10
+        assert await count(engine, Feedback) == summary.feedback == 40
+
+        async with engine.connect() as conn:
+            members = list(await conn.execute(select(Member.__table__)))
+            lawyer_orgs = {
+                sid: orgs for sid, orgs in await conn.execute(select(Staff.id, Staff.member_orgs))
+            }
+            messages = list(
+                await conn.execute(select(AppealMessage.__table__).order_by(AppealMessage.id))
+            )
+            misses = (
+                await conn.execute(
+                    select(FaqEvent.kind, func.count())
+                    .where(FaqEvent.kind == "led-to-appeal")
+                    .group_by(FaqEvent.kind)
+                )
+            ).all()
+        assert {m.consent_version for m in members} == {"1"}
+        assert {m.full_name for m in members} == {None}
+        assert 0.5 < share(members, lambda m: m.language == "kk") < 0.72
+        assert set(Counter(m.member_org for m in members)) <= set(default_member_orgs().by_id)
+
+        rows = await appeals(engine)
+        assert len(rows) == 2000 == summary.appeals
+        assert summary.open_appeals == sum(1 for r in rows if r.status != AppealStatus.CLOSED)
+
+        # Every timestamp aware, in order, never in the future.
+        for r in rows:
+            stamps = [r.created_at, r.claimed_at, r.first_answer_at, r.closed_at]
+            present = [s for s in stamps if s is not None]
+            assert all(s.tzinfo is not None for s in present)
+            assert present == sorted(present) and present[-1] <= NOW
+            for extra in (r.notified_at, r.sla_half_at, r.sla_breached_at, r.last_lawyer_at):
+                assert extra is None or r.created_at <= extra <= NOW
+            if r.reopened_at is not None:
+                assert r.first_answer_at <= r.reopened_at <= (r.closed_at or NOW)
+                assert r.reopen_count == 1
+            if r.sla_breached_at is not None:
+                assert r.first_answer_at is None or r.sla_breached_at <= r.first_answer_at
+
+        # Lifecycle: consistent fields per status.
+        closed = [r for r in rows if r.status == AppealStatus.CLOSED]
+        assert 0.93 < len(closed) / len(rows) < 0.99
+        for r in rows:
+            if r.status == AppealStatus.QUEUED:
+                assert r.claimed_by is None and r.claimed_at is None and r.first_answer_at is None
+            elif r.status == AppealStatus.CLAIMED:
+                assert r.claimed_by is not None and r.first_answer_at is None
+            elif r.status == AppealStatus.ANSWERED:
+                assert r.claimed_by is not None and r.first_answer_at is not None
+            elif r.status == AppealStatus.REOPENED:
+                assert r.claimed_by is None and r.reopened_at is not None
+            else:
+                assert None not in (r.claimed_by, r.claimed_at, r.first_answer_at, r.closed_at)
+            if r.status != AppealStatus.CLOSED:
+                assert r.closed_at is None and r.rating is None
+                assert not (r.outcome_consultation or r.outcome_inspection)
+            if r.claimed_by is not None:
+                orgs = lawyer_orgs[r.claimed_by]
+                assert orgs in ([], [r.member_org])  # the head lawyer covers all
+        assert 0.005 < share(rows, lambda r: r.sla_breached_at is not None) < 0.06
+
+        # What they are about and how they came.
+        topics = Counter(r.topic for r in rows)
+        assert topics.most_common(1)[0][0] == "pay"
+        assert 0.25 < topics["pay"] / len(rows) < 0.35
+        assert 0.34 < share(rows, lambda r: r.source == "faq-miss") < 0.46
+        assert all(r.faq_node for r in rows if r.source == "faq-miss")
+        assert all(r.faq_node is None for r in rows if r.source == "direct")
+        assert 0.95 < share(rows, lambda r: r.channel == "electronic") < 0.99
+        assert 0.25 < share(rows, lambda r: r.hide_from_employer) < 0.35
+        assert misses == [("led-to-appeal", sum(1 for r in rows if r.source == "faq-miss"))]
+
+        # Outcomes, against the union's 2024 proportions.
+        assert 0.65 < share(closed, lambda r: r.outcome_consultation) < 0.75
+        assert 0.30 < share(closed, lambda r: r.outcome_justified is True) < 0.40
+        assert 0.20 < share(closed, lambda r: r.outcome_justified is False) < 0.30
+        assert 0.008 < share(closed, lambda r: r.outcome_conciliation) < 0.04
+        assert share(closed, lambda r: r.outcome_court) < 0.01
+        assert share(closed, lambda r: r.outcome_mediation) < 0.015
+        assert 0.055 < share(closed, lambda r: r.outcome_inspection) < 0.1
+        assert 0.01 < share(closed, lambda r: r.outcome_outside_competence) < 0.05
+        for r in rows:
+            assert (r.outcome_court_won is not None) == r.outcome_court
+            assert not r.outcome_reinstated or r.topic == "dismissal"
+            assert (r.violations_found > 0) == r.outcome_inspection
+            assert 0 <= r.violations_remedied <= r.violations_found <= 4
+            assert r.economic_effect_kzt >= r.money_returned_kzt >= 0
+            if r.money_returned_kzt:
+                assert r.topic in ("pay", "social", "leave")
+                assert 20_000 <= r.money_returned_kzt <= 900_000
+                assert r.money_returned_kzt % 100 == 0
+                assert r.outcome_justified is True
+        inspected = [r for r in closed if r.outcome_inspection]
+        assert 1.4 < sum(r.violations_found for r in inspected) / len(inspected) < 2.3
+
+        # Ratings.
+        assert {r.rating for r in rows} <= {None, 1, 2, 3, 4, 5}
+        rated = [r for r in closed if r.rating is not None]
+        assert 0.58 < len(rated) / len(closed) < 0.72
+        assert share(rated, lambda r: r.rating == 5) > 0.45
+        assert all(r.rating is not None for r in rows if r.rating_comment)
+
+        # Conversations: in thread order, the member's text first, lawyers of the appeal.
+        by_appeal: dict[int, list[Any]] = defaultdict(list)
+        for m in messages:
+            by_appeal[m.appeal_id].append(m)
+        assert len(by_appeal) == len(rows)
+        for r in rows:
+            thread = by_appeal[r.id]
+            assert thread[0].side == "member" and thread[0].sent_at == r.created_at
+            assert [m.sent_at for m in thread] == sorted(m.sent_at for m in thread)
+            assert thread[-1].sent_at <= NOW
+            lawyers = [m for m in thread if m.side == "lawyer"]
+            assert bool(lawyers) == (r.first_answer_at is not None)
+            if lawyers:
+                assert lawyers[0].sent_at == r.first_answer_at
+                assert lawyers[-1].sent_at == r.last_lawyer_at
+            for m in thread:
+                assert (m.author_staff_id is None) == (m.side == "member")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_same_seed_same_data(kind: str, tmp_path: Path) -> None:
+    """A seed gives the same data on either database; another seed gives other data."""
+    results = []
+    for where, other_kind, seed in (("a", kind, 3), ("b", "sqlite", 3), ("c", "sqlite", 4)):
+        (tmp_path / where).mkdir()
+        async with database(other_kind, tmp_path / where) as engine:
+            await fresh(engine)
+            summary = await fill_demo(engine, members=60, appeals=300, seed=seed, now=NOW)
+            results.append((summary, await figures(engine)))
+    assert results[0] == results[1]
+    assert results[0][1]["created"] != results[2][1]["created"]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_refuses_real_members_and_reuses_its_lawyers(kind: str, tmp_path: Path) -> None:
+    async with database(kind, tmp_path) as engine:
+        await fresh(engine)
+        first = await fill_demo(engine, members=20, appeals=50, conversations=False, now=NOW)
+        assert first == DemoSummary(
+            members=20, appeals=50, open_appeals=first.open_appeals, staff_created=47, feedback=1
+        )
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(Member),
+                [{"telegram_id": 4242, "language": "ru", "created_at": NOW}],
+            )
+            # A report built its running tally meanwhile.
+            await conn.execute(
+                insert(ReportTallyState), [{"id": 1, "timezone": "Asia/Almaty", "built_at": NOW}]
+            )
+        with pytest.raises(DemoRefused):
+            await fill_demo(engine, members=20, appeals=50, now=NOW)
+        assert await count(engine, Member) == 21 and await count(engine, Appeal) == 50
+        assert await count(engine, ReportTallyState) == 1
+
+        again = await fill_demo(engine, members=20, appeals=50, force=True, seed=2, now=NOW)
+        assert again.staff_created == 0 and await count(engine, Staff) == 47
+        # Appeals written past the ORM: the tally is to be rebuilt by the next report.
+        assert await count(engine, ReportTallyState) == 0
+        assert await count(engine, Member, Member.telegram_id < 0) == 40
+        assert await count(engine, Appeal) == 100
+        async with engine.connect() as conn:
+            ids = list(await conn.scalars(select(Member.telegram_id).order_by(Member.id)))
+        assert ids[:20] == list(range(-1, -21, -1))
+        assert ids[20] == 4242 and ids[21:] == list(range(-21, -41, -1))
+        # The application's own inserts still get fresh ids afterwards.
+        async with engine.begin() as conn:
+            await conn.execute(
+                insert(Member),
+                [{"telegram_id": 4243, "language": "kk", "created_at": NOW}],
+            )
+        assert await count(engine, Member) == 42
+
+
+async def test_bad_sizes_are_refused(tmp_path: Path) -> None:
+    async with database("sqlite", tmp_path) as engine:
+        await fresh(engine)
+        for members, number in ((-1, 5), (5, -1), (0, 5)):
+            with pytest.raises(ValueError):
+                await fill_demo(engine, members=members, appeals=number)
+        empty = await fill_demo(engine, members=0, appeals=0, now=NOW)
+        assert empty.members == empty.appeals == empty.feedback == 0
+
+
+def cli(*args: str) -> int:
+    return main(["demo-data", *args])
+
+
+def test_command_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "demo.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite+aiosqlite:///{db}")
+
+    for bad in (["--members", "-1", "--appeals", "5"], ["--members", "0", "--appeals", "5"]):
+        assert cli(*bad) == 2
+        out = capsys.readouterr()
+        assert out.out == "" and len(out.err.strip().splitlines()) == 1
+
+    assert cli("--members", "30", "--appeals", "100", "--seed", "5") == 0
+    out = capsys.readouterr()
+    assert len(out.out.strip().splitlines()) == 1 and "100 appeals" in out.out
+    assert out.err == ""
+
+    with sqlite3.connect(db) as conn:
+        conn.execute(
+            "INSERT INTO member (telegram_id, language, news_opt_out, active, created_at) "
+            "VALUES (777, 'kk', 0, 1, '2026-01-01 00:00:00.000000')"
+        )
+    assert cli("--members", "30", "--appeals", "100") == 1
+    out = capsys.readouterr()
+    assert out.out == "" and "--force" in out.err and len(out.err.strip().splitlines()) == 1
+
+    assert cli("--members", "10", "--appeals", "10", "--no-conversations", "--force") == 0
+    capsys.readouterr()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM appeal").fetchone() == (110,)
+        assert conn.execute("SELECT COUNT(*) FROM member").fetchone() == (41,)
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://nobody@127.0.0.1:1/nothing", "nonsense://what", "sqlite:////proc/x/y.db"]
+)
+def test_command_line_database_errors(
+    url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("DATABASE_URL", url)
+    assert cli("--members", "1", "--appeals", "1") == 1
+    out = capsys.readouterr()
+    assert out.out == "" and len(out.err.strip().splitlines()) == 1
+    assert "Traceback" not in out.err
