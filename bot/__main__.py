@@ -9,10 +9,12 @@ import logging
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from bot.config import Settings
+from bot.config import Settings, ToolSettings
 from bot.faq.content import CONTENT_DIR
+
+S = TypeVar("S", bound=ToolSettings)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -79,11 +81,12 @@ def main(argv: list[str] | None = None) -> int:
     return run_async(run_bot())
 
 
-def load_settings() -> Settings:
+def load_settings(kind: type[S]) -> S:
+    """The bot's settings, or the tools' (no BOT_TOKEN needed); one line and exit 2 if bad."""
     from bot.config import settings_error_line
 
     try:
-        return Settings()
+        return kind()
     except Exception as exc:
         print(settings_error_line(exc), file=sys.stderr)
         raise SystemExit(2) from None
@@ -145,7 +148,7 @@ async def db_upgrade() -> int:
     from bot.storage.db import create_engine
     from bot.storage.migrate import upgrade
 
-    settings = load_settings()
+    settings = load_settings(ToolSettings)
     engine = create_engine(settings.database_url)
     try:
         await upgrade(engine)
@@ -164,7 +167,7 @@ async def db_upgrade() -> int:
 async def run_bot() -> int:
     from bot.runner import run
 
-    settings = load_settings()
+    settings = load_settings(Settings)
     logging.basicConfig(
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
