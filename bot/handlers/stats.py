@@ -37,8 +37,9 @@ router.message.filter(HasRole(*READERS))
 router.callback_query.filter(HasRole(*READERS))
 log = logging.getLogger(__name__)
 
-# Telegram takes files up to 50 MB from bots, and writing the register blocks for about a
-# second per 30,000 rows: larger registers come from the command line.
+# Telegram takes files up to 50 MB from bots, and openpyxl writes 2,000-3,000 register rows
+# a second (in a worker thread, but holding the GIL): larger registers come from the
+# command line.
 TELEGRAM_REGISTER_LIMIT = 20_000
 
 PRESET_LABELS = {
