@@ -7,6 +7,7 @@ import logging
 import re
 from collections.abc import AsyncIterator
 from datetime import datetime
+from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
 from bot.callbacks import StatsCb
+from bot.faq.content import Faq
 from bot.filters import WORDS, HasRole
 from bot.handlers.states import StatsDates
 from bot.i18n import LANGUAGES, N_, fmt_date, fmt_number
@@ -199,6 +201,7 @@ async def on_go(
     member: MemberView | None,
     i18n: I18n,
     tz: ZoneInfo,
+    faq: Faq,
 ) -> None:
     try:
         period = Period.from_code(callback_data.period)
@@ -222,7 +225,7 @@ async def on_go(
         orgs=list(scope) if scope is not None else None,
     )
     await session.commit()
-    await message.edit_text(summary_text(report, lang, orgs))
+    await message.edit_text(summary_text(report, lang, orgs, faq))
     await _send_chart(message, report, lang, orgs)
     await _send_workbook(message, session, report, tz, orgs)
 
@@ -271,7 +274,7 @@ def _value(value: Any, lang: str) -> str:
     return "—" if value is None else fmt_number(value, lang)
 
 
-def summary_text(report: Report, lang: str, orgs: MemberOrgs) -> str:
+def summary_text(report: Report, lang: str, orgs: MemberOrgs, faq: Faq | None = None) -> str:
     """A short summary: 'Appeals considered: 717 (547), +31.1 %'."""
     cur, prev = report.current.indicators, report.previous.indicators
     if report.orgs is None:
@@ -294,5 +297,12 @@ def summary_text(report: Report, lang: str, orgs: MemberOrgs) -> str:
     )
     parts = [head, "", *(line(k) for k in SUMMARY_KEYS), "", _("<b>What the bot measures</b>")]
     parts += [line(k) for k in BOT_KEYS]
+    failing = [f for f in report.current.faq_failing if faq is None or f["node"] in faq.nodes]
+    if failing:
+        parts += ["", _("<b>FAQ answers that help least</b> (did not help / appeals after)")]
+        for entry in failing[:3]:
+            node = faq.nodes[entry["node"]] if faq is not None else None
+            title = escape(node.title_in(lang)) if node is not None else entry["node"]
+            parts.append(f"• {title}: {entry['not_helped']} / {entry['led_to_appeal']}")
     parts += ["", _("The chart and the Excel file follow.")]
     return "\n".join(parts)
