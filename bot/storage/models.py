@@ -352,3 +352,92 @@ class ReportTallyState(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     timezone: Mapped[str] = mapped_column(String(64))
     built_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PostStatus(enum.StrEnum):
+    DRAFT = "draft"
+    AWAITING_APPROVAL = "awaiting-approval"
+    SCHEDULED = "scheduled"
+    RUNNING = "running"
+    PAUSED = "paused"
+    DONE = "done"
+    CANCELLED = "cancelled"
+
+
+class DeliveryStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # taken by a sender; back to pending if that sender died
+    DELIVERED = "delivered"
+    BLOCKED = "blocked"  # 403: the member blocked the bot (now inactive)
+    FAILED = "failed"  # 400 chat not found, or retries used up
+    OPTED_OUT = "opted-out"  # /news off when the post started
+    SKIPPED = "skipped"  # inactive member when the post started
+
+
+class Broadcast(Base):
+    """A post of the press secretary: one text per language, an audience, a schedule."""
+
+    __tablename__ = "broadcast"
+    __table_args__ = (Index("ix_broadcast_status_run", "status", "run_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_by: Mapped[int] = mapped_column(BigInteger)  # staff telegram id
+    status: Mapped[PostStatus] = mapped_column(_enum(PostStatus), default=PostStatus.DRAFT)
+    text_kk: Mapped[str | None] = mapped_column(Text)  # Telegram HTML, validated
+    text_ru: Mapped[str | None] = mapped_column(Text)
+    media_kind: Mapped[str | None] = mapped_column(String(16))  # photo | document
+    media_file_id: Mapped[str | None] = mapped_column(String(256))
+    # Audience: empty lists mean everyone; language None means both.
+    orgs: Mapped[list[Any]] = mapped_column(default=list)
+    workplace_types: Mapped[list[Any]] = mapped_column(default=list)
+    language: Mapped[str | None] = mapped_column(String(8))
+    # A survey: {"kk": {"question": ..., "options": [...]}, "ru": {...}} or None.
+    survey: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    run_at: Mapped[datetime | None]
+    repeat_weekday: Mapped[int | None] = mapped_column(Integer)  # 0 = Monday
+    repeat_time: Mapped[str | None] = mapped_column(String(5))  # HH:MM, local
+    approved_by: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+    # The one process sending it: taken with a conditional UPDATE, renewed while it runs.
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_until: Mapped[datetime | None]
+    reported_at: Mapped[datetime | None]
+
+
+class Delivery(Base):
+    """One recipient of one post: materialised when the post starts."""
+
+    __tablename__ = "delivery"
+    __table_args__ = (
+        Index("ix_delivery_post_status", "broadcast_id", "status", "id"),
+        Index("ix_delivery_post_member", "broadcast_id", "member_id", unique=True),
+        Index("ix_delivery_poll", "poll_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcast.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    language: Mapped[str] = mapped_column(String(8))
+    member_org: Mapped[str | None] = mapped_column(String(40))
+    status: Mapped[DeliveryStatus] = mapped_column(
+        _enum(DeliveryStatus), default=DeliveryStatus.PENDING
+    )
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[datetime | None]
+    poll_id: Mapped[str | None] = mapped_column(String(64))
+
+
+class SurveyAnswer(Base):
+    __tablename__ = "survey_answer"
+    __table_args__ = (Index("ix_survey_answer_post", "broadcast_id", "member_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcast.id"))
+    member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
+    options: Mapped[list[Any]] = mapped_column(default=list)
+    answered_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,0 +1,1 @@
+"""The press secretary's broadcasts: audience, pacing, delivery that survives restarts."""
