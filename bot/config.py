@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{20,}$")
@@ -48,6 +48,10 @@ class Settings(ToolSettings):
     sla_idle_claim_days: float = Field(default=5.0, gt=0)
     desk_job_minutes: float = Field(default=5.0, gt=0)
     holidays_file: Path = Path(__file__).parent / "data" / "holidays.yaml"
+    # Broadcasts: messages a second for the whole bot (Telegram allows about 30 free; up to
+    # 1,000 with paid broadcasts, which BROADCAST_PAID turns on: allow_paid_broadcast).
+    broadcast_rate: float = Field(default=25.0, gt=0, le=1000)
+    broadcast_paid: bool = False
 
     @field_validator("bot_token")
     @classmethod
@@ -68,6 +72,12 @@ class Settings(ToolSettings):
         if isinstance(value, int):
             return [value]
         return value
+
+    @model_validator(mode="after")
+    def _free_rate(self) -> Settings:
+        if self.broadcast_rate > 30 and not self.broadcast_paid:
+            raise ValueError("BROADCAST_RATE above 30 needs BROADCAST_PAID=true (paid broadcasts)")
+        return self
 
     @field_validator("log_level")
     @classmethod

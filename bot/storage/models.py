@@ -405,6 +405,8 @@ class Broadcast(Base):
     lease_owner: Mapped[str | None] = mapped_column(String(64))
     lease_until: Mapped[datetime | None]
     reported_at: Mapped[datetime | None]
+    # A weekly post is a template: each week the scheduler starts a copy of it (parent_id).
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("broadcast.id"))
 
 
 class Delivery(Base):
@@ -441,3 +443,14 @@ class SurveyAnswer(Base):
     member_id: Mapped[int] = mapped_column(ForeignKey("member.id"))
     options: Mapped[list[Any]] = mapped_column(default=list)
     answered_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BotSetting(Base):
+    """Settings admins change from the bot (e.g. posts need an admin's approval)."""
+
+    __tablename__ = "bot_setting"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+    changed_by: Mapped[int | None] = mapped_column(BigInteger)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -1,4 +1,4 @@
-"""press secretary's broadcasts: posts, deliveries, survey answers
+"""press secretary's broadcasts: posts, deliveries, survey answers, bot settings
 
 Revision ID: 0006
 Revises: 0005
@@ -58,6 +58,10 @@ def upgrade() -> None:
         sa.Column("lease_owner", sa.String(length=64), nullable=True),
         sa.Column("lease_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("reported_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("parent_id", sa.Integer(), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["parent_id"], ["broadcast.id"], name="fk_broadcast_parent_id_broadcast"
+        ),
         sa.PrimaryKeyConstraint("id", name="pk_broadcast"),
     )
     op.create_index("ix_broadcast_status_run", "broadcast", ["status", "run_at"])
@@ -118,7 +122,18 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "bot_setting",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.Column("changed_by", sa.BigInteger(), nullable=True),
+        sa.Column("changed_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("key", name="pk_bot_setting"),
+    )
+
+
 def downgrade() -> None:
+    op.drop_table("bot_setting")
     op.drop_table("survey_answer")
     op.drop_table("delivery")
     op.drop_table("broadcast")
