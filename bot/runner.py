@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import sys
+import uuid
 from datetime import UTC, datetime
 
 from aiogram import Bot
@@ -15,7 +18,10 @@ from aiogram.exceptions import (
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from bot.app import build_context, create_bot, create_dispatcher
+from bot.app import Context, build_context, create_bot, create_dispatcher
+from bot.broadcast.engine import Broadcaster, SendSettings
+from bot.broadcast.limiter import Pacer
+from bot.broadcast.worker import PostRunner
 from bot.commands import set_chat_commands, setup_command_menus
 from bot.config import Settings
 from bot.faq.content import FaqError
@@ -25,6 +31,21 @@ from bot.storage.migrate import upgrade
 from bot.storage.models import StaffRole
 
 log = logging.getLogger(__name__)
+POSTS_TICK_SECONDS = 10
+
+
+def post_runner(ctx: Context, bot: Bot) -> PostRunner:
+    """This process's sender of posts: one pace (BROADCAST_RATE) for all of them."""
+    settings = ctx.settings
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    broadcaster = Broadcaster(
+        bot,
+        ctx.engine,
+        Pacer(settings.broadcast_rate),
+        owner=owner,
+        settings=SendSettings(paid=settings.broadcast_paid),
+    )
+    return PostRunner(ctx, bot, broadcaster)
 
 
 async def run(settings: Settings) -> int:
@@ -50,6 +71,7 @@ async def run(settings: Settings) -> int:
     bot = create_bot(settings)
     dp = create_dispatcher(ctx)
     scheduler = AsyncIOScheduler(timezone=settings.timezone)
+    runner: PostRunner | None = None
     try:
         await wait_for_bot_api(bot)
         try:
@@ -72,6 +94,16 @@ async def run(settings: Settings) -> int:
             coalesce=True,
             next_run_time=datetime.now(UTC),
         )
+        runner = post_runner(ctx, bot)
+        scheduler.add_job(
+            runner.tick,
+            "interval",
+            seconds=POSTS_TICK_SECONDS,
+            id="posts",
+            max_instances=1,
+            coalesce=True,
+            next_run_time=datetime.now(UTC),
+        )
         scheduler.start()
         log.info("Qorgau starts polling: %d FAQ answers", len(ctx.faq.answers))
         await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
@@ -81,6 +113,8 @@ async def run(settings: Settings) -> int:
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=False)
+        if runner is not None:
+            await runner.stop()
         await bot.session.close()
         await ctx.engine.dispose()
     return 0

@@ -131,3 +131,21 @@ def is_registered(member: MemberView | None) -> bool:
     return (
         member is not None and member.member_org is not None and member.workplace_type is not None
     )
+
+
+async def set_news(session: AsyncSession, member_id: int, wanted: bool) -> Member:
+    """/news on|off: whether union news reaches this member."""
+    member = await session.get_one(Member, member_id)
+    member.news_opt_out = not wanted
+    await session.flush()
+    return member
+
+
+async def set_active(session: AsyncSession, telegram_id: int, active: bool) -> bool:
+    """The member blocked the bot (inactive: no news is sent) or came back."""
+    member = await get_member(session, telegram_id)
+    if member is None or member.active == active:
+        return False
+    member.active = active
+    await session.flush()
+    return True

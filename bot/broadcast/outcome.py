@@ -1,0 +1,92 @@
+"""What a finished post achieved: delivery counts, duration, survey answers."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from aiogram.utils.i18n import I18n
+from babel.dates import format_timedelta
+from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from bot.broadcast.engine import delivery_counts
+from bot.i18n import N_, fmt_number
+from bot.storage.models import Broadcast, Delivery, SurveyAnswer
+from bot.topics import MemberOrgs
+
+COUNT_LABELS = {
+    "delivered": N_("delivered"),
+    "blocked": N_("blocked the bot"),
+    "failed": N_("failed"),
+    "opted-out": N_("news turned off"),
+    "skipped": N_("inactive, skipped"),
+}
+
+
+@dataclass
+class PostOutcome:
+    post_id: int
+    counts: dict[str, int]
+    duration: timedelta | None
+    # survey: option index -> answers, overall and by language and by organisation
+    options: dict[str, list[str]] = field(default_factory=dict)  # language -> option texts
+    answers: Counter[int] = field(default_factory=Counter)
+    by_language: dict[str, Counter[int]] = field(default_factory=dict)
+    by_org: dict[str, Counter[int]] = field(default_factory=dict)
+
+
+async def post_outcome(engine: AsyncEngine, session: AsyncSession, post: Broadcast) -> PostOutcome:
+    counts = await delivery_counts(engine, post.id)
+    duration = post.finished_at - post.started_at if post.finished_at and post.started_at else None
+    outcome = PostOutcome(post.id, counts, duration)
+    if post.survey:
+        outcome.options = {
+            lang: list(version.get("options") or []) for lang, version in post.survey.items()
+        }
+        by_language: dict[str, Counter[int]] = defaultdict(Counter)
+        by_org: dict[str, Counter[int]] = defaultdict(Counter)
+        rows = await session.execute(
+            select(SurveyAnswer.options, Delivery.language, Delivery.member_org)
+            .join(
+                Delivery,
+                and_(
+                    Delivery.broadcast_id == SurveyAnswer.broadcast_id,
+                    Delivery.member_id == SurveyAnswer.member_id,
+                ),
+            )
+            .where(SurveyAnswer.broadcast_id == post.id)
+        )
+        for options, language, org in rows:
+            for option in options or []:
+                outcome.answers[int(option)] += 1
+                by_language[language][int(option)] += 1
+                by_org[org or "—"][int(option)] += 1
+        outcome.by_language, outcome.by_org = dict(by_language), dict(by_org)
+    return outcome
+
+
+def outcome_text(outcome: PostOutcome, lang: str, i18n: I18n, orgs: MemberOrgs) -> str:
+    def _(msgid: str) -> str:
+        return i18n.gettext(msgid, locale=lang)
+
+    lines = [_("<b>Post No. {number} has been sent.</b>").format(number=outcome.post_id)]
+    for key, label in COUNT_LABELS.items():
+        lines.append(f"{_(label)}: {fmt_number(outcome.counts.get(key, 0), lang)}")
+    if outcome.duration is not None:
+        took = format_timedelta(outcome.duration, threshold=1.1, locale=lang)
+        lines.append(_("It took {duration}.").format(duration=took))
+    if outcome.options:
+        texts = outcome.options.get(lang) or next(iter(outcome.options.values()))
+        total = sum(outcome.answers.values())
+        lines += ["", _("<b>Survey</b>: {count} answers").format(count=fmt_number(total, lang))]
+        for index, text in enumerate(texts):
+            lines.append(f"• {text}: {fmt_number(outcome.answers.get(index, 0), lang)}")
+        for language, counted in sorted(outcome.by_language.items()):
+            shares = ", ".join(str(counted.get(i, 0)) for i in range(len(texts)))
+            lines.append(f"{language}: {shares}")
+        for org, counted in sorted(outcome.by_org.items()):
+            shares = ", ".join(str(counted.get(i, 0)) for i in range(len(texts)))
+            lines.append(f"{orgs.title(org, lang)}: {shares}")
+    return "\n".join(lines)
