@@ -52,6 +52,8 @@ class Settings(ToolSettings):
     # 1,000 with paid broadcasts, which BROADCAST_PAID turns on: allow_paid_broadcast).
     broadcast_rate: float = Field(default=25.0, gt=0, le=1000)
     broadcast_paid: bool = False
+    broadcast_lease_seconds: float = Field(default=30.0, gt=0)  # a dead sender's post waits this
+    posts_tick_seconds: float = Field(default=10.0, gt=0)  # how often due posts are looked for
 
     @field_validator("bot_token")
     @classmethod

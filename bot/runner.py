@@ -31,7 +31,6 @@ from bot.storage.migrate import upgrade
 from bot.storage.models import StaffRole
 
 log = logging.getLogger(__name__)
-POSTS_TICK_SECONDS = 10
 
 
 def post_runner(ctx: Context, bot: Bot) -> PostRunner:
@@ -43,7 +42,9 @@ def post_runner(ctx: Context, bot: Bot) -> PostRunner:
         ctx.engine,
         Pacer(settings.broadcast_rate),
         owner=owner,
-        settings=SendSettings(paid=settings.broadcast_paid),
+        settings=SendSettings(
+            paid=settings.broadcast_paid, lease_seconds=settings.broadcast_lease_seconds
+        ),
     )
     return PostRunner(ctx, bot, broadcaster)
 
@@ -98,7 +99,7 @@ async def run(settings: Settings) -> int:
         scheduler.add_job(
             runner.tick,
             "interval",
-            seconds=POSTS_TICK_SECONDS,
+            seconds=settings.posts_tick_seconds,
             id="posts",
             max_instances=1,
             coalesce=True,

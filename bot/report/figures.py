@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Integer, and_, cast, func, literal, or_, select
+from sqlalchemy import Integer, cast, func, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ColumnElement
 
@@ -151,10 +151,12 @@ class _Query:
 
 @dataclass
 class _Totals:
-    """Appeal counts gathered from the tally (whole months) and from scans (part months)."""
+    """Appeal counts from the tally, grouped as the report needs them (grouping is done by
+    the database: Python only sees a few hundred rows)."""
 
     received: Counter[tuple[str, str, str, str]] = field(default_factory=Counter)
-    closed: dict[tuple[str, str, str], Counter[str]] = field(
+    closed_by_month: dict[str, Counter[str]] = field(default_factory=lambda: defaultdict(Counter))
+    closed_by_topic_org: dict[tuple[str, str], Counter[str]] = field(
         default_factory=lambda: defaultdict(Counter)
     )
     waits: Counter[int] = field(default_factory=Counter)
@@ -189,13 +191,19 @@ async def _from_tally(
         totals.received[(topic, org, channel, in_month)] += int(n)
     sums = [func.sum(getattr(T, name)) for name in MEASURES]
     for row in await session.execute(
-        select(T.topic, T.member_org, month, *sums)
-        .where(*where, T.basis == "closed")
-        .group_by(T.topic, T.member_org, month)
+        select(month, *sums).where(*where, T.basis == "closed").group_by(month)
     ):
-        measures = totals.closed[(row[0], row[1], row[2])]
-        for name, value in zip(MEASURES, row[3:], strict=True):
+        measures = totals.closed_by_month[row[0]]
+        for name, value in zip(MEASURES, row[1:], strict=True):
             measures[name] += int(value)
+    for topic, org, n, money in await session.execute(
+        select(T.topic, T.member_org, func.sum(T.n), func.sum(T.money_returned_kzt))
+        .where(*where, T.basis == "closed")
+        .group_by(T.topic, T.member_org)
+    ):
+        pair = totals.closed_by_topic_org[(topic, org)]
+        pair["n"] += int(n)
+        pair["money_returned_kzt"] += int(money)
     # Only the distribution of waits is needed: summed over spans and organisations here.
     for bucket, n in await session.execute(
         select(T.bucket, func.sum(T.n)).where(*where, T.basis == "wait").group_by(T.bucket)
@@ -234,16 +242,16 @@ async def compute_figures(
         ind[f"appeals_{channel}"] = channels[channel]
 
     considered: Counter[str] = Counter()
-    for (topic, org, month), measures in totals.closed.items():
-        count = measures["n"]
+    for month, measures in totals.closed_by_month.items():
         considered.update(measures)
-        by_topic[topic]["considered"] += count
-        by_org[org]["considered"] += count
-        by_org[org]["money_returned_kzt"] += measures["money_returned_kzt"]
         bucket = by_month[month]
-        bucket["considered"] += count
+        bucket["considered"] += measures["n"]
         for key in OUTCOME_KEYS:
             bucket[key] += measures[key]
+    for (topic, org), pair in totals.closed_by_topic_org.items():
+        by_topic[topic]["considered"] += pair["n"]
+        by_org[org]["considered"] += pair["n"]
+        by_org[org]["money_returned_kzt"] += pair["money_returned_kzt"]
     ind["appeals_considered"] = considered["n"]
     for key in OUTCOME_KEYS:
         ind[key] = considered[key]
@@ -345,12 +353,26 @@ async def _open_at_end(session: AsyncSession, period: Period, orgs: Sequence[str
     else:
         months_upto = (first_day - timedelta(days=1)).strftime("%Y-%m")
     T = ReportTally
-    in_spans = or_(and_(func.length(T.span) == 7, T.span <= months_upto), T.span.in_(days))
-    statement = select(T.basis, func.sum(T.n)).where(T.basis.in_(("received", "closed")), in_spans)
+    first = await session.scalar(select(func.min(T.span)).where(T.basis == "received"))
+    months = _months_between(str(first)[:7], months_upto) if first else []
+    # Named spans, not a range: a range over "YYYY-MM" would take the day rows in too.
+    statement = select(T.basis, func.sum(T.n)).where(
+        T.basis.in_(("received", "closed")), T.span.in_(months + days)
+    )
     if orgs is not None:
         statement = statement.where(T.member_org.in_(orgs))
     sums = dict((await session.execute(statement.group_by(T.basis))).all())
     return int(sums.get("received") or 0) - int(sums.get("closed") or 0)
+
+
+def _months_between(first: str, last: str) -> list[str]:
+    """'2025-11', '2026-02' -> ['2025-11', '2025-12', '2026-01', '2026-02']."""
+    year, month = (int(part) for part in first.split("-"))
+    out = []
+    while (key := f"{year:04d}-{month:02d}") <= last:
+        out.append(key)
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+    return out
 
 
 async def _faq(q: _Query, figures: Figures) -> None:
