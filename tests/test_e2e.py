@@ -30,6 +30,7 @@ class BotProcess:
         self.db = db
         self.proc: asyncio.subprocess.Process | None = None
         self.api_url: str | None = None
+        self.extra_env: dict[str, str] = {}
 
     async def start(self) -> None:
         """Start the bot and wait until it polls (after a restart: polls again)."""
@@ -45,6 +46,7 @@ class BotProcess:
             "DATABASE_URL": f"sqlite:///{self.db}",
             "ADMIN_IDS": "900",
             "LOG_LEVEL": "INFO",
+            **self.extra_env,
         }
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
