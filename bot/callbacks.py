@@ -106,3 +106,16 @@ class StatsCb(CallbackData, prefix="stats"):
     action: str
     period: str = ""  # Period.code()
     scope: str = ""  # an organisation id or "all"
+
+
+class PostCb(CallbackData, prefix="post"):
+    # Composing (the post in the press secretary's dialogue, a draft): skip (value: kk|ru,
+    # no text in that language), media (none|keep), org / wp (toggle value), page, lang
+    # (value: ""|kk|ru), every (audience reset), aud (audience done), survey (yes|no),
+    # svskip (value: kk|ru), when (now|date|weekly), wd (weekday 0-6), urgent (1|0),
+    # confirm, change (the menu of parts), part (value: the part to change), preview.
+    # Managing (/posts): list, open, edit, cancel (asks), cancelyes, pause, resume,
+    # approve, reject.
+    action: str
+    post: int = 0
+    value: str = ""

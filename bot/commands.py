@@ -26,6 +26,10 @@ LAWYER_COMMANDS = (
     ("mystats", N_("Your statistics")),
     ("stats", N_("Legal inspection report")),
 )
+PRESS_COMMANDS = (
+    ("post", N_("Write a post for members")),
+    ("posts", N_("Posts: scheduled, sending, sent")),
+)
 STAFF_COMMANDS: dict[StaffRole, tuple[tuple[str, str], ...]] = {
     StaffRole.LAWYER: LAWYER_COMMANDS,
     StaffRole.HEAD_LAWYER: LAWYER_COMMANDS,
@@ -34,8 +38,10 @@ STAFF_COMMANDS: dict[StaffRole, tuple[tuple[str, str], ...]] = {
         ("invite", N_("Invite a staff member")),
         ("staff", N_("Staff and roles")),
         ("stats", N_("Legal inspection report")),
+        *PRESS_COMMANDS,
+        ("approval", N_("Posts need approval: on or off")),
     ),
-    StaffRole.PRESS: (),
+    StaffRole.PRESS: PRESS_COMMANDS,
 }
 
 

@@ -46,3 +46,20 @@ class LawyerNote(StatesGroup):
 
 class StatsDates(StatesGroup):
     dates = State()
+
+
+class PostCompose(StatesGroup):
+    # One state per step of composing a post; the buttons of a step work only in it.
+    text_kk = State()
+    text_ru = State()
+    media = State()
+    audience = State()
+    survey = State()
+    survey_kk = State()
+    survey_ru = State()
+    schedule = State()
+    date = State()
+    weekday = State()
+    weekly_time = State()
+    urgent = State()
+    preview = State()
