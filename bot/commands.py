@@ -15,6 +15,7 @@ MEMBER_COMMANDS = (
     ("ask", N_("Ask a union lawyer")),
     ("my", N_("My appeals")),
     ("feedback", N_("Write to the union mailbox")),
+    ("news", N_("Union news on or off")),
     ("lang", N_("Language / Тіл / Язык")),
     ("help", N_("Help")),
 )

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from bot.app import Context
 from bot.broadcast.engine import Broadcaster, SendSettings
 from bot.broadcast.limiter import Pacer
-from bot.broadcast.schedule import advance, next_weekly
+from bot.broadcast.schedule import advance
 from bot.broadcast.worker import PostRunner
 from bot.services.calendar import WorkCalendar
 from bot.storage.db import create_session_factory
@@ -107,13 +107,6 @@ async def test_due_posts_start_nights_wait_weekly_posts_copy_once(
             dawn = await advance(session, local("2026-12-08 08:00"), CALENDAR)
             await session.commit()
         assert {due, night, later} <= set(dawn.started)
-
-
-def test_next_weekly() -> None:
-    monday = local("2026-12-07 09:00")
-    assert next_weekly(monday, 0, "10:00", CALENDAR) == local("2026-12-07 10:00")
-    assert next_weekly(monday, 0, "08:00", CALENDAR) == local("2026-12-14 08:00")
-    assert next_weekly(monday, 4, "18:30", CALENDAR) == local("2026-12-11 18:30")
 
 
 @pytest.fixture

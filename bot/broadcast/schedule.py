@@ -8,11 +8,12 @@ or copy a weekly post twice.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import datetime
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.broadcast.posts import next_weekly
 from bot.services.calendar import WorkCalendar
 from bot.storage.models import Broadcast, PostStatus
 
@@ -35,17 +36,6 @@ COPIED = (
 class Advanced:
     started: list[int] = field(default_factory=list)  # posts now running
     held: list[int] = field(default_factory=list)  # running posts stopped for the night
-
-
-def next_weekly(after: datetime, weekday: int, at: str, calendar: WorkCalendar) -> datetime:
-    """The first `weekday` at local `at` (HH:MM) strictly after `after`."""
-    hour, minute = (int(part) for part in at.split(":"))
-    local = after.astimezone(calendar.tz)
-    day = local.date() + timedelta(days=(weekday - local.weekday()) % 7)
-    moment = datetime.combine(day, time(hour, minute), calendar.tz)
-    if moment <= local:
-        moment += timedelta(days=7)
-    return moment
 
 
 async def advance(session: AsyncSession, now: datetime, calendar: WorkCalendar) -> Advanced:
@@ -76,7 +66,7 @@ async def advance(session: AsyncSession, now: datetime, calendar: WorkCalendar) 
             moved = await session.execute(
                 update(Broadcast)
                 .where(Broadcast.id == post.id, Broadcast.run_at == post.run_at)
-                .values(run_at=next_weekly(now, post.repeat_weekday, post.repeat_time, calendar))
+                .values(run_at=next_weekly(post.repeat_weekday, post.repeat_time, calendar.tz, now))
                 .returning(Broadcast.id)
                 .execution_options(synchronize_session=False)
             )
