@@ -17,6 +17,8 @@ from tests.test_member_flow import onboard, send_appeal
 ROLES = ["member", "lawyer", "head-lawyer", "press", "admin"]
 DESK = {"lawyer", "head-lawyer"}
 ADMIN = {"admin"}
+PRESS = {"press", "admin"}
+REPORT = {"lawyer", "head-lawyer", "admin"}
 
 COMMANDS = {
     "/queue": DESK,
@@ -24,6 +26,10 @@ COMMANDS = {
     "/invite press": ADMIN,
     "/staff": ADMIN,
     "/inbox": ADMIN,
+    "/stats": REPORT,
+    "/post": PRESS,
+    "/posts": PRESS,
+    "/approval": ADMIN,
 }
 # Buttons that only work inside a dialogue (oc:t, oc:save, draft:…) answer "outdated" to
 # everyone outside it: that is state, not role, and is tested with the dialogues.
@@ -42,6 +48,8 @@ BUTTONS = {
     "inbox:0": ADMIN,
     "st:role:{staff}:lawyer": ADMIN,
     "st:revoke:{staff}:": ADMIN,
+    "stats:period:c20250301-20250331:": REPORT,
+    "post:list:0:": PRESS,
 }
 
 
