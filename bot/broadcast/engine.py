@@ -7,29 +7,43 @@ How a post runs (`Broadcaster.run`):
    live owner does nothing. A dead owner's lease runs out and another process takes over.
 2. Recipients: on the first run, one INSERT … SELECT writes a delivery row per member of the
    audience (pending; opted-out and inactive members get their own status, never a send).
-3. Rows a dead sender had taken ("sending") go back to pending: they are the messages that
-   were in flight when it died, the only ones that can reach a member twice.
+3. Rows a dead sender had taken ("sending") go back to pending: they hold the messages that
+   were in flight or whose result was not yet written when it died, the only ones that can
+   reach a member twice.
 4. Batches of pending rows are taken (status "sending") and handed to `concurrency` workers;
-   each send waits for its slot in the shared `Pacer`; each result is written in its own
-   short transaction, never holding one across a send.
+   each send waits for its slot in the shared `Pacer`. A worker hands each result to the
+   results writer and takes its next row; the writer writes the results it holds in one
+   short transaction on a connection of its own (a few UPDATEs whatever their number: see
+   `_ResultWriter`) when `write_buffer` / 2 have gathered or the first has waited
+   `write_every` seconds. No transaction is ever held across a send.
 5. Results: delivered; 403 → blocked and the member marked inactive, no retry; 400 → failed
    with Telegram's reason (e.g. chat not found); 429 → every sender pauses for retry_after and
    the row is sent again; network errors and 5xx → retried with backoff, then failed.
-6. When no row is pending the post is done; pausing or cancelling it stops the senders after
-   the message each is sending.
+6. When no row is pending the post is done: every result is written (committed) before the
+   post is marked done and `run` returns. Pausing or cancelling it (and cancelling `run`,
+   as the bot does when it stops) stops the senders after the message each is sending and
+   writes the results of what was sent.
 
-At most `concurrency` members can get a post twice after a crash: the sends that had
-reached Telegram but whose result was not yet written.
+The bound: after a crash (the process killed; nothing written any more), at most
+`SendSettings.max_twice` = `concurrency` + `write_buffer` members can get the post twice:
+the sends a worker had made whose result it had not yet handed over (one per worker), plus
+the results handed over and not yet committed (the writer holds at most `write_buffer`;
+a worker waits for room before handing over another). With the defaults: 32 + 64 = 96.
+A write that keeps failing stops the run with the error (the next run sends those rows
+again, within the same bound).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
+import gc
 import logging
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, NamedTuple
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -39,8 +53,22 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from sqlalchemy import case, func, insert, literal, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncEngine
+from aiogram.methods.base import Response
+from aiogram.types import Message
+from sqlalchemy import (
+    Integer,
+    TextClause,
+    bindparam,
+    case,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import ColumnElement
 
 from bot.broadcast.limiter import Pacer
@@ -56,6 +84,39 @@ from bot.storage.models import (
 
 log = logging.getLogger(__name__)
 
+# aiogram parses every send's answer with `Response[Message]`, a pydantic generic class that
+# pydantic caches only weakly: each garbage collection that finds it unused throws it away
+# and the next send builds it again (5-10 ms of CPU, the event loop stalled meanwhile; 284
+# times in 10,000 sends in bench/broadcast.py). Holding it here keeps it built.
+_SEND_ANSWER = Response[Message]
+
+
+class _Frozen:
+    runs = 0  # posts being sent in this process that froze the heap
+
+
+@contextlib.contextmanager
+def _old_heap_left_alone() -> Iterator[None]:
+    """While posts are being sent, the garbage collector leaves alone the objects that
+    existed before (gc.freeze): aiogram's import alone is 220,000 of them. Thousands of
+    sends a second make many young objects outlive two collections (the requests in flight
+    at that moment), so full collections come every few seconds, each 0.2 s of CPU with
+    the event loop stopped; with the old heap frozen they scan only what is new. The
+    objects go back (gc.unfreeze) when the last post being sent finishes, so nothing is
+    kept longer than the run. Left alone if something else froze the heap already."""
+    if _Frozen.runs == 0 and gc.get_freeze_count():
+        yield
+        return
+    if _Frozen.runs == 0:
+        gc.freeze()
+    _Frozen.runs += 1
+    try:
+        yield
+    finally:
+        _Frozen.runs -= 1
+        if _Frozen.runs == 0:
+            gc.unfreeze()
+
 
 @dataclass(frozen=True)
 class SendSettings:
@@ -65,6 +126,19 @@ class SendSettings:
     max_attempts: int = 5
     backoff_seconds: float = 0.5
     paid: bool = False  # allow_paid_broadcast: above 30 messages a second, paid in Stars
+    # Results waiting to be written, at most (senders wait for room); written in groups
+    # when half of it has gathered or the oldest has waited `write_every` seconds.
+    write_buffer: int = 64
+    write_every: float = 0.05
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1 or self.batch < 1 or self.write_buffer < 1:
+            raise ValueError("concurrency, batch and write_buffer must be positive")
+
+    @property
+    def max_twice(self) -> int:
+        """At most this many members get a post twice when the sender dies mid-post."""
+        return self.concurrency + self.write_buffer
 
 
 @dataclass
@@ -74,8 +148,7 @@ class RunResult:
     finished: bool = False
 
 
-@dataclass(frozen=True)
-class _Row:
+class _Row(NamedTuple):
     id: int
     chat_id: int
     member_id: int
@@ -241,7 +314,8 @@ class Broadcaster:
             back = await self._reset_in_flight(post_id)
             if back:
                 log.info("post %s: %d deliveries in flight at a stop are sent again", post_id, back)
-            finished = await self._send_all(post_row, lost)
+            with _old_heap_left_alone():
+                finished = await self._send_all(post_row, lost)
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -260,6 +334,9 @@ class Broadcaster:
     async def _send_all(self, post: Broadcast, lost: asyncio.Event) -> bool:
         queue: asyncio.Queue[_Row | None] = asyncio.Queue(maxsize=self.settings.batch * 2)
         stop = asyncio.Event()
+        failures: list[BaseException] = []
+        writer = _ResultWriter(self.engine, self.settings, on_failure=stop.set)
+        writer.start()
 
         async def produce() -> bool:
             while not stop.is_set():
@@ -279,7 +356,11 @@ class Broadcaster:
                     return
                 if stop.is_set() or lost.is_set():
                     continue  # left "sending": the next run sends it
-                await self._deliver(post, row)
+                try:
+                    await self._deliver(post, row, writer)
+                except Exception as exc:  # a bug or the writer gave up: stop, keep draining
+                    failures.append(exc)
+                    stop.set()
 
         workers = [asyncio.create_task(work()) for _ in range(self.settings.concurrency)]
         drained = False
@@ -290,10 +371,13 @@ class Broadcaster:
                 stop.set()  # paused, cancelled, lease lost or an error: stop after this send
             for _ in workers:
                 await queue.put(None)
-            await asyncio.gather(*workers, return_exceptions=True)
-        return drained and not lost.is_set()
+            await asyncio.gather(*workers)
+            await writer.close()  # every result handed over is committed (or this raises)
+        if failures:
+            raise failures[0]
+        return drained and not stop.is_set() and not lost.is_set()
 
-    async def _deliver(self, post: Broadcast, row: _Row) -> None:
+    async def _deliver(self, post: Broadcast, row: _Row, writer: _ResultWriter) -> None:
         attempts = row.attempts
         while True:
             await self.pacer.slot()
@@ -303,20 +387,19 @@ class Broadcaster:
                 self.pacer.pause(exc.retry_after)
                 continue
             except TelegramForbiddenError:
-                await self._record(row, DeliveryStatus.BLOCKED, attempts + 1, "blocked")
-                await self._member_inactive(row.member_id)
+                await writer.put(row, DeliveryStatus.BLOCKED, attempts + 1, "blocked")
                 return
             except TelegramBadRequest as exc:
-                await self._record(row, DeliveryStatus.FAILED, attempts + 1, exc.message[:200])
+                await writer.put(row, DeliveryStatus.FAILED, attempts + 1, exc.message[:200])
                 return
             except (TelegramNetworkError, TelegramServerError) as exc:
                 attempts += 1
                 if attempts >= self.settings.max_attempts:
-                    await self._record(row, DeliveryStatus.FAILED, attempts, str(exc)[:200])
+                    await writer.put(row, DeliveryStatus.FAILED, attempts, str(exc)[:200])
                     return
                 await asyncio.sleep(self.settings.backoff_seconds * 2 ** (attempts - 1))
                 continue
-            await self._record(row, DeliveryStatus.DELIVERED, attempts + 1, None, poll_id)
+            await writer.put(row, DeliveryStatus.DELIVERED, attempts + 1, None, poll_id)
             return
 
     async def _send(self, post: Broadcast, row: _Row) -> str | None:
@@ -344,7 +427,97 @@ class Broadcaster:
             return sent.poll.id if sent.poll else None
         return None
 
-    async def _record(
+
+_RESULT_FIELDS = ("i", "s", "a", "e", "p", "t")  # id, status, attempts, error, poll_id, sent_at
+
+
+@functools.cache
+def _results_statement(n: int) -> TextClause:
+    """One UPDATE for `n` results of any kind (id, status, attempts, error, poll_id, sent_at
+    each): one statement, not n, so the database steps once, not once per row."""
+    columns = Delivery.__table__.c
+    types = (
+        Integer(),
+        columns.status.type,
+        Integer(),
+        columns.error.type,
+        columns.poll_id.type,
+        columns.sent_at.type,
+    )
+    rows = ", ".join("(" + ", ".join(f":{x}{k}" for x in _RESULT_FIELDS) + ")" for k in range(n))
+    binds = [
+        bindparam(f"{x}{k}", type_=type_)
+        for k in range(n)
+        for x, type_ in zip(_RESULT_FIELDS, types, strict=True)
+    ]
+    return text(
+        f"WITH r(id, status, attempts, error, poll_id, sent_at) AS (VALUES {rows}) "
+        "UPDATE delivery SET status = r.status, attempts = r.attempts, error = r.error, "
+        "poll_id = r.poll_id, sent_at = r.sent_at FROM r WHERE delivery.id = r.id"
+    ).bindparams(*binds)
+
+
+def _powers_of_two(items: list[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    """40 items as 32 + 8: few statements, and few sizes of statement to compile."""
+    start = 0
+    while start < len(items):
+        size = 1 << ((len(items) - start).bit_length() - 1)
+        yield items[start : start + size]
+        start += size
+
+
+# The common result: delivered at the first try, no survey. Only ids: nothing to convert.
+_DELIVERED = (
+    update(Delivery)
+    .where(Delivery.id.in_(bindparam("ids", expanding=True)))
+    .values(status=DeliveryStatus.DELIVERED, attempts=bindparam("n"), sent_at=bindparam("at"))
+)
+_INACTIVE = (
+    update(Member).where(Member.id.in_(bindparam("ids", expanding=True))).values(active=False)
+)
+
+
+class _Group:
+    """Results gathered for one write."""
+
+    def __init__(self) -> None:
+        self.size = 0
+        self.delivered: dict[int, list[int]] = {}  # attempts -> delivery ids
+        self.delivered_at: datetime | None = None  # when the last of them was sent
+        self.other: list[tuple[Any, ...]] = []  # (id, status, attempts, error, poll, sent)
+        self.inactive: list[int] = []  # members who blocked the bot
+
+
+class _ResultWriter:
+    """The results of one run, written in groups by one task on a connection of its own.
+
+    `put` waits while `write_buffer` results are held (gathering or being written); the
+    task writes what has gathered when half the buffer is full, `write_every` seconds after
+    the first of them arrived, or at `close`, in one transaction: one UPDATE for the rows
+    delivered at the first try (their sent_at is the time the last of them was sent, so at
+    most `write_every` late), one for the others (failed, blocked, surveys, retried). A
+    failed write is tried again three times on a new connection; then the writer gives up,
+    calls `on_failure`, and `put` and `close` raise its error.
+    """
+
+    ATTEMPTS = 4
+
+    def __init__(
+        self, engine: AsyncEngine, settings: SendSettings, on_failure: Callable[[], None]
+    ) -> None:
+        self.engine, self.settings, self.on_failure = engine, settings, on_failure
+        self.limit = settings.write_buffer
+        self.group = _Group()
+        self.held = 0  # gathered + being written
+        self.error: BaseException | None = None
+        self.written = 0
+        self._closing = False
+        self._task: asyncio.Task[None] | None = None
+        self._changed = asyncio.Condition()
+        self._arrived = asyncio.Event()  # something to write
+        self._half = asyncio.Event()  # half the buffer: write now
+
+    async def put(
         self,
         row: _Row,
         status: DeliveryStatus,
@@ -352,22 +525,111 @@ class Broadcaster:
         error: str | None,
         poll_id: str | None = None,
     ) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(
-                update(Delivery)
-                .where(Delivery.id == row.id)
-                .values(
-                    status=status,
-                    attempts=attempts,
-                    error=error,
-                    poll_id=poll_id,
-                    sent_at=utcnow() if status == DeliveryStatus.DELIVERED else None,
-                )
-            )
+        if self.held >= self.limit:
+            async with self._changed:
+                await self._changed.wait_for(lambda: self.held < self.limit or self.failed)
+        if self.error is not None:
+            raise self.error
+        group = self.group
+        if status == DeliveryStatus.DELIVERED:
+            group.delivered_at = utcnow()
+            if poll_id is None:
+                group.delivered.setdefault(attempts, []).append(row.id)
+            else:
+                group.other.append((row.id, status, attempts, None, poll_id, group.delivered_at))
+        else:
+            group.other.append((row.id, status, attempts, error, None, None))
+            if status == DeliveryStatus.BLOCKED:
+                group.inactive.append(row.member_id)
+        group.size += 1
+        self.held += 1
+        self._arrived.set()
+        if group.size * 2 >= self.limit:
+            self._half.set()
 
-    async def _member_inactive(self, member_id: int) -> None:
-        async with self.engine.begin() as conn:
-            await conn.execute(update(Member).where(Member.id == member_id).values(active=False))
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def close(self) -> None:
+        """Write what is held and stop; raises what made the writer give up."""
+        self._closing = True
+        self._arrived.set()
+        self._half.set()
+        if self._task is not None:
+            await self._task
+
+    async def _run(self) -> None:
+        conn: AsyncConnection | None = None
+        try:
+            while True:
+                await self._arrived.wait()
+                if not self._closing and not self._half.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(self._half.wait(), self.settings.write_every)
+                group, self.group = self.group, _Group()
+                self._half.clear()
+                if not self._closing:
+                    self._arrived.clear()
+                if group.size:
+                    conn = await self._write(conn, group)
+                    self.written += group.size
+                    async with self._changed:
+                        self.held -= group.size
+                        self._changed.notify_all()
+                if self._closing and not self.group.size:
+                    return
+        except BaseException as exc:
+            self.error = exc
+            self.on_failure()
+            async with self._changed:
+                self._changed.notify_all()
+            raise
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+    async def _write(self, conn: AsyncConnection | None, group: _Group) -> AsyncConnection:
+        other = [
+            (
+                statement,
+                {
+                    f"{name}{k}": value
+                    for k, result in enumerate(chunk)
+                    for name, value in zip(_RESULT_FIELDS, result, strict=True)
+                },
+            )
+            for chunk in _powers_of_two(group.other)
+            for statement in [_results_statement(len(chunk))]
+        ]
+        for attempt in range(1, self.ATTEMPTS + 1):
+            try:
+                if conn is None:
+                    conn = await self.engine.connect()
+                async with conn.begin():
+                    for n, ids in group.delivered.items():
+                        await conn.execute(
+                            _DELIVERED, {"ids": ids, "n": n, "at": group.delivered_at}
+                        )
+                    for statement, params in other:
+                        await conn.execute(statement, params)
+                    if group.inactive:
+                        await conn.execute(_INACTIVE, {"ids": group.inactive})
+                return conn
+            except Exception:
+                if attempt == self.ATTEMPTS:
+                    raise
+                log.warning("could not write %d results, again", group.size, exc_info=True)
+                if conn is not None:
+                    with contextlib.suppress(Exception):
+                        await conn.close()
+                    conn = None
+                await asyncio.sleep(0.2 * attempt)
+        raise AssertionError("unreachable")
 
 
 def post_text(post: Broadcast, language: str) -> str:
