@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import DeskCb, HandCb, MyCb, OutcomeCb
 from bot.filters import FILE, WORDS, HasRole, Magic
+from bot.handlers.common import reader_language as _lang
 from bot.handlers.media import attachment_of, pass_on
 from bot.handlers.states import LawyerNote, LawyerReply
-from bot.i18n import LANGUAGES
 from bot.keyboards import WORKPLACE_LABELS
 from bot.services.desk import (
     AppealCard,
@@ -46,14 +46,6 @@ router.message.filter(HasRole(StaffRole.LAWYER, StaffRole.HEAD_LAWYER))
 router.callback_query.filter(HasRole(StaffRole.LAWYER, StaffRole.HEAD_LAWYER))
 
 PER_PAGE = 8
-
-
-def _lang(member: MemberView | None, i18n: I18n) -> str:
-    return (
-        member.language
-        if member
-        else (i18n.current_locale if i18n.current_locale in LANGUAGES else "kk")
-    )
 
 
 def age(created: datetime, lang: str) -> str:

@@ -27,6 +27,8 @@ from bot.broadcast import posts
 from bot.broadcast.posts import Audience, HtmlProblem, PostError
 from bot.callbacks import PostCb
 from bot.filters import FILE, NOT_COMMAND, WORDS, HasRole
+from bot.handlers.common import outdated as _outdated
+from bot.handlers.common import reader_language as _lang
 from bot.handlers.states import PostCompose
 from bot.i18n import LANGUAGES, N_, fmt_datetime
 from bot.services.members import MemberDirectory, MemberView
@@ -81,16 +83,6 @@ PARTS = {
 }
 TEXT_STATES = {"kk": PostCompose.text_kk, "ru": PostCompose.text_ru}
 SURVEY_STATES = {"kk": PostCompose.survey_kk, "ru": PostCompose.survey_ru}
-
-
-def _lang(member: MemberView | None, i18n: I18n) -> str:
-    if member is not None:
-        return member.language
-    return i18n.current_locale if i18n.current_locale in LANGUAGES else "kk"
-
-
-def _outdated() -> str:
-    return _("This button is outdated. Please use the latest message.")
 
 
 def _chat(event: Message | CallbackQuery) -> int:

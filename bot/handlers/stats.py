@@ -24,8 +24,10 @@ from bot import keyboards as kb
 from bot.callbacks import StatsCb
 from bot.faq.content import Faq
 from bot.filters import WORDS, HasRole
+from bot.handlers.common import outdated as _outdated
+from bot.handlers.common import reader_language as _lang
 from bot.handlers.states import StatsDates
-from bot.i18n import LANGUAGES, N_, fmt_date, fmt_number
+from bot.i18n import N_, fmt_date, fmt_number
 from bot.report.access import ALL, READERS, ScopeRefused, resolve_scope, scope_choices
 from bot.report.figures import Report, build_report
 from bot.report.labels import INDICATORS
@@ -78,16 +80,6 @@ BOT_KEYS = (
 )
 DATE_RE = re.compile(r"\d{1,2}\.\d{1,2}\.\d{4}|\d{4}-\d{2}-\d{2}")
 LABELS = {key: msgid for _number, key, msgid in INDICATORS}
-
-
-def _lang(member: MemberView | None, i18n: I18n) -> str:
-    if member is not None:
-        return member.language
-    return i18n.current_locale if i18n.current_locale in LANGUAGES else "kk"
-
-
-def _outdated() -> str:
-    return _("This button is outdated. Please use the latest message.")
 
 
 @router.message(Command("stats"))
