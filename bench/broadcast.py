@@ -12,16 +12,26 @@ and a concurrency of about twice R x latency (--concurrency to override), throug
 tests/fake_bot_api.py's FakeBotAPI answering every send after --latency seconds.
 
 The fake server runs in a subprocess of its own (this script with --serve), so the figures
-of this process are the bot's alone: peak memory (ru_maxrss) and CPU (getrusage user+sys,
-the database driver's thread included; only the run is counted, not filling the database)
-do not include the server's parsing, its message store or its call log. The server's own
-CPU is reported beside them. The server stamps each request when it arrives (Call.at);
-from those stamps:
+of this process are the bot's alone: peak memory (ru_maxrss; also the resident size after
+importing aiogram, SQLAlchemy and the engine, and just before the run) and CPU (getrusage
+user+sys, the database driver's threads included; only the run is counted, not filling the
+database) do not include the server's parsing, its message store or its call log. The
+server's own CPU and garbage-collector pauses are reported beside them; it freezes its
+heap (gc.freeze) every second, or its full collections, walking a call log of 100,000
+entries, stop it for 0.2 s while requests queue and then stamp them too close together
+(--no-server-gc-freeze to see that). The server stamps each request when it arrives
+(Call.at); from those stamps:
 
 - achieved_rate: deliveries / (last send - first send);
 - busiest_1s: the most sends in any sliding one-second window (t <= at < t + 1), vs R;
+  busiest_1s_at_sender is the same from the times the pacer let each send go, before the
+  time it takes a request to reach the server (which varies by tens of ms at 1,000 a second
+  with both processes busy on a small machine);
 - duplicates: chats that got the post more than once;
 - lost: members the server never saw a send for, and deliveries not 'delivered'.
+
+The machine's load average before and after the run is printed with the figures: on a
+shared machine other work slows both processes.
 
 Targets (issue 5): N=100,000 at R=1,000: achieved >= 95 % of R, no duplicates, none lost,
 peak memory < 150 MB. N=1,500 at R=25: achieved within 2 % of R, busiest_1s <= R.
@@ -32,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import math
 import os
@@ -91,29 +102,63 @@ def _summary(calls: list[Any], first: int, n: int) -> dict[str, Any]:
     }
 
 
-async def serve(latency: float) -> None:
+class _Pauses:
+    """The garbage collector's pauses in this process."""
+
+    def __init__(self) -> None:
+        self.started = 0.0
+        self.longest = 0.0
+        self.total = 0.0
+        gc.callbacks.append(self.note)
+
+    def note(self, phase: str, _info: dict[str, int]) -> None:
+        if phase == "start":
+            self.started = time.perf_counter()
+            return
+        pause = time.perf_counter() - self.started
+        self.longest, self.total = max(self.longest, pause), self.total + pause
+
+
+async def serve(latency: float, freeze: bool) -> None:
     """The fake server: prints its URL, then answers "summary FIRST N" lines on stdin."""
     from tests.fake_bot_api import FakeBotAPI
 
+    pauses = _Pauses()
     api = FakeBotAPI()
     api.latency = latency
     await api.start()
     print(api.base_url, flush=True)
     loop = asyncio.get_running_loop()
+
+    async def keep_log_out_of_gc() -> None:
+        # Its call log and message store grow by a few objects a send and never shrink: each
+        # full collection would walk all of them, stopping the server for longer and longer
+        # while requests queue, and stamp the queued ones too close together.
+        while True:
+            await asyncio.sleep(1.0)
+            gc.freeze()
+
+    freezer = asyncio.create_task(keep_log_out_of_gc()) if freeze else None
     try:
         while line := await loop.run_in_executor(None, sys.stdin.readline):
             command, *numbers = line.split()
             if command == "summary":
                 first, n = (int(x) for x in numbers)
-                print(json.dumps(_summary(api.calls, first, n)), flush=True)
+                figures = _summary(api.calls, first, n)
+                figures["gc_longest_pause_ms"] = round(1000 * pauses.longest, 1)
+                figures["gc_pauses_s"] = round(pauses.total, 2)
+                print(json.dumps(figures), flush=True)
     finally:
+        if freezer is not None:
+            freezer.cancel()
         await api.stop()
 
 
 class FakeServer:
-    def __init__(self, latency: float) -> None:
+    def __init__(self, latency: float, freeze: bool) -> None:
+        command = [sys.executable, __file__, "--serve", "--latency", str(latency)]
         self.process = subprocess.Popen(
-            [sys.executable, __file__, "--serve", "--latency", str(latency)],
+            [*command, "--server-gc-freeze"] if freeze else command,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -266,7 +311,7 @@ async def run(args: argparse.Namespace, url: str, server: FakeServer) -> dict[st
         bot = Bot(TOKEN, session=session)
         pacer = StampedPacer(rate)
         broadcaster = Broadcaster(bot, engine, pacer, owner="bench", settings=settings)
-        rss_before, peak_before = _rss_mb(), _peak_mb()
+        rss_before, peak_before, load_before = _rss_mb(), _peak_mb(), os.getloadavg()[0]
         cpu, started = _cpu(), time.perf_counter()
         try:
             result = await broadcaster.run(post)
@@ -303,8 +348,11 @@ async def run(args: argparse.Namespace, url: str, server: FakeServer) -> dict[st
         "rss_after_import_mb": IMPORTED_RSS_MB,
         "cpu_s": round(cpu, 2),
         "cpu_s_per_1000": round(cpu / (n / 1000), 3),
-        "fake_server": {"cpu_s": seen["cpu_s"], "peak_rss_mb": seen["peak_rss_mb"]},
+        "fake_server": {
+            key: seen[key] for key in ("cpu_s", "peak_rss_mb", "gc_longest_pause_ms", "gc_pauses_s")
+        },
         "cpu_note": "bot process only, the run without the fill; the fake server is a subprocess",
+        "load_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)],
         "date": date.today().isoformat(),
     }
     return figures
@@ -320,10 +368,19 @@ def main() -> int:
     parser.add_argument("--latency", type=float, default=0.02, help="seconds per send")
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--concurrency", type=int, default=0, help="default: 2 x R x latency")
+    parser.add_argument(
+        "--no-server-gc-freeze",
+        dest="server_gc_freeze",
+        action="store_false",
+        help="let the fake server's garbage collector walk its whole call log",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--server-gc-freeze", dest="serve_freeze", action="store_true", help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.serve:
-        asyncio.run(serve(args.latency))
+        asyncio.run(serve(args.latency, args.serve_freeze))
         return 0
     if args.rate <= 0 or args.recipients <= 0:
         parser.error("--rate and --recipients must be positive")
@@ -338,7 +395,7 @@ def main() -> int:
     pg = os.environ.get("TEST_DATABASE_URL")
     if args.db == "postgres" and not pg:
         parser.error("--db postgres needs TEST_DATABASE_URL")
-    server = FakeServer(args.latency)
+    server = FakeServer(args.latency, args.server_gc_freeze)
     try:
         with tempfile.TemporaryDirectory() as tmp:
             if args.db == "sqlite":

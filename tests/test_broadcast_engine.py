@@ -151,6 +151,53 @@ async def test_everyone_once_in_their_language_despite_telegrams_errors(
         assert reason is not None and "chat not found" in reason
 
 
+@pytest.mark.parametrize("kind", KINDS)
+async def test_survey_posts_record_each_poll_and_every_result_is_written(
+    kind: str, tmp_path: Path, api: FakeBotAPI
+) -> None:
+    """Results that are not a plain first-try delivery (a poll id, retries, failures) take
+    the writer's general path, in groups of any size."""
+    async with database(kind, tmp_path) as engine:
+        await upgrade(engine)
+        await _members(engine, 45)
+        survey = {
+            "kk": {"question": "Жалақы уақытында ма?", "options": ["Иә", "Жоқ"]},
+            "ru": {"question": "Зарплата вовремя?", "options": ["Да", "Нет"]},
+        }
+        post = await _post(engine, survey=survey)
+        api.inject("sendMessage", status=502, chat_id=FIRST_CHAT + 7, times=2)  # then fine
+        api.inject("sendMessage", status=403, chat_id=FIRST_CHAT + 8)
+        bot = make_bot(api)
+        try:
+            settings = SendSettings(concurrency=8, batch=16, backoff_seconds=0.01, write_buffer=8)
+            result = await Broadcaster(bot, engine, Pacer(500), owner="a", settings=settings).run(
+                post
+            )
+        finally:
+            await bot.session.close()
+        assert result is not None and result.finished
+        assert result.counts["delivered"] == 44 and result.counts["blocked"] == 1
+        polls = {int(str(c.chat_id)): c for c in api.calls_for("sendPoll") if c.ok}
+        assert len(polls) == 44
+        assert polls[FIRST_CHAT + 0].params["question"] == "Зарплата вовремя?"
+        async with engine.connect() as conn:
+            rows = {
+                int(chat): (poll, attempts, sent_at)
+                for chat, poll, attempts, sent_at in await conn.execute(
+                    select(Delivery.chat_id, Delivery.poll_id, Delivery.attempts, Delivery.sent_at)
+                )
+            }
+            inactive = await conn.scalar(
+                select(Member.active).where(Member.telegram_id == FIRST_CHAT + 8)
+            )
+        assert rows[FIRST_CHAT + 7][1] == 3  # two 502s, then delivered
+        assert rows[FIRST_CHAT + 8] == (None, 1, None) and inactive is False
+        for chat, call in polls.items():
+            poll, attempts, sent_at = rows[chat]
+            assert poll == call.result["poll"]["id"] and sent_at is not None
+            assert attempts == (3 if chat == FIRST_CHAT + 7 else 1)
+
+
 # A sender in a process of its own, so that it can be killed: nothing runs after SIGKILL.
 SENDER = """
 import asyncio, json, sys
