@@ -220,3 +220,60 @@ async def test_news_off_on_blocking_and_survey_answers(
     )
     async with ctx.session_factory() as session:
         assert list(await session.scalars(select(SurveyAnswer))) == []  # withdrawn
+
+
+async def test_survey_in_each_members_language_answers_counted_on_the_post_card(
+    person: Callable[..., Person], ctx: Context, api: FakeBotAPI
+) -> None:
+    """Text only in Kazakh, survey only in Russian: everybody gets both parts (the missing
+    version falls back to the other one, both ways); the answers that come in afterwards
+    are on the post's card in /posts, by option, language and organisation."""
+    from tests.test_press_flow import PRESS_ID, cb, make_press
+
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    members = {901: ("kk", "almaty"), 902: ("ru", "almaty"), 903: ("ru", "astana")}
+    for user_id, (lang, org) in members.items():
+        await onboard(person(user_id), lang=lang, org=org)
+    survey = {"ru": {"question": "Вы придёте?", "options": ["Да", "Нет"]}}
+    post = await _post(
+        ctx.engine,
+        created_by=PRESS_ID,
+        text_ru=None,
+        survey=survey,
+        run_at=datetime.now(UTC) - timedelta(minutes=1),
+        urgent=True,
+    )
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(api.base_url)))
+    try:
+        broadcaster = Broadcaster(bot, ctx.engine, Pacer(500), owner="t", settings=SendSettings())
+        runner = PostRunner(ctx, bot, broadcaster)
+        await runner.tick()
+        await asyncio.wait_for(asyncio.gather(*runner.tasks.values()), timeout=30)
+    finally:
+        await bot.session.close()
+    texts_sent = {int(str(c.chat_id)): c.params["text"] for c in api.calls_for("sendMessage")}
+    polls = {int(str(c.chat_id)): c for c in api.calls_for("sendPoll")}
+    assert all(texts_sent[m] == "Жаңалық" for m in members)
+    assert set(polls) == set(members)
+    assert all(c.params["question"] == "Вы придёте?" for c in polls.values())
+    report = texts_sent[PRESS_ID]
+    assert "Да: 0" in report and "/posts" in report  # answers come later: where to see them
+
+    for user_id, option in ((901, 0), (902, 1), (903, 1)):
+        await person(user_id).feed(
+            poll_answer=PollAnswer(
+                poll_id=polls[user_id].result["poll"]["id"],
+                user=TgUser(id=user_id, is_bot=False, first_name="M"),
+                option_ids=[option],
+                option_persistent_ids=[str(option)],
+            )
+        )
+    await press.send("/posts")
+    await press.press(cb("open", post))
+    card = press.last_text()
+    lines = card.splitlines()
+    assert "• Да: 1" in lines and "• Нет: 2" in lines, card
+    assert "казахский: 1 / 0" in lines and "русский: 0 / 2" in lines, card
+    assert any(line.endswith("Алматы: 1 / 1") for line in lines), card
+    assert any(line.endswith("Астана: 0 / 1") for line in lines), card

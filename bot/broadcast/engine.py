@@ -72,6 +72,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import ColumnElement
 
 from bot.broadcast.limiter import Pacer
+from bot.broadcast.posts import LANGUAGES, Rendition, parts, rendition, send_part
 from bot.storage.db import create_session_factory
 from bot.storage.models import (
     Broadcast,
@@ -336,6 +337,7 @@ class Broadcaster:
         stop = asyncio.Event()
         failures: list[BaseException] = []
         writer = _ResultWriter(self.engine, self.settings, on_failure=stop.set)
+        versions = {language: rendition(post, language) for language in LANGUAGES}
         writer.start()
 
         async def produce() -> bool:
@@ -357,7 +359,7 @@ class Broadcaster:
                 if stop.is_set() or lost.is_set():
                     continue  # left "sending": the next run sends it
                 try:
-                    await self._deliver(post, row, writer)
+                    await self._deliver(versions, row, writer)
                 except Exception as exc:  # a bug or the writer gave up: stop, keep draining
                     failures.append(exc)
                     stop.set()
@@ -377,12 +379,20 @@ class Broadcaster:
             raise failures[0]
         return drained and not stop.is_set() and not lost.is_set()
 
-    async def _deliver(self, post: Broadcast, row: _Row, writer: _ResultWriter) -> None:
-        attempts = row.attempts
-        while True:
+    async def _deliver(
+        self, versions: dict[str, Rendition], row: _Row, writer: _ResultWriter
+    ) -> None:
+        """Send the row's parts (text, then the poll if any), one pacer slot each; a retry
+        sends again only the part that failed, never the text a member already has."""
+        version = versions.get(row.language) or versions[LANGUAGES[0]]
+        steps = parts(version)
+        attempts, step, poll_id = row.attempts, 0, None
+        while step < len(steps):
             await self.pacer.slot()
             try:
-                poll_id = await self._send(post, row)
+                sent = await send_part(
+                    self.bot, row.chat_id, version, steps[step], paid=self.settings.paid
+                )
             except TelegramRetryAfter as exc:
                 self.pacer.pause(exc.retry_after)
                 continue
@@ -390,42 +400,27 @@ class Broadcaster:
                 await writer.put(row, DeliveryStatus.BLOCKED, attempts + 1, "blocked")
                 return
             except TelegramBadRequest as exc:
-                await writer.put(row, DeliveryStatus.FAILED, attempts + 1, exc.message[:200])
+                await self._give_up(writer, row, step, attempts + 1, exc.message)
                 return
             except (TelegramNetworkError, TelegramServerError) as exc:
                 attempts += 1
                 if attempts >= self.settings.max_attempts:
-                    await writer.put(row, DeliveryStatus.FAILED, attempts, str(exc)[:200])
+                    await self._give_up(writer, row, step, attempts, str(exc))
                     return
                 await asyncio.sleep(self.settings.backoff_seconds * 2 ** (attempts - 1))
                 continue
-            await writer.put(row, DeliveryStatus.DELIVERED, attempts + 1, None, poll_id)
-            return
+            poll_id = sent or poll_id
+            step += 1
+        await writer.put(row, DeliveryStatus.DELIVERED, attempts + 1, None, poll_id)
 
-    async def _send(self, post: Broadcast, row: _Row) -> str | None:
-        text = post_text(post, row.language)
-        extra: dict[str, Any] = {"allow_paid_broadcast": True} if self.settings.paid else {}
-        if post.media_kind == "photo" and post.media_file_id:
-            await self.bot.send_photo(
-                row.chat_id, post.media_file_id, caption=text, parse_mode="HTML", **extra
-            )
-        elif post.media_kind == "document" and post.media_file_id:
-            await self.bot.send_document(
-                row.chat_id, post.media_file_id, caption=text, parse_mode="HTML", **extra
-            )
-        else:
-            await self.bot.send_message(row.chat_id, text, parse_mode="HTML", **extra)
-        survey = (post.survey or {}).get(row.language) or (post.survey or {}).get("kk")
-        if survey:
-            sent = await self.bot.send_poll(
-                row.chat_id,
-                survey["question"],
-                options=list(survey["options"]),
-                is_anonymous=False,
-                **extra,
-            )
-            return sent.poll.id if sent.poll else None
-        return None
+    @staticmethod
+    async def _give_up(
+        writer: _ResultWriter, row: _Row, step: int, attempts: int, reason: str
+    ) -> None:
+        if step == 0:
+            await writer.put(row, DeliveryStatus.FAILED, attempts, reason[:200])
+        else:  # the text got there, the poll did not: delivered, with the poll's reason
+            await writer.put(row, DeliveryStatus.DELIVERED, attempts, f"poll: {reason}"[:200])
 
 
 _RESULT_FIELDS = ("i", "s", "a", "e", "p", "t")  # id, status, attempts, error, poll_id, sent_at
@@ -533,10 +528,10 @@ class _ResultWriter:
         group = self.group
         if status == DeliveryStatus.DELIVERED:
             group.delivered_at = utcnow()
-            if poll_id is None:
+            if poll_id is None and error is None:
                 group.delivered.setdefault(attempts, []).append(row.id)
             else:
-                group.other.append((row.id, status, attempts, None, poll_id, group.delivered_at))
+                group.other.append((row.id, status, attempts, error, poll_id, group.delivered_at))
         else:
             group.other.append((row.id, status, attempts, error, None, None))
             if status == DeliveryStatus.BLOCKED:
@@ -630,13 +625,6 @@ class _ResultWriter:
                     conn = None
                 await asyncio.sleep(0.2 * attempt)
         raise AssertionError("unreachable")
-
-
-def post_text(post: Broadcast, language: str) -> str:
-    """The member's language; the other version when theirs is missing."""
-    if language == "ru":
-        return post.text_ru or post.text_kk or ""
-    return post.text_kk or post.text_ru or ""
 
 
 async def delivery_counts(engine: AsyncEngine, post_id: int) -> dict[str, int]:

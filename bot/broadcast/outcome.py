@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from html import escape
 
 from aiogram.utils.i18n import I18n
 from babel.dates import format_timedelta
@@ -30,41 +32,75 @@ class PostOutcome:
     post_id: int
     counts: dict[str, int]
     duration: timedelta | None
-    # survey: option index -> answers, overall and by language and by organisation
-    options: dict[str, list[str]] = field(default_factory=dict)  # language -> option texts
-    answers: Counter[int] = field(default_factory=Counter)
+    survey: SurveyResults | None = None
+
+
+LANGUAGE_NAMES = {"kk": N_("Kazakh"), "ru": N_("Russian")}
+
+
+@dataclass
+class SurveyResults:
+    options: dict[str, list[str]]  # language -> option texts
+    answers: Counter[int] = field(default_factory=Counter)  # option index -> answers
     by_language: dict[str, Counter[int]] = field(default_factory=dict)
     by_org: dict[str, Counter[int]] = field(default_factory=dict)
+
+
+async def survey_results(session: AsyncSession, post: Broadcast) -> SurveyResults | None:
+    """The answers so far (a poll can be answered while and after the post runs)."""
+    if not post.survey:
+        return None
+    results = SurveyResults(
+        {lang: list(version.get("options") or []) for lang, version in post.survey.items()}
+    )
+    by_language: dict[str, Counter[int]] = defaultdict(Counter)
+    by_org: dict[str, Counter[int]] = defaultdict(Counter)
+    rows = await session.execute(
+        select(SurveyAnswer.options, Delivery.language, Delivery.member_org)
+        .join(
+            Delivery,
+            and_(
+                Delivery.broadcast_id == SurveyAnswer.broadcast_id,
+                Delivery.member_id == SurveyAnswer.member_id,
+            ),
+        )
+        .where(SurveyAnswer.broadcast_id == post.id)
+    )
+    for options, language, org in rows:
+        for option in options or []:
+            results.answers[int(option)] += 1
+            by_language[language][int(option)] += 1
+            by_org[org or "—"][int(option)] += 1
+    results.by_language, results.by_org = dict(by_language), dict(by_org)
+    return results
 
 
 async def post_outcome(engine: AsyncEngine, session: AsyncSession, post: Broadcast) -> PostOutcome:
     counts = await delivery_counts(engine, post.id)
     duration = post.finished_at - post.started_at if post.finished_at and post.started_at else None
-    outcome = PostOutcome(post.id, counts, duration)
-    if post.survey:
-        outcome.options = {
-            lang: list(version.get("options") or []) for lang, version in post.survey.items()
-        }
-        by_language: dict[str, Counter[int]] = defaultdict(Counter)
-        by_org: dict[str, Counter[int]] = defaultdict(Counter)
-        rows = await session.execute(
-            select(SurveyAnswer.options, Delivery.language, Delivery.member_org)
-            .join(
-                Delivery,
-                and_(
-                    Delivery.broadcast_id == SurveyAnswer.broadcast_id,
-                    Delivery.member_id == SurveyAnswer.member_id,
-                ),
-            )
-            .where(SurveyAnswer.broadcast_id == post.id)
-        )
-        for options, language, org in rows:
-            for option in options or []:
-                outcome.answers[int(option)] += 1
-                by_language[language][int(option)] += 1
-                by_org[org or "—"][int(option)] += 1
-        outcome.by_language, outcome.by_org = dict(by_language), dict(by_org)
-    return outcome
+    return PostOutcome(post.id, counts, duration, await survey_results(session, post))
+
+
+def survey_lines(
+    results: SurveyResults, lang: str, _: Callable[[str], str], orgs: MemberOrgs
+) -> list[str]:
+    """Answers by option, then each option's count by language and by organisation."""
+    texts = results.options.get(lang) or next(iter(results.options.values()))
+    total = sum(results.answers.values())
+    lines = [_("<b>Survey</b>: {count} answers").format(count=fmt_number(total, lang))]
+    for index, text in enumerate(texts):
+        lines.append(f"• {escape(text)}: {fmt_number(results.answers.get(index, 0), lang)}")
+    if not total:
+        return lines
+    lines.append(_("By language and by organisation (answers per option, in order):"))
+    groups = [
+        (_(LANGUAGE_NAMES.get(language, language)), counted)
+        for language, counted in sorted(results.by_language.items())
+    ] + [(orgs.title(org, lang), counted) for org, counted in sorted(results.by_org.items())]
+    for name, counted in groups:
+        shares = " / ".join(fmt_number(counted.get(i, 0), lang) for i in range(len(texts)))
+        lines.append(f"{escape(name)}: {shares}")
+    return lines
 
 
 def outcome_text(outcome: PostOutcome, lang: str, i18n: I18n, orgs: MemberOrgs) -> str:
@@ -77,16 +113,7 @@ def outcome_text(outcome: PostOutcome, lang: str, i18n: I18n, orgs: MemberOrgs) 
     if outcome.duration is not None:
         took = format_timedelta(outcome.duration, threshold=1.1, locale=lang)
         lines.append(_("It took {duration}.").format(duration=took))
-    if outcome.options:
-        texts = outcome.options.get(lang) or next(iter(outcome.options.values()))
-        total = sum(outcome.answers.values())
-        lines += ["", _("<b>Survey</b>: {count} answers").format(count=fmt_number(total, lang))]
-        for index, text in enumerate(texts):
-            lines.append(f"• {text}: {fmt_number(outcome.answers.get(index, 0), lang)}")
-        for language, counted in sorted(outcome.by_language.items()):
-            shares = ", ".join(str(counted.get(i, 0)) for i in range(len(texts)))
-            lines.append(f"{language}: {shares}")
-        for org, counted in sorted(outcome.by_org.items()):
-            shares = ", ".join(str(counted.get(i, 0)) for i in range(len(texts)))
-            lines.append(f"{orgs.title(org, lang)}: {shares}")
+    if outcome.survey is not None:
+        lines += ["", *survey_lines(outcome.survey, lang, _, orgs)]
+        lines.append(_("Answers keep coming in: the post's card in /posts shows them."))
     return "\n".join(lines)

@@ -20,6 +20,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from aiogram import Bot
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ColumnElement
@@ -334,6 +335,40 @@ def rendition(post: Broadcast, language: str) -> Rendition:
         poll_options=tuple(poll.get("options") or ()),
         poll_language=poll_language if poll else None,
     )
+
+
+def parts(version: Rendition) -> tuple[str, ...]:
+    """The messages a member gets: "text" (the text, or a photo or document with it as the
+    caption), then "poll" when the post carries a survey."""
+    return ("text", "poll") if version.poll_question else ("text",)
+
+
+async def send_part(
+    bot: Bot, chat_id: int, version: Rendition, part: str, *, paid: bool = False
+) -> str | None:
+    """Send one part of a version, as members get it (the preview and the delivery engine
+    both send through here); returns the poll's id for the "poll" part."""
+    extra: dict[str, Any] = {"allow_paid_broadcast": True} if paid else {}
+    if part == "poll":
+        sent = await bot.send_poll(
+            chat_id,
+            version.poll_question or "",
+            options=list(version.poll_options),
+            is_anonymous=False,
+            **extra,
+        )
+        return sent.poll.id if sent.poll else None
+    if version.media_kind == "photo" and version.media_file_id:
+        await bot.send_photo(
+            chat_id, version.media_file_id, caption=version.text, parse_mode="HTML", **extra
+        )
+    elif version.media_kind == "document" and version.media_file_id:
+        await bot.send_document(
+            chat_id, version.media_file_id, caption=version.text, parse_mode="HTML", **extra
+        )
+    else:
+        await bot.send_message(chat_id, version.text, parse_mode="HTML", **extra)
+    return None
 
 
 # --- composing -----------------------------------------------------------------------------

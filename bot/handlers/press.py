@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
 from bot.broadcast import posts
+from bot.broadcast.outcome import LANGUAGE_NAMES, survey_lines, survey_results
 from bot.broadcast.posts import Audience, HtmlProblem, PostError
 from bot.callbacks import PostCb
 from bot.filters import FILE, NOT_COMMAND, WORDS, HasRole
@@ -71,7 +72,6 @@ STATUS_LABELS = {
     PostStatus.DONE: N_("sent"),
     PostStatus.CANCELLED: N_("cancelled"),
 }
-LANGUAGE_NAMES = {"kk": N_("Kazakh"), "ru": N_("Russian")}
 PARTS = {
     "kk": N_("Kazakh text"),
     "ru": N_("Russian text"),
@@ -270,6 +270,9 @@ async def card_text(
     if post.status not in (PostStatus.DRAFT, *posts.UPCOMING):
         counts = (await posts.delivery_counts(session, [post.id]))[post.id]
         lines.append(_("📬 Delivery: {counts}").format(counts=counts_text(counts)))
+        results = await survey_results(session, post)
+        if results is not None:
+            lines += ["", *survey_lines(results, lang, _, orgs)]
     return "\n".join(lines)
 
 
@@ -496,27 +499,6 @@ async def _advance(
     await _ask(bot, chat_id, state, session, post, STEPS[STEPS.index(after) + 1], lang, orgs)
 
 
-async def _send_version(bot: Bot, chat_id: int, version: posts.Rendition) -> None:
-    # As the engine sends it: the text (or caption) in HTML, then the poll.
-    if version.media_kind == "photo" and version.media_file_id:
-        await bot.send_photo(
-            chat_id, version.media_file_id, caption=version.text, parse_mode="HTML"
-        )
-    elif version.media_kind == "document" and version.media_file_id:
-        await bot.send_document(
-            chat_id, version.media_file_id, caption=version.text, parse_mode="HTML"
-        )
-    else:
-        await bot.send_message(chat_id, version.text, parse_mode="HTML")
-    if version.poll_question:
-        await bot.send_poll(
-            chat_id,
-            version.poll_question,
-            options=list(version.poll_options),
-            is_anonymous=False,
-        )
-
-
 async def _preview(
     bot: Bot,
     chat_id: int,
@@ -541,7 +523,8 @@ async def _preview(
             )
         await bot.send_message(chat_id, head)
         try:
-            await _send_version(bot, chat_id, version)
+            for part in posts.parts(version):
+                await posts.send_part(bot, chat_id, version, part)
         except TelegramBadRequest as exc:
             refused = exc.message
             break
