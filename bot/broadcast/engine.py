@@ -5,6 +5,10 @@ How a post runs (`Broadcaster.run`):
 1. Lease: one conditional UPDATE makes this process the post's only sender until
    `lease_until`; a task renews it while sending. A process that finds the lease held by a
    live owner does nothing. A dead owner's lease runs out and another process takes over.
+   A stalled owner (stopped, swapped out, its event loop blocked) must not wake up and send
+   the rows it had taken, which the new owner sends: before each send a worker checks, by
+   its own monotonic clock, that the lease it last renewed has `LEASE_TRUSTED` (80 %) of
+   its length left; if not it stops, and the rows it held stay for the new owner.
 2. Recipients: on the first run, one INSERT … SELECT writes a delivery row per member of the
    audience (pending; opted-out and inactive members get their own status, never a send).
 3. Rows a dead sender had taken ("sending") go back to pending: they hold the messages that
@@ -40,6 +44,7 @@ import contextlib
 import functools
 import gc
 import logging
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -149,6 +154,15 @@ class RunResult:
     finished: bool = False
 
 
+# The share of a lease this process relies on by its own clock (see Broadcaster.lease_ok):
+# it stops sending a fifth of the lease before another process could take the post over.
+LEASE_TRUSTED = 0.8
+
+
+class _LeaseLost(Exception):
+    """This process's lease on the post ran out before it was renewed."""
+
+
 class _Row(NamedTuple):
     id: int
     chat_id: int
@@ -169,10 +183,12 @@ class Broadcaster:
     ) -> None:
         self.bot, self.engine, self.pacer, self.owner = bot, engine, pacer, owner
         self.settings = settings or SendSettings()
+        self._lease_ends: dict[int, float] = {}  # post id -> monotonic end of the held lease
 
     # --- the lease -------------------------------------------------------------------
 
     async def take_lease(self, post_id: int) -> bool:
+        asked = time.monotonic()  # the lease counts from before the request: conservative
         now = utcnow()
         until = now + timedelta(seconds=self.settings.lease_seconds)
         async with self.engine.begin() as conn:
@@ -190,7 +206,16 @@ class Broadcaster:
                 .values(lease_owner=self.owner, lease_until=until)
                 .returning(Broadcast.id)
             )
-            return taken.first() is not None
+            held = taken.first() is not None
+        if held:
+            self._lease_ends[post_id] = asked + self.settings.lease_seconds * LEASE_TRUSTED
+        return held
+
+    def lease_ok(self, post_id: int) -> bool:
+        """Whether this process may still send for the post, by its own clock: a process
+        that stalled (stopped, swapped out, its event loop blocked) past its lease must not
+        send the rows it had taken, which another process may be sending by now."""
+        return time.monotonic() < self._lease_ends.get(post_id, 0.0)
 
     async def _keep_lease(self, post_id: int, lost: asyncio.Event) -> None:
         while True:
@@ -203,6 +228,7 @@ class Broadcaster:
                 log.warning("post %s: could not renew the lease", post_id, exc_info=True)
 
     async def _release_lease(self, post_id: int) -> None:
+        self._lease_ends.pop(post_id, None)
         async with self.engine.begin() as conn:
             await conn.execute(
                 update(Broadcast)
@@ -342,6 +368,8 @@ class Broadcaster:
 
         async def produce() -> bool:
             while not stop.is_set():
+                if not self.lease_ok(post.id):
+                    lost.set()
                 if lost.is_set() or await self._post_status(post.id) != PostStatus.RUNNING:
                     return False
                 rows = await self._take_batch(post.id)
@@ -359,7 +387,9 @@ class Broadcaster:
                 if stop.is_set() or lost.is_set():
                     continue  # left "sending": the next run sends it
                 try:
-                    await self._deliver(versions, row, writer)
+                    await self._deliver(post.id, versions, row, writer)
+                except _LeaseLost:  # left "sending": the lease's next holder sends it
+                    lost.set()
                 except Exception as exc:  # a bug or the writer gave up: stop, keep draining
                     failures.append(exc)
                     stop.set()
@@ -380,7 +410,7 @@ class Broadcaster:
         return drained and not stop.is_set() and not lost.is_set()
 
     async def _deliver(
-        self, versions: dict[str, Rendition], row: _Row, writer: _ResultWriter
+        self, post_id: int, versions: dict[str, Rendition], row: _Row, writer: _ResultWriter
     ) -> None:
         """Send the row's parts (text, then the poll if any), one pacer slot each; a retry
         sends again only the part that failed, never the text a member already has."""
@@ -389,6 +419,8 @@ class Broadcaster:
         attempts, step, poll_id = row.attempts, 0, None
         while step < len(steps):
             await self.pacer.slot()
+            if not self.lease_ok(post_id):
+                raise _LeaseLost(post_id)
             try:
                 sent = await send_part(
                     self.bot, row.chat_id, version, steps[step], paid=self.settings.paid
