@@ -18,7 +18,7 @@ from bot.broadcast.engine import SendSettings
 from bot.storage.db import create_engine
 from bot.storage.models import Broadcast, Delivery, DeliveryStatus, Member, PostStatus
 from tests.fake_bot_api import FakeBotAPI
-from tests.test_e2e import BotProcess
+from tests.test_e2e import BotProcess, Phone
 
 pytestmark = pytest.mark.e2e
 MEMBERS = 400
@@ -34,7 +34,7 @@ def _got_post(api: FakeBotAPI, marker: str = "Жаңалық") -> Counter[int]:
     )
 
 
-async def _members_and_posts(engine: AsyncEngine, texts: list[str]) -> None:
+async def _members_and_posts(engine: AsyncEngine, texts: list[str], members: int = MEMBERS) -> None:
     now = datetime.now(UTC)
     async with engine.begin() as conn:
         await conn.execute(
@@ -48,7 +48,7 @@ async def _members_and_posts(engine: AsyncEngine, texts: list[str]) -> None:
                     "consent_at": now,
                     "created_at": now,
                 }
-                for i in range(MEMBERS)
+                for i in range(members)
             ],
         )
         for text in texts:
@@ -180,3 +180,31 @@ async def test_two_bots_on_one_database_one_stalls_past_its_lease(tmp_path: Path
         reports = [c for c in api.calls_for("sendMessage") if c.chat_id == AUTHOR and c.ok]
         assert len(reports) == 2, [r.params.get("text") for r in reports]  # once per post
         print(f"stopped after {at_stop} of {MEMBERS}; {twice} members got a post twice")
+
+
+async def test_members_get_replies_at_once_while_a_post_runs(tmp_path: Path) -> None:
+    """Interactive replies are not paced and not queued behind the post's sends: a member
+    talking to the bot while it sends a post to 3,000 members gets each reply in well
+    under a second (the post's sends wait for their slots; replies never do)."""
+    async with FakeBotAPI() as api:
+        api.latency = 0.03
+        bot = BotProcess(api, tmp_path / "q.db")
+        bot.extra_env = {**ENV, "BROADCAST_RATE": "200", "BROADCAST_LEASE_SECONDS": "30"}
+        await bot.start()
+        engine = create_engine(f"sqlite:///{tmp_path / 'q.db'}")
+        await _members_and_posts(engine, ["Жаңалық"], members=3000)
+        await engine.dispose()
+        while len(_got_post(api)) < 200:  # noqa: ASYNC110 - polls the fake server
+            await asyncio.sleep(0.02)
+        phone = Phone(api, 7100, language_code="ru")
+        waits = []
+        for _ in range(10):
+            started = asyncio.get_running_loop().time()
+            await phone.say("/start", reply_contains="Бот тілін таңдаңыз")
+            waits.append(asyncio.get_running_loop().time() - started)
+        sent_meanwhile = len(_got_post(api))
+        code, stderr = await bot.stop()
+        assert code == 0, stderr[-3000:]
+        assert sent_meanwhile < 3000, "the post ended before the member finished: make it longer"
+        assert max(waits) < 1.0, waits
+        print(f"replies during a post: longest {max(waits):.3f} s; {sent_meanwhile} sent by then")
