@@ -454,3 +454,13 @@ class BotSetting(Base):
     value: Mapped[str] = mapped_column(String(200))
     changed_by: Mapped[int | None] = mapped_column(BigInteger)
     changed_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class Lease(Base):
+    """Work that one process may do at a time (the scheduler): who holds it, until when."""
+
+    __tablename__ = "lease"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    owner: Mapped[str | None] = mapped_column(String(128))
+    until: Mapped[datetime | None]
