@@ -11,7 +11,7 @@ from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
-from aiogram.fsm.storage.base import BaseStorage
+from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
@@ -22,8 +22,10 @@ from bot.faq.search import FaqIndex
 from bot.handlers import get_routers
 from bot.handlers.errors import on_error
 from bot.i18n import MemberI18nMiddleware, create_i18n
+from bot.metrics import CountingMiddleware
 from bot.middlewares import DbSessionMiddleware, PeopleMiddleware
 from bot.report.tally import configure as configure_tally
+from bot.scale.once import OnceMiddleware
 from bot.services.calendar import WorkCalendar, load_holidays
 from bot.services.members import MemberDirectory
 from bot.services.sla import SlaSettings
@@ -83,11 +85,18 @@ def create_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot
     )
 
 
-def create_dispatcher(ctx: Context, storage: BaseStorage | None = None) -> Dispatcher:
+def create_dispatcher(
+    ctx: Context,
+    storage: BaseStorage | None = None,
+    isolation: BaseEventIsolation | None = None,
+    once: OnceMiddleware | None = None,
+) -> Dispatcher:
+    """Embedded mode by default (FSM state in the database, isolation in this process);
+    scaled mode passes Redis's storage and isolation, and `once` against redeliveries."""
     dp = Dispatcher(
         storage=storage or DatabaseStorage(ctx.session_factory),
         # One update at a time per member: an album's photos must not race on the draft.
-        events_isolation=SimpleEventIsolation(),
+        events_isolation=isolation or SimpleEventIsolation(),
         settings=ctx.settings,
         faq=ctx.faq,
         faq_index=ctx.faq_index,
@@ -96,6 +105,9 @@ def create_dispatcher(ctx: Context, storage: BaseStorage | None = None) -> Dispa
         member_directory=ctx.member_directory,
         staff_directory=ctx.staff_directory,
     )
+    if once is not None:
+        dp.update.outer_middleware(once)  # first: a redelivered update goes no further
+    dp.update.outer_middleware(CountingMiddleware())
     dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
     dp.update.outer_middleware(PeopleMiddleware(ctx.member_directory, ctx.staff_directory))
     MemberI18nMiddleware(ctx.i18n).setup(dp)

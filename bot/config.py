@@ -40,9 +40,13 @@ class Settings(ToolSettings):
     telegram_api_url: str | None = None
     admin_ids: Annotated[list[int], NoDecode] = Field(default_factory=list)
     redis_url: str | None = None
+    redis_prefix: str = "qorgau"  # keys and channels of this bot in a shared Redis
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0:8080"
+    webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    # Scaled mode: one scheduler among the instances; a dead holder's lease runs out first.
+    scheduler_lease_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "INFO"
     sla_first_answer_days: float = Field(default=2.0, gt=0)
     sla_idle_claim_days: float = Field(default=5.0, gt=0)
@@ -54,6 +58,8 @@ class Settings(ToolSettings):
     broadcast_paid: bool = False
     broadcast_lease_seconds: float = Field(default=30.0, gt=0)  # a dead sender's post waits this
     posts_tick_seconds: float = Field(default=10.0, gt=0)  # how often due posts are looked for
+    # Appeal and message texts and file ids are removed this long after an appeal closed.
+    appeal_text_retention_months: int = Field(default=36, gt=0)
 
     @field_validator("bot_token")
     @classmethod
@@ -80,6 +86,35 @@ class Settings(ToolSettings):
         if self.broadcast_rate > 30 and not self.broadcast_paid:
             raise ValueError("BROADCAST_RATE above 30 needs BROADCAST_PAID=true (paid broadcasts)")
         return self
+
+    @model_validator(mode="after")
+    def _webhook(self) -> Settings:
+        if self.webhook_url is None:
+            return self
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(self.webhook_url)
+        if parts.scheme not in ("https", "http") or not parts.netloc:
+            raise ValueError("WEBHOOK_URL must be a full URL, e.g. https://bot.example.kz/tg")
+        secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
+        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+            raise ValueError(
+                "WEBHOOK_SECRET must be set with WEBHOOK_URL: 16-256 letters, digits, _ or -"
+            )
+        self.listen_address()  # checked now, not at start
+        return self
+
+    def listen_address(self) -> tuple[str, int]:
+        host, sep, port = self.webhook_listen.rpartition(":")
+        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ValueError("WEBHOOK_LISTEN must be host:port, e.g. 127.0.0.1:8081")
+        return host or "0.0.0.0", int(port)
+
+    @property
+    def webhook_path(self) -> str:
+        from urllib.parse import urlsplit
+
+        return urlsplit(self.webhook_url or "").path or "/"
 
     @field_validator("log_level")
     @classmethod

@@ -1,4 +1,5 @@
-"""Running the bot: migrate, seed admins, set command menus, long polling."""
+"""Running the bot: migrate, seed admins, set command menus, then long polling (embedded)
+or a webhook server (scaled: WEBHOOK_URL, with REDIS_URL for several instances)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import os
 import socket
 import sys
 import uuid
-from datetime import UTC, datetime
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -15,8 +17,11 @@ from aiogram.exceptions import (
     TelegramNetworkError,
     TelegramUnauthorizedError,
 )
+from aiogram.fsm.storage.base import DefaultKeyBuilder
+from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from redis.asyncio import Redis
 
 from bot.app import Context, build_context, create_bot, create_dispatcher
 from bot.broadcast.engine import Broadcaster, SendSettings
@@ -26,6 +31,11 @@ from bot.commands import set_chat_commands, setup_command_menus
 from bot.config import Settings
 from bot.faq.content import FaqError
 from bot.jobs import desk_job
+from bot.scale.lease import ProcessLease
+from bot.scale.once import MemorySeenUpdates, OnceMiddleware, RedisSeenUpdates
+from bot.scale.pacer import SharedPacer
+from bot.scale.sync import DirectorySync
+from bot.scale.webhook import serve as serve_webhook
 from bot.services.staff import ensure_admins
 from bot.storage.migrate import upgrade
 from bot.storage.models import StaffRole
@@ -33,20 +43,76 @@ from bot.storage.models import StaffRole
 log = logging.getLogger(__name__)
 
 
-def post_runner(ctx: Context, bot: Bot) -> PostRunner:
-    """This process's sender of posts: one pace (BROADCAST_RATE) for all of them."""
+def post_runner(ctx: Context, bot: Bot, owner: str, redis: Redis | None) -> PostRunner:
+    """This process's sender of posts: one pace (BROADCAST_RATE) for all of them, shared
+    by every instance through Redis in scaled mode."""
     settings = ctx.settings
-    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    pacer = (
+        SharedPacer(redis, settings.redis_prefix, settings.broadcast_rate)
+        if redis is not None
+        else Pacer(settings.broadcast_rate)
+    )
     broadcaster = Broadcaster(
         bot,
         ctx.engine,
-        Pacer(settings.broadcast_rate),
+        pacer,
         owner=owner,
         settings=SendSettings(
             paid=settings.broadcast_paid, lease_seconds=settings.broadcast_lease_seconds
         ),
     )
     return PostRunner(ctx, bot, broadcaster)
+
+
+def _fail(line: str) -> int:
+    print(line.splitlines()[0] if line else "error", file=sys.stderr)
+    return 1
+
+
+async def _connect_redis(settings: Settings) -> Redis | None:
+    if not settings.redis_url:
+        return None
+    redis = Redis.from_url(settings.redis_url)
+    await redis.ping()
+    return redis
+
+
+def _scheduler(
+    ctx: Context, bot: Bot, leader: ProcessLease, runner: PostRunner
+) -> AsyncIOScheduler:
+    """Every instance runs one; only the scheduler lease's holder does the clock's work
+    (the desk's notices, due posts, retention). Any instance sends running posts."""
+    settings = ctx.settings
+    scheduler = AsyncIOScheduler(timezone=settings.timezone)
+    now = datetime.now(UTC)
+
+    async def lead() -> None:
+        await leader.hold()
+
+    async def desk() -> None:
+        if leader.held:
+            await desk_job(ctx, bot)
+
+    async def posts() -> None:
+        await runner.tick(schedule=leader.held)
+
+    jobs: list[tuple[Callable[[], Awaitable[None]], str, float]] = [
+        (lead, "lease", settings.scheduler_lease_seconds / 3),
+        (desk, "desk", settings.desk_job_minutes * 60),
+        (posts, "posts", settings.posts_tick_seconds),
+    ]
+    for job, name, seconds in jobs:
+        scheduler.add_job(
+            job,
+            "interval",
+            seconds=seconds,
+            id=name,
+            max_instances=1,
+            coalesce=True,
+            # The lease first; the others a moment later, when it is known who leads.
+            next_run_time=now if name == "lease" else now + timedelta(seconds=1),
+        )
+    return scheduler
 
 
 async def run(settings: Settings) -> int:
@@ -66,13 +132,35 @@ async def run(settings: Settings) -> int:
             await ensure_admins(session, settings.admin_ids)
             await session.commit()
     except Exception as exc:
-        print(f"database error: {type(exc).__name__}: {exc}".splitlines()[0], file=sys.stderr)
         await ctx.engine.dispose()
-        return 1
+        return _fail(f"database error: {type(exc).__name__}: {exc}")
+    try:
+        redis = await _connect_redis(settings)
+    except Exception as exc:
+        await ctx.engine.dispose()
+        return _fail(f"Redis error (REDIS_URL): {type(exc).__name__}: {exc}")
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     bot = create_bot(settings)
-    dp = create_dispatcher(ctx)
-    scheduler = AsyncIOScheduler(timezone=settings.timezone)
-    runner: PostRunner | None = None
+    sync: DirectorySync | None = None
+    if redis is not None:
+        prefix = settings.redis_prefix
+        dp = create_dispatcher(
+            ctx,
+            storage=RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm")),
+            isolation=RedisEventIsolation(
+                redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm")
+            ),
+            once=OnceMiddleware(RedisSeenUpdates(redis, prefix)) if settings.webhook_url else None,
+        )
+        sync = DirectorySync(redis, prefix, ctx.member_directory, ctx.staff_directory)
+        await sync.start()
+    else:
+        dp = create_dispatcher(
+            ctx, once=OnceMiddleware(MemorySeenUpdates()) if settings.webhook_url else None
+        )
+    leader = ProcessLease(ctx.engine, "scheduler", owner, settings.scheduler_lease_seconds)
+    runner = post_runner(ctx, bot, owner, redis)
+    scheduler = _scheduler(ctx, bot, leader, runner)
     try:
         await wait_for_bot_api(bot)
         try:
@@ -85,37 +173,24 @@ async def run(settings: Settings) -> int:
         except TelegramNetworkError as exc:
             # Polling retries by itself with backoff; the menus are set on the next start.
             log.warning("Bot API unreachable, command menus not set: %s", exc)
-        scheduler.add_job(
-            desk_job,
-            "interval",
-            minutes=settings.desk_job_minutes,
-            args=[ctx, bot],
-            id="desk",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-        )
-        runner = post_runner(ctx, bot)
-        scheduler.add_job(
-            runner.tick,
-            "interval",
-            seconds=settings.posts_tick_seconds,
-            id="posts",
-            max_instances=1,
-            coalesce=True,
-            next_run_time=datetime.now(UTC),
-        )
         scheduler.start()
-        log.info("Qorgau starts polling: %d FAQ answers", len(ctx.faq.answers))
-        await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+        if settings.webhook_url:
+            await serve_webhook(dp, bot, settings, ctx.engine, redis)
+        else:
+            await bot.delete_webhook(drop_pending_updates=False)  # polling needs none set
+            log.info("Qorgau starts polling: %d FAQ answers", len(ctx.faq.answers))
+            await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
     except TelegramUnauthorizedError:
-        print("BOT_TOKEN was refused by Telegram (Unauthorized)", file=sys.stderr)
-        return 1
+        return _fail("BOT_TOKEN was refused by Telegram (Unauthorized)")
     finally:
         if scheduler.running:
             scheduler.shutdown(wait=False)
-        if runner is not None:
-            await runner.stop()
+        await runner.stop()
+        await leader.release()
+        if sync is not None:
+            await sync.stop()
+        if redis is not None:
+            await redis.aclose()
         await bot.session.close()
         await ctx.engine.dispose()
     return 0

@@ -45,6 +45,7 @@ import functools
 import gc
 import logging
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -78,6 +79,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from bot.broadcast.limiter import Pacer
 from bot.broadcast.posts import LANGUAGES, Rendition, parts, rendition, send_part
+from bot.metrics import DELIVERIES
 from bot.storage.db import create_session_factory
 from bot.storage.models import (
     Broadcast,
@@ -646,6 +648,7 @@ class _ResultWriter:
                         await conn.execute(statement, params)
                     if group.inactive:
                         await conn.execute(_INACTIVE, {"ids": group.inactive})
+                _count(group)
                 return conn
             except Exception:
                 if attempt == self.ATTEMPTS:
@@ -657,6 +660,14 @@ class _ResultWriter:
                     conn = None
                 await asyncio.sleep(0.2 * attempt)
         raise AssertionError("unreachable")
+
+
+def _count(group: _Group) -> None:
+    delivered = sum(len(ids) for ids in group.delivered.values())
+    by_status = Counter(str(result[1]) for result in group.other)
+    by_status[DeliveryStatus.DELIVERED.value] += delivered
+    for status, n in by_status.items():
+        DELIVERIES.labels(status).inc(n)
 
 
 async def delivery_counts(engine: AsyncEngine, post_id: int) -> dict[str, int]:

@@ -1,9 +1,9 @@
 """The posts' clock in the bot process: start what is due, send what runs, report.
 
-`PostRunner.tick` is called by APScheduler every few seconds. It advances the schedule
-(bot/broadcast/schedule.py), then gives every running post that has no sender in this
-process one (the engine's lease decides which process really sends it), and when a post
-is finished tells its author the outcome, once.
+`PostRunner.tick` is called by APScheduler every few seconds. In the process holding the
+scheduler lease it advances the schedule (bot/broadcast/schedule.py); then it gives every
+running post that has no sender in this process one (the engine's lease decides which
+process really sends it), and when a post is finished tells its author the outcome, once.
 """
 
 from __future__ import annotations
@@ -31,12 +31,17 @@ class PostRunner:
         self.ctx, self.bot, self.broadcaster = ctx, bot, broadcaster
         self.tasks: dict[int, asyncio.Task[None]] = {}
 
-    async def tick(self, now: datetime | None = None) -> None:
+    async def tick(self, now: datetime | None = None, *, schedule: bool = True) -> None:
+        """`schedule`: this process holds the scheduler lease and starts what is due (in
+        scaled mode only one does); every process sends running posts."""
         async with self.ctx.session_factory() as session:
-            advanced = await advance(session, now or utcnow(), self.ctx.calendar)
-            await session.commit()
-            if advanced.started or advanced.held:
-                log.info("posts started %s, held for the night %s", advanced.started, advanced.held)
+            if schedule:
+                advanced = await advance(session, now or utcnow(), self.ctx.calendar)
+                await session.commit()
+                if advanced.started or advanced.held:
+                    log.info(
+                        "posts started %s, held for the night %s", advanced.started, advanced.held
+                    )
             running = await running_posts(session)
         for post_id in running:
             task = self.tasks.get(post_id)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -52,6 +53,8 @@ class MemberDirectory:
         self.size = size
         self.ttl = ttl
         self._views: OrderedDict[int, tuple[float, MemberView | None]] = OrderedDict()
+        # Told of every change this process makes (scaled mode tells the other instances).
+        self.listeners: list[Callable[[int], None]] = []
 
     async def get(self, session: AsyncSession, telegram_id: int) -> MemberView | None:
         cached = self._views.get(telegram_id)
@@ -61,7 +64,7 @@ class MemberDirectory:
             return cached[1]
         member = await get_member(session, telegram_id)
         view = MemberView.of(member) if member else None
-        self.remember(telegram_id, view)
+        self._store(telegram_id, view)
         return view
 
     async def language_of(self, session: AsyncSession, telegram_id: int) -> str:
@@ -71,13 +74,32 @@ class MemberDirectory:
         return view.language if view else "kk"
 
     def remember(self, telegram_id: int, view: MemberView | None) -> None:
+        """After this process changed the member (and committed)."""
+        self._store(telegram_id, view)
+        self._changed(telegram_id)
+
+    def forget(self, telegram_id: int) -> None:
+        """After this process changed the member: the next read goes to the database."""
+        self.drop(telegram_id)
+        self._changed(telegram_id)
+
+    def drop(self, telegram_id: int) -> None:
+        """Another process changed the member (bot/scale/sync.py)."""
+        self._views.pop(telegram_id, None)
+
+    def drop_all(self) -> None:
+        """Changes from other processes may have been missed: read everyone afresh."""
+        self._views.clear()
+
+    def _store(self, telegram_id: int, view: MemberView | None) -> None:
         self._views[telegram_id] = (time.monotonic(), view)
         self._views.move_to_end(telegram_id)
         while len(self._views) > self.size:
             self._views.popitem(last=False)
 
-    def forget(self, telegram_id: int) -> None:
-        self._views.pop(telegram_id, None)
+    def _changed(self, telegram_id: int) -> None:
+        for listener in self.listeners:
+            listener(telegram_id)
 
 
 async def get_member(session: AsyncSession, telegram_id: int) -> Member | None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -51,6 +51,7 @@ class StaffDirectory:
         self.ttl = ttl
         self._loaded_at = float("-inf")
         self._by_telegram_id: dict[int, StaffView] = {}
+        self.listeners: list[Callable[[], None]] = []
 
     async def get(self, session: AsyncSession, telegram_id: int) -> StaffView | None:
         if time.monotonic() - self._loaded_at > self.ttl:
@@ -60,6 +61,13 @@ class StaffDirectory:
         return self._by_telegram_id.get(telegram_id)
 
     def invalidate(self) -> None:
+        """After this process changed staff: reload at the next read, here and elsewhere."""
+        self.drop()
+        for listener in self.listeners:
+            listener()
+
+    def drop(self) -> None:
+        """Another process changed staff (bot/scale/sync.py)."""
         self._loaded_at = float("-inf")
 
 
