@@ -144,12 +144,13 @@ async def run(settings: Settings) -> int:
     sync: DirectorySync | None = None
     if redis is not None:
         prefix = settings.redis_prefix
+        # A client of their own: the dispatcher closes its storage's client when it stops.
+        fsm_redis = Redis.from_url(str(settings.redis_url))
+        keys = DefaultKeyBuilder(prefix=f"{prefix}:fsm")
         dp = create_dispatcher(
             ctx,
-            storage=RedisStorage(redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm")),
-            isolation=RedisEventIsolation(
-                redis, key_builder=DefaultKeyBuilder(prefix=f"{prefix}:fsm")
-            ),
+            storage=RedisStorage(fsm_redis, key_builder=keys),
+            isolation=RedisEventIsolation(fsm_redis, key_builder=keys),
             once=OnceMiddleware(RedisSeenUpdates(redis, prefix)) if settings.webhook_url else None,
         )
         sync = DirectorySync(redis, prefix, ctx.member_directory, ctx.staff_directory)

@@ -409,6 +409,8 @@ class FakeBotAPI:
         self._call_event = asyncio.Event()
         self._closing = False
         self._runner: web.AppRunner | None = None
+        # Webhook mode: called with every new update (tests post it to the bot's instances).
+        self.on_update: Callable[[JSONDict], None] | None = None
         self._base_url: str | None = None
         self._handlers: dict[str, Handler] = {
             "getme": self._get_me,
@@ -604,6 +606,8 @@ class FakeBotAPI:
                 self._users.setdefault(int(sender["id"]), dict(sender))
         self.updates.append(update)
         self._wake_pollers()
+        if self.on_update is not None:  # webhook mode: the test delivers it
+            self.on_update(copy.deepcopy(update))
         return update_id
 
     def send_text(

@@ -25,7 +25,8 @@ pytestmark = pytest.mark.e2e
 
 
 class BotProcess:
-    def __init__(self, api: FakeBotAPI, db: Path) -> None:
+    def __init__(self, api: FakeBotAPI, db: Path | str) -> None:
+        """`db`: a SQLite file, or a database URL."""
         self.api = api
         self.db = db
         self.proc: asyncio.subprocess.Process | None = None
@@ -43,7 +44,7 @@ class BotProcess:
             **os.environ,
             "BOT_TOKEN": TOKEN,
             "TELEGRAM_API_URL": self.api_url or self.api.base_url,
-            "DATABASE_URL": f"sqlite:///{self.db}",
+            "DATABASE_URL": self.db if isinstance(self.db, str) else f"sqlite:///{self.db}",
             "ADMIN_IDS": "900",
             "LOG_LEVEL": "INFO",
             **self.extra_env,

@@ -21,6 +21,8 @@ from aiogram.dispatcher.event.bases import UNHANDLED
 from aiogram.types import TelegramObject, Update
 from redis.asyncio import Redis
 
+from bot.metrics import REDELIVERED
+
 log = logging.getLogger(__name__)
 
 BUSY_SECONDS = 120  # longer than any handler runs
@@ -88,6 +90,7 @@ class OnceMiddleware(BaseMiddleware):
         assert isinstance(event, Update)
         if not await self.seen.begin(event.update_id):
             self.dropped += 1
+            REDELIVERED.inc()
             log.info("update %s was delivered again: handled once already", event.update_id)
             return UNHANDLED
         try:

@@ -1,0 +1,148 @@
+"""Pieces of scaled mode, each against the real servers: the scheduler lease (both
+databases), the broadcast pace and 429 pauses shared through Redis, update ids handled
+once, directories kept true across instances."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from redis.asyncio import Redis
+
+from bot.scale.lease import ProcessLease
+from bot.scale.once import MemorySeenUpdates, RedisSeenUpdates
+from bot.scale.pacer import SharedPacer
+from bot.scale.sync import DirectorySync
+from bot.services.members import MemberDirectory, MemberView
+from bot.services.staff import StaffDirectory
+from bot.storage.migrate import upgrade
+from tests.databases import KINDS, database
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
+
+
+@pytest.fixture
+async def redis() -> AsyncIterator[tuple[Redis, str]]:
+    if not REDIS_URL:
+        pytest.skip("TEST_REDIS_URL is not set (Redis tests run in CI)")
+    client = Redis.from_url(REDIS_URL)
+    prefix = f"test-{uuid.uuid4().hex[:10]}"
+    yield client, prefix
+    keys = [key async for key in client.scan_iter(f"{prefix}:*")]
+    if keys:
+        await client.delete(*keys)
+    await client.aclose()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_one_process_holds_the_scheduler_lease_and_another_takes_over(
+    kind: str, tmp_path: Path
+) -> None:
+    async with database(kind, tmp_path) as engine:
+        await upgrade(engine)
+        first = ProcessLease(engine, "scheduler", "host:1", seconds=1.0)
+        second = ProcessLease(engine, "scheduler", "host:2", seconds=1.0)
+        got = await asyncio.gather(first.hold(), second.hold())  # both at once, first ever
+        assert sorted(got) == [False, True]
+        holder, other = (first, second) if got[0] else (second, first)
+        assert holder.held and not other.held
+        assert await holder.hold() and not await other.hold()  # renewed; still held
+        assert await other.holder() == holder.owner
+
+        await asyncio.sleep(0.85)  # 80 % of the lease: the holder stops trusting it
+        assert not holder.held
+        assert not await other.hold()  # but it has not run out yet in the database
+        await asyncio.sleep(0.3)  # the holder died (no renewal): the lease ran out
+        assert await other.hold() and other.held
+        assert await other.holder() == other.owner
+        assert not await holder.hold()  # the old holder comes back: it does not get it
+
+        await other.release()  # a clean stop hands over at once
+        assert not other.held and await holder.hold()
+
+
+async def test_shared_pace_two_instances_never_exceed_the_rate(
+    redis: tuple[Redis, str],
+) -> None:
+    client, prefix = redis
+    rate = 40
+    pacers = [SharedPacer(client, prefix, rate), SharedPacer(client, prefix, rate)]
+    stamps: list[float] = []
+    until = time.monotonic() + 3.0
+
+    async def sender(pacer: SharedPacer) -> None:
+        while True:
+            await pacer.slot()
+            now = time.monotonic()
+            if now >= until:
+                return
+            stamps.append(now)
+
+    await asyncio.gather(*(sender(p) for p in pacers for _ in range(4)))
+    stamps.sort()
+    busiest = max(sum(1 for s in stamps[i:] if s < start + 1.0) for i, start in enumerate(stamps))
+    assert busiest <= rate, busiest
+    assert len(stamps) >= 0.9 * rate * 3 * 0.98, len(stamps)  # the two share the rate fully
+
+    # A 429 seen by one instance pauses the other.
+    pacers[0].pause(1.0)
+    await asyncio.sleep(0.05)  # the pause reaches Redis
+    started = time.monotonic()
+    await pacers[1].slot()
+    await pacers[1].slot()  # its already reserved slots were taken before the pause, or not
+    assert time.monotonic() - started >= 0.85
+
+
+async def test_update_ids_are_handled_once_across_instances(redis: tuple[Redis, str]) -> None:
+    client, prefix = redis
+    one, two = RedisSeenUpdates(client, prefix), RedisSeenUpdates(client, prefix)
+    assert await one.begin(41) is True
+    assert await two.begin(41) is False  # busy on the first instance
+    await one.done(41)
+    assert await two.begin(41) is False  # done
+    assert await two.begin(42) is True
+    await two.failed(42)  # its handler failed: a redelivery is handled again
+    assert await one.begin(42) is True
+
+    memory = MemorySeenUpdates(size=2)
+    assert [await memory.begin(i) for i in (1, 1, 2, 3)] == [True, False, True, True]
+    assert await memory.begin(1) is True  # forgotten beyond `size`
+
+
+async def test_a_change_on_one_instance_is_dropped_from_the_others_copies(
+    redis: tuple[Redis, str],
+) -> None:
+    client, prefix = redis
+    directories = [(MemberDirectory(), StaffDirectory()) for _ in range(2)]
+    syncs = [DirectorySync(client, prefix, m, s) for m, s in directories]
+    for sync in syncs:
+        await sync.start()
+    try:
+        view = MemberView(
+            id=1,
+            telegram_id=77,
+            language="kk",
+            member_org="almaty",
+            workplace_type=None,
+            consent_version="1",
+        )
+        (a_members, a_staff), (b_members, b_staff) = directories
+        b_members._store(77, view)  # instance B read member 77 earlier
+        b_staff._loaded_at = time.monotonic()
+        a_members.remember(77, view)  # instance A changes member 77
+        a_staff.invalidate()  # and staff
+        for _ in range(100):
+            if 77 not in b_members._views and b_staff._loaded_at == float("-inf"):
+                break
+            await asyncio.sleep(0.02)
+        assert 77 not in b_members._views  # B reads the member afresh
+        assert b_staff._loaded_at == float("-inf")
+        assert 77 in a_members._views  # A keeps its own fresh copy
+    finally:
+        for sync in syncs:
+            await sync.stop()
