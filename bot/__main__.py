@@ -1,4 +1,4 @@
-"""python -m bot [run | db upgrade | faq check | faq search | stats | demo-data ...]"""
+"""python -m bot [run | db upgrade | db backup FILE | faq … | stats | demo-data …]"""
 
 from __future__ import annotations
 
@@ -26,6 +26,11 @@ def main(argv: list[str] | None = None) -> int:
     db = sub.add_parser("db", help="database tasks")
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="create or migrate the database to the latest schema")
+    backup = db_sub.add_parser(
+        "backup", help="copy the SQLite database to FILE while the bot runs (online backup)"
+    )
+    backup.add_argument("file", type=Path, help="where to write the copy")
+    backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     faq = sub.add_parser("faq", help="FAQ content tasks")
     faq_sub = faq.add_subparsers(dest="faq_command", required=True)
     check = faq_sub.add_parser("check", help="validate the FAQ content; non-zero exit on problems")
@@ -76,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "faq":
         return faq_check(args.dir) if args.faq_command == "check" else faq_search(args)
+    if args.command == "db" and args.db_command == "backup":
+        return db_backup(args.file, args.force)
     if args.command == "db":
         return run_async(db_upgrade())
     return run_async(run_bot())
@@ -142,6 +149,19 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
         return int(asyncio.run(coro) or 0)
     except KeyboardInterrupt:
         return 0
+
+
+def db_backup(target: Path, force: bool) -> int:
+    from bot.storage.backup import BackupError, backup
+
+    settings = load_settings(ToolSettings)
+    try:
+        size = backup(settings.database_url, target, overwrite=force)
+    except BackupError as exc:
+        print(f"backup: {exc}", file=sys.stderr)
+        return 2 if "pg_dump" in str(exc) or "exists" in str(exc) else 1
+    print(f"backup written: {target} ({size / 1e6:.1f} MB)")
+    return 0
 
 
 async def db_upgrade() -> int:
