@@ -256,6 +256,9 @@ async def test_the_scheduler_moves_to_the_other_instance_when_its_holder_dies(
             status = await conn.scalar(select(Broadcast.status))
         await engine.dispose()
         assert status == PostStatus.DONE
+        assert isinstance(alive, WebhookBot)
+        _, page = await alive.get("/metrics")
+        assert _metric(page, 'qorgau_deliveries_total{status="delivered"}') == 20
         code, stderr = await alive.stop()
         assert code == 0 and "Traceback" not in stderr, stderr[-3000:]
         print(f"scheduler taken over {took:.1f} s after its holder was killed (lease 2 s)")
