@@ -63,3 +63,42 @@ def test_defaults_and_parsing() -> None:
     assert settings.timezone == "Asia/Almaty" and settings.log_level == "INFO"
     assert settings.database_url.startswith("sqlite+aiosqlite:///")
     assert settings.bot_token.get_secret_value() == "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
+
+
+TOKEN = "123456:ABCdefGHIjklMNOpqrSTUvwxYZ012345678"
+
+
+@pytest.mark.parametrize(
+    ("extra", "expected"),
+    [
+        ({"webhook_url": "https://bot.example.kz/tg"}, "WEBHOOK_SECRET must be set"),
+        (
+            {"webhook_url": "https://bot.example.kz/tg", "webhook_secret": "short"},
+            "WEBHOOK_SECRET must be set",
+        ),
+        ({"webhook_url": "bot.example.kz/tg", "webhook_secret": "x" * 20}, "WEBHOOK_URL must"),
+        (
+            {
+                "webhook_url": "https://bot.example.kz/tg",
+                "webhook_secret": "x" * 20,
+                "webhook_listen": "localhost",
+            },
+            "WEBHOOK_LISTEN must be host:port",
+        ),
+    ],
+)
+def test_webhook_settings_are_checked_at_start(extra: dict[str, str], expected: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        Settings(bot_token=TOKEN, **extra)  # type: ignore[arg-type]
+    assert expected in settings_error_line(caught.value)
+
+
+def test_webhook_settings_give_the_path_and_address() -> None:
+    settings = Settings(
+        bot_token=TOKEN,  # type: ignore[arg-type]
+        webhook_url="https://bot.example.kz/tg/8f3c2a",
+        webhook_secret="x" * 20,  # type: ignore[arg-type]
+        webhook_listen="127.0.0.1:8081",
+    )
+    assert settings.webhook_path == "/tg/8f3c2a"
+    assert settings.listen_address() == ("127.0.0.1", 8081)
