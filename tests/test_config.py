@@ -95,9 +95,9 @@ def test_webhook_settings_are_checked_at_start(extra: dict[str, str], expected: 
 
 def test_webhook_settings_give_the_path_and_address() -> None:
     settings = Settings(
-        bot_token=TOKEN,  # type: ignore[arg-type]
+        bot_token=TOKEN,
         webhook_url="https://bot.example.kz/tg/8f3c2a",
-        webhook_secret="x" * 20,  # type: ignore[arg-type]
+        webhook_secret="x" * 20,
         webhook_listen="127.0.0.1:8081",
     )
     assert settings.webhook_path == "/tg/8f3c2a"
