@@ -17,7 +17,7 @@ import signal
 import socket
 import uuid
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -88,6 +88,7 @@ class WebhookBot(BotProcess):
 
     async def start(self) -> None:
         await self.spawn()
+        SPAWNED.append(self)
         async with aiohttp.ClientSession() as http:
             for _ in range(300):
                 assert self.proc is not None
@@ -118,6 +119,18 @@ class WebhookBot(BotProcess):
     async def get(self, path: str) -> tuple[int, str]:
         async with aiohttp.ClientSession() as http, http.get(f"{self.url}{path}") as response:
             return response.status, await response.text()
+
+
+SPAWNED: list[BotProcess] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_instance_outlives_its_test() -> Iterator[None]:
+    yield
+    while SPAWNED:
+        proc = SPAWNED.pop().proc
+        if proc is not None and proc.returncode is None:
+            proc.kill()
 
 
 def _metric(page: str, name: str) -> float:
