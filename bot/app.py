@@ -23,7 +23,7 @@ from bot.handlers import get_routers
 from bot.handlers.errors import on_error
 from bot.i18n import MemberI18nMiddleware, create_i18n
 from bot.metrics import CountingMiddleware
-from bot.middlewares import DbSessionMiddleware, PeopleMiddleware
+from bot.middlewares import DbSessionMiddleware, FloodControl, FloodCounter, PeopleMiddleware
 from bot.report.tally import configure as configure_tally
 from bot.scale.once import OnceMiddleware
 from bot.services.calendar import WorkCalendar, load_holidays
@@ -90,6 +90,7 @@ def create_dispatcher(
     storage: BaseStorage | None = None,
     isolation: BaseEventIsolation | None = None,
     once: OnceMiddleware | None = None,
+    flood_counter: FloodCounter | None = None,
 ) -> Dispatcher:
     """Embedded mode by default (FSM state in the database, isolation in this process);
     scaled mode passes Redis's storage and isolation, and `once` against redeliveries."""
@@ -110,6 +111,16 @@ def create_dispatcher(
     dp.update.outer_middleware(CountingMiddleware())
     dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
     dp.update.outer_middleware(PeopleMiddleware(ctx.member_directory, ctx.staff_directory))
+    settings = ctx.settings
+    dp.update.outer_middleware(
+        FloodControl(
+            ctx.i18n,
+            limit=settings.flood_limit,
+            window=settings.flood_window_seconds,
+            block=settings.flood_block_seconds,
+            counter=flood_counter,
+        )
+    )
     MemberI18nMiddleware(ctx.i18n).setup(dp)
     dp.errors.register(on_error)
     routers = get_routers()

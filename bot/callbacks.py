@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from aiogram.filters.callback_data import CallbackData
+from pydantic import Field
+
+# Every number in button data is a database id, a page or a score: a forged one outside
+# PostgreSQL's INTEGER range would fail in the database, so it does not match the filter
+# (the catch-all answers "outdated").
+Num = Annotated[int, Field(ge=0, le=2**31 - 1)]
 
 
 class LangCb(CallbackData, prefix="lang"):
@@ -45,7 +53,7 @@ class DraftCb(CallbackData, prefix="draft"):
 class MyCb(CallbackData, prefix="my"):
     # list (page), open (appeal id), add (appeal id)
     action: str
-    value: int = 0
+    value: Num = 0
 
 
 class FeedbackCb(CallbackData, prefix="fb"):
@@ -55,7 +63,7 @@ class FeedbackCb(CallbackData, prefix="fb"):
 
 
 class InboxCb(CallbackData, prefix="inbox"):
-    page: int
+    page: Num
 
 
 class MenuCb(CallbackData, prefix="menu"):
@@ -65,14 +73,14 @@ class MenuCb(CallbackData, prefix="menu"):
 class DeskCb(CallbackData, prefix="desk"):
     # queue (page, topic filter), topics (filter picker), card, take, reply
     action: str
-    value: int = 0
+    value: Num = 0
     topic: str = ""
 
 
 class StaffCb(CallbackData, prefix="st"):
     # pick (a person), role (set role), revoke
     action: str
-    staff_id: int
+    staff_id: Num
     role: str = ""
 
 
@@ -80,24 +88,24 @@ class OutcomeCb(CallbackData, prefix="oc"):
     # open (start closing), t (toggle `field`), n (enter a number for `field`),
     # topic (pick), settopic (value in `field`), save
     action: str
-    appeal: int
+    appeal: Num
     field: str = ""
 
 
 class RateCb(CallbackData, prefix="rate"):
-    appeal: int
-    score: int  # 1-5; 0: "not solved"
+    appeal: Num
+    score: Num  # 1-5; 0: "not solved"
 
 
 class RateCommentCb(CallbackData, prefix="ratec"):
-    appeal: int
+    appeal: Num
 
 
 class HandCb(CallbackData, prefix="hand"):
     # menu, staff (to `target` staff id), regions (picker), org (to `org`)
     action: str
-    appeal: int
-    target: int = 0
+    appeal: Num
+    target: Num = 0
     org: str = ""
 
 
@@ -117,5 +125,11 @@ class PostCb(CallbackData, prefix="post"):
     # Managing (/posts): list, open, edit, cancel (asks), cancelyes, pause, resume,
     # approve, reject.
     action: str
-    post: int = 0
+    post: Num = 0
     value: str = ""
+
+
+class ForgetCb(CallbackData, prefix="forget"):
+    # yes (erase my data) / no (cancel); token: the one /forget issued, kept in FSM data
+    action: str
+    token: str = ""

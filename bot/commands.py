@@ -16,6 +16,8 @@ MEMBER_COMMANDS = (
     ("my", N_("My appeals")),
     ("feedback", N_("Write to the union mailbox")),
     ("news", N_("Union news on or off")),
+    ("mydata", N_("My data: everything the bot stores about me")),
+    ("forget", N_("Erase my data")),
     ("lang", N_("Language / Тіл / Язык")),
     ("help", N_("Help")),
 )

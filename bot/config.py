@@ -45,6 +45,11 @@ class Settings(ToolSettings):
     webhook_secret: SecretStr | None = None
     webhook_listen: str = "0.0.0.0:8080"
     webhook_max_connections: int = Field(default=40, ge=1, le=100)
+    # Flood control: more than FLOOD_LIMIT updates in FLOOD_WINDOW_SECONDS from one person →
+    # their updates are not handled for FLOOD_BLOCK_SECONDS (one polite notice).
+    flood_limit: int = Field(default=20, ge=1)
+    flood_window_seconds: float = Field(default=10.0, gt=0)
+    flood_block_seconds: float = Field(default=60.0, gt=0)
     # Scaled mode: one scheduler among the instances; a dead holder's lease runs out first.
     scheduler_lease_seconds: float = Field(default=30.0, gt=0)
     log_level: str = "INFO"

@@ -31,6 +31,8 @@ from bot.commands import set_chat_commands, setup_command_menus
 from bot.config import Settings
 from bot.faq.content import FaqError
 from bot.jobs import desk_job
+from bot.middlewares import RedisFloodCounter
+from bot.retention import retention_job
 from bot.scale.lease import ProcessLease
 from bot.scale.once import MemorySeenUpdates, OnceMiddleware, RedisSeenUpdates
 from bot.scale.pacer import SharedPacer
@@ -81,7 +83,7 @@ def _scheduler(
     ctx: Context, bot: Bot, leader: ProcessLease, runner: PostRunner
 ) -> AsyncIOScheduler:
     """Every instance runs one; only the scheduler lease's holder does the clock's work
-    (the desk's notices, due posts, retention). Any instance sends running posts."""
+    (the desk's notices, due posts, the nightly retention). Any instance sends running posts."""
     settings = ctx.settings
     scheduler = AsyncIOScheduler(timezone=settings.timezone)
     now = datetime.now(UTC)
@@ -95,6 +97,10 @@ def _scheduler(
 
     async def posts() -> None:
         await runner.tick(schedule=leader.held)
+
+    async def retention() -> None:
+        if leader.held:
+            await retention_job(ctx)
 
     jobs: list[tuple[Callable[[], Awaitable[None]], str, float]] = [
         (lead, "lease", settings.scheduler_lease_seconds / 3),
@@ -112,6 +118,18 @@ def _scheduler(
             # The lease first; the others a moment later, when it is known who leads.
             next_run_time=now if name == "lease" else now + timedelta(seconds=1),
         )
+    # Appeal texts past APPEAL_TEXT_RETENTION_MONTHS: every night (idempotent), and a
+    # minute after start, so a bot that was down at night still does it.
+    scheduler.add_job(
+        retention,
+        "cron",
+        hour=3,
+        minute=30,
+        id="retention",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=now + timedelta(minutes=1),
+    )
     return scheduler
 
 
@@ -151,6 +169,7 @@ async def run(settings: Settings) -> int:
             ctx,
             storage=RedisStorage(fsm_redis, key_builder=keys),
             isolation=RedisEventIsolation(fsm_redis, key_builder=keys),
+            flood_counter=RedisFloodCounter(redis, prefix),
             once=OnceMiddleware(RedisSeenUpdates(redis, prefix)) if settings.webhook_url else None,
         )
         sync = DirectorySync(redis, prefix, ctx.member_directory, ctx.staff_directory)

@@ -20,6 +20,9 @@ ADMIN_ID = 500
 
 
 def make_settings(db_url: str, **extra: object) -> Settings:
+    # The flows drive the bot at machine speed: flood control (tests/test_flood.py) would
+    # take a fast tester for a flood.
+    extra = {"flood_limit": 10_000, **extra}
     return Settings(bot_token=SecretStr(TOKEN), database_url=db_url, admin_ids=[ADMIN_ID], **extra)  # type: ignore[arg-type]
 
 

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from bot.app import Context
 from bot.services.staff import StaffView
-from bot.storage.models import Appeal, Staff, StaffRole
+from bot.storage.models import Appeal, Member, Staff, StaffRole
 from tests.conftest import ADMIN_ID
-from tests.driver import Person, texts
+from tests.driver import Person, buttons, texts
 from tests.test_member_flow import onboard, send_appeal
 
 ROLES = ["member", "lawyer", "head-lawyer", "press", "admin"]
@@ -19,6 +19,8 @@ DESK = {"lawyer", "head-lawyer"}
 ADMIN = {"admin"}
 PRESS = {"press", "admin"}
 REPORT = {"lawyer", "head-lawyer", "admin"}
+EVERYONE = set(ROLES)  # every role here is also a registered member
+NOBODY: set[str] = set()
 
 COMMANDS = {
     "/queue": DESK,
@@ -30,6 +32,8 @@ COMMANDS = {
     "/post": PRESS,
     "/posts": PRESS,
     "/approval": ADMIN,
+    "/mydata": EVERYONE,
+    "/forget": EVERYONE,
 }
 # Buttons that only work inside a dialogue (oc:t, oc:save, draft:…) answer "outdated" to
 # everyone outside it: that is state, not role, and is tested with the dialogues.
@@ -50,6 +54,10 @@ BUTTONS = {
     "st:revoke:{staff}:": ADMIN,
     "stats:period:c20250301-20250331:": REPORT,
     "post:list:0:": PRESS,
+    # /forget's buttons carry the token of the person's latest /forget: a made-up or old
+    # one does nothing, whoever presses it (the real flow by role: test_forget_by_role).
+    "forget:yes:0123456789abcdef": NOBODY,
+    "forget:no:0123456789abcdef": NOBODY,
 }
 
 
@@ -102,6 +110,28 @@ async def test_buttons_by_role(person: Callable[..., Person], ctx: Context, role
         assert len(answers) == 1, (role, data)  # every callback is answered, exactly once
         refused = OUTDATED in str(getattr(answers[0], "text", "") or "")
         assert refused == (role not in allowed), (role, data, texts(sent))
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_forget_by_role(person: Callable[..., Person], ctx: Context, role: str) -> None:
+    """Everyone may erase their own member data; staff keep their role."""
+    people, _, _ = await setup_people(person, ctx)
+    someone = people[role]
+    for action in ("no", "yes"):
+        await someone.send("/forget")
+        data = next(
+            d for _, d in buttons(someone.last_message()) if d.startswith(f"forget:{action}:")
+        )
+        sent = await someone.press(data)
+        answers = [r for r in sent if r.__api_method__ == "answerCallbackQuery"]
+        assert len(answers) == 1 and not getattr(answers[0], "show_alert", False), (role, data)
+        async with ctx.session_factory() as session:
+            row = await session.scalar(select(Member).where(Member.telegram_id == someone.user.id))
+        assert (row is None) == (action == "yes"), (role, action)
+    for command, allowed in COMMANDS.items():
+        if role in allowed and role != "member" and command not in ("/mydata", "/forget"):
+            sent = await someone.send(command)
+            assert FALLBACK_COMMAND not in texts(sent), (role, command)
 
 
 def test_staff_view_scope() -> None:

@@ -47,6 +47,7 @@ class BotProcess:
             "DATABASE_URL": self.db if isinstance(self.db, str) else f"sqlite:///{self.db}",
             "ADMIN_IDS": "900",
             "LOG_LEVEL": "INFO",
+            "FLOOD_LIMIT": "10000",  # a journey at machine speed is not a flood
             **self.extra_env,
         }
         self.proc = await asyncio.create_subprocess_exec(

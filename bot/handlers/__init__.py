@@ -18,6 +18,7 @@ def get_routers() -> list[Router]:
         my_appeals,
         news,
         press,
+        privacy,
         question,
         rating,
         staff_admin,
@@ -35,6 +36,8 @@ def get_routers() -> list[Router]:
         stats.router,
         press.router,
         news.router,
+        # Before onboarding: /mydata and /forget answer people who never registered too.
+        privacy.router,
         start.router,
         faq.router,
         my_appeals.router,

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import AskCb, ConsentCb, DraftCb, TopicCb
 from bot.filters import FILE, WORDS, MenuButton, Registered
-from bot.handlers.media import attachment_of
+from bot.handlers.media import attachment_of, too_big
 from bot.handlers.states import AppealDraft
 from bot.services.appeals import MAX_ATTACHMENTS, MAX_TEXT, AppealError, Draft, create_appeal
 from bot.services.members import MemberDirectory, MemberView, has_consent, record_consent
@@ -31,6 +31,7 @@ router.message.filter(Registered())
 router.callback_query.filter(Registered())
 
 PREVIEW = 700
+ASK_SOURCES = ("search", "menu")  # AskCb.source
 
 
 def _draft(data: dict[str, Any]) -> dict[str, Any]:
@@ -198,8 +199,10 @@ async def cmd_ask(message: Message, state: FSMContext, member: MemberView) -> No
 async def on_ask(
     query: CallbackQuery, callback_data: AskCb, state: FSMContext, member: MemberView
 ) -> None:
-    if not isinstance(query.message, Message):
-        await query.answer(_("This button is outdated. Please use the latest message."))
+    if callback_data.source not in ASK_SOURCES or not isinstance(query.message, Message):
+        await query.answer(
+            _("This button is outdated. Please use the latest message."), show_alert=True
+        )
         return
     data = await state.get_data()
     if callback_data.source == "search" and data.get("last_query"):
@@ -341,24 +344,37 @@ async def on_text(message: Message, state: FSMContext, member: MemberView) -> No
 async def on_file(message: Message, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
     files = list(draft.get("files") or [])
-    if len(files) >= MAX_ATTACHMENTS:
-        await message.answer(
-            _("An appeal can have at most {limit} files; this one was not added.").format(
-                limit=MAX_ATTACHMENTS
-            )
-        )
-        return
-    attachment = attachment_of(message)
-    assert attachment is not None
-    files.append(attachment)
-    draft["files"] = files
-    caption = (message.caption or "").strip()
     current = await state.get_state()
-    if caption and current == AppealDraft.text.state and not draft.get("text"):
-        draft["text"] = caption[:MAX_TEXT]
-    elif caption and len(str(draft.get("text", "")) + caption) < MAX_TEXT:
-        draft["text"] = "{}\n\n{}".format(draft.get("text", ""), caption).strip()
+    # A file that cannot be added is refused with the reason; its caption (the member's
+    # words) is kept all the same, and so is everything the draft had.
+    refused: str | None
+    if len(files) >= MAX_ATTACHMENTS:
+        refused = _("An appeal can have at most {limit} files; this one was not added.").format(
+            limit=MAX_ATTACHMENTS
+        )
+    else:
+        refused = too_big(message)
+    if refused is None:
+        attachment = attachment_of(message)
+        assert attachment is not None
+        files.append(attachment)
+        draft["files"] = files
+    caption = (message.caption or "").strip()
+    notes = [refused] if refused else []
+    if caption:
+        combined = "{}\n\n{}".format(draft.get("text") or "", caption).strip()
+        if len(combined) > MAX_TEXT:
+            notes.append(_too_long(len(combined)))
+            caption = ""
+        else:
+            draft["text"] = combined
+            if refused:
+                notes.append(_("The text under the file was added to your question."))
     await state.update_data(draft=draft)
+    if notes:
+        await message.answer("\n\n".join(notes))
+    if refused and not caption:
+        return
     if current == AppealDraft.confirm.state:
         await show_confirm(message, state, member, draft)
         return
@@ -370,6 +386,11 @@ async def on_file(message: Message, state: FSMContext, member: MemberView) -> No
         )
         return
     await state.set_state(AppealDraft.files)
+    if refused:
+        await message.answer(
+            _("Added to your question. Send files or press “Done”."), reply_markup=files_markup()
+        )
+        return
     await message.answer(
         _("File added ({count} of {limit}). Send more or press “Done”.").format(
             count=len(files), limit=MAX_ATTACHMENTS

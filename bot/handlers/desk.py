@@ -19,7 +19,7 @@ from bot import keyboards as kb
 from bot.callbacks import DeskCb, HandCb, MyCb, OutcomeCb
 from bot.filters import FILE, WORDS, HasRole, Magic
 from bot.handlers.common import reader_language as _lang
-from bot.handlers.media import attachment_of, pass_on
+from bot.handlers.media import TEXT_LIMIT, attachment_of, clip, pass_on, pieces, utf16_len
 from bot.handlers.states import LawyerNote, LawyerReply
 from bot.keyboards import WORKPLACE_LABELS
 from bot.services.desk import (
@@ -98,6 +98,18 @@ async def queue_view(
 
 
 def card_text(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> str:
+    return _card(card, orgs, lang, tz)[0]
+
+
+def full_text(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> list[str]:
+    """The member's whole text in messages of its own when the card could not hold it."""
+    if not _card(card, orgs, lang, tz)[1]:
+        return []
+    return [escape(part) for part in pieces(card.appeal.text or "", TEXT_LIMIT)]
+
+
+def _card(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> tuple[str, bool]:
+    """The card's HTML, and whether the member's text had to be cut to fit it."""
     appeal, member = card.appeal, card.member
     who = escape(member.full_name or _("(name not given)"))
     if member.username:
@@ -123,12 +135,16 @@ def card_text(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> st
                 name=escape(card.lawyer.full_name or str(card.lawyer.telegram_id))
             )
         )
-    text = "\n".join(lines) + "\n\n«{}»".format(escape(appeal.text or ""))
+    notes = ""
     if card.notes:
-        text += "\n\n<b>{}</b>".format(_("Internal notes (the member does not see them):"))
+        notes = "\n\n<b>{}</b>".format(_("Internal notes (the member does not see them):"))
         for note in card.notes:
-            text += "\n📝 " + escape((note.text or "")[:300])
-    return text
+            notes += "\n📝 " + escape(clip(note.text or "", 300))
+    head = "\n".join(lines)
+    # The member's text gets what Telegram's limit leaves; a longer one is cut here and
+    # sent in full after the card (full_text). The HTML counted as text: a safe margin.
+    body = clip(appeal.text or "", TEXT_LIMIT - utf16_len(head + notes) - 8)
+    return head + f"\n\n«{escape(body)}»" + notes, body != (appeal.text or "")
 
 
 def card_markup(appeal: Appeal, staff: StaffView) -> InlineKeyboardMarkup:
@@ -234,6 +250,8 @@ async def on_card(
             card_text(card, orgs, _lang(member, i18n), tz),
             reply_markup=card_markup(card.appeal, staff),
         )
+        for part in full_text(card, orgs, _lang(member, i18n), tz):
+            await bot.send_message(query.from_user.id, part)
         # The member's files, sent again by file id (Telegram keeps them; nothing is downloaded).
         for item in card.appeal.attachments:
             caption = _("Appeal No. {number}").format(number=card.appeal.id)

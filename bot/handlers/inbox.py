@@ -15,6 +15,7 @@ from bot import keyboards as kb
 from bot.callbacks import InboxCb
 from bot.filters import HasRole
 from bot.handlers.mailbox import KIND_LABELS
+from bot.handlers.media import clip
 from bot.i18n import fmt_datetime, fmt_number
 from bot.services.mailbox import inbox_page
 from bot.services.members import MemberView
@@ -46,7 +47,7 @@ async def inbox_view(
     ]
     for item, author in items:
         who = _("anonymous") if item.anonymous or author is None else _author(author)
-        text = item.text if len(item.text) <= 600 else item.text[:600] + "…"
+        text = clip(item.text, 600)
         blocks.append(
             "\n".join(
                 (

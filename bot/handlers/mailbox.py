@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import FeedbackCb
 from bot.filters import WORDS, MenuButton, Registered
+from bot.handlers.media import clip
 from bot.handlers.states import Mailbox
 from bot.i18n import N_
 from bot.services.mailbox import MAX_TEXT, send_to_mailbox
@@ -21,6 +22,7 @@ from bot.services.members import MemberView
 from bot.storage.models import FeedbackKind
 
 router = Router(name=__name__)
+PREVIEW = 3600  # of the member's text on the confirmation, in Telegram's units
 router.message.filter(Registered())
 router.callback_query.filter(Registered())
 
@@ -29,6 +31,7 @@ KIND_LABELS = {
     FeedbackKind.COMPLAINT: N_("⚠️ Complaint"),
     FeedbackKind.THANKS: N_("🙏 Thanks"),
 }
+KINDS = {kind.value for kind in FeedbackKind}
 
 
 def kinds_markup() -> InlineKeyboardMarkup:
@@ -47,7 +50,7 @@ def confirm_view(data: dict[str, object]) -> tuple[str, InlineKeyboardMarkup]:
         "Anonymous: <b>{anonymous}</b>"
     ).format(
         kind=_(KIND_LABELS[FeedbackKind(str(data["kind"]))]),
-        text=escape(str(data.get("text", ""))),
+        text=escape(clip(str(data.get("text", "")), PREVIEW)),
         anonymous=_("yes") if anonymous else _("no"),
     )
     builder = kb.InlineKeyboard()
@@ -94,6 +97,11 @@ async def on_kind(query: CallbackQuery, callback_data: FeedbackCb, state: FSMCon
 @router.message(StateFilter(Mailbox.text), WORDS)
 async def on_text(message: Message, state: FSMContext) -> None:
     text = (message.text or "").strip()
+    if not text:  # only spaces: nothing to send yet
+        await message.answer(
+            _("Write your message in one piece (up to {limit} characters).").format(limit=MAX_TEXT)
+        )
+        return
     if len(text) > MAX_TEXT:
         await message.answer(
             _("This is too long: {length} characters, the limit is {limit}.").format(
@@ -125,6 +133,11 @@ async def on_send(
     query: CallbackQuery, state: FSMContext, session: AsyncSession, member: MemberView
 ) -> None:
     data = dict((await state.get_data()).get("mailbox") or {})
+    if not str(data.get("text") or "").strip() or data.get("kind") not in KINDS:
+        await query.answer(
+            _("This button is outdated. Please use the latest message."), show_alert=True
+        )
+        return
     await send_to_mailbox(
         session,
         member,

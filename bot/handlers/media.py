@@ -7,6 +7,39 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import get_i18n
+from aiogram.utils.i18n import gettext as _
+
+from bot.i18n import fmt_number
+
+# The Bot API lets a bot download files up to 20 MB: a bigger file could never be read by
+# anything but a person in Telegram, so appeals take files up to that size.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+CAPTION_LIMIT = 1024  # Telegram's, in characters after the HTML is parsed
+TEXT_LIMIT = 4096
+
+
+def file_size(message: Message) -> int | None:
+    """What Telegram says the message's file weighs (None: it did not say)."""
+    if message.photo:
+        return message.photo[-1].file_size
+    if message.document:
+        return message.document.file_size
+    return None
+
+
+def too_big(message: Message) -> str | None:
+    """The member's explanation when the message's file is over the limit, else None."""
+    size = file_size(message)
+    if size is None or size <= MAX_FILE_BYTES:
+        return None
+    return _(
+        "This file is too big: {size} MB, the limit is {limit} MB. It was not added. Please "
+        "send a smaller file, or photos of the pages."
+    ).format(
+        size=fmt_number(round(size / 1024 / 1024, 1), get_i18n().current_locale),
+        limit=MAX_FILE_BYTES // 1024 // 1024,
+    )
 
 
 def attachment_of(message: Message) -> dict[str, Any] | None:
@@ -23,15 +56,67 @@ def attachment_of(message: Message) -> dict[str, Any] | None:
 
 
 async def pass_on(
-    bot: Bot, chat_id: int, message: Message, label: str, markup: InlineKeyboardMarkup
+    bot: Bot,
+    chat_id: int,
+    message: Message,
+    label: str,
+    markup: InlineKeyboardMarkup,
+    *,
+    with_file: bool = True,
 ) -> None:
     """Copied, never forwarded: a member who hides their account still gets it, and the
-    label says which appeal it belongs to."""
-    text = message.text or message.caption
-    body = label + ("\n\n" + escape(text) if text else "")
-    if attachment_of(message) is not None:
+    label says which appeal it belongs to. `with_file=False`: the words only."""
+    text = message.text or message.caption or ""
+    copy = with_file and attachment_of(message) is not None
+    fits = utf16_len(label) + 2 + utf16_len(text) <= (CAPTION_LIMIT if copy else TEXT_LIMIT)
+    body = label + ("\n\n" + escape(text) if text and fits else "")
+    if copy:
         await bot.copy_message(
-            chat_id, message.chat.id, message.message_id, caption=body, reply_markup=markup
+            chat_id,
+            message.chat.id,
+            message.message_id,
+            caption=body,
+            reply_markup=markup if fits else None,
         )
     else:
-        await bot.send_message(chat_id, body, reply_markup=markup)
+        await bot.send_message(chat_id, body, reply_markup=markup if fits else None)
+    if not fits:
+        # The label and the text together are longer than Telegram allows in one message:
+        # the text follows on its own (a member's caption may fill a caption by itself).
+        await bot.send_message(chat_id, escape(text), reply_markup=markup)
+
+
+def utf16_len(text: str) -> int:
+    """Telegram's length: UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+def clip(text: str, units: int) -> str:
+    """At most `units` UTF-16 code units (Telegram's measure: an emoji counts two); "…"
+    marks a cut."""
+    if utf16_len(text) <= units:
+        return text
+    kept, used = [], 0
+    for char in text:
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > units - 1:
+            break
+        kept.append(char)
+    return "".join(kept) + "…"
+
+
+def pieces(text: str, units: int) -> list[str]:
+    """The text cut into pieces of at most `units` UTF-16 code units each."""
+    parts: list[str] = []
+    current: list[str] = []
+    used = 0
+    for char in text:
+        size = 2 if ord(char) > 0xFFFF else 1
+        if used + size > units:
+            parts.append("".join(current))
+            current, used = [], 0
+        current.append(char)
+        used += size
+    if current:
+        parts.append("".join(current))
+    return parts

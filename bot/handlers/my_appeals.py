@@ -17,7 +17,7 @@ from bot import keyboards as kb
 from bot.callbacks import DeskCb, MyCb
 from bot.filters import FILE, WORDS, Magic, MenuButton, Registered
 from bot.handlers.appeal import appeal_error_text
-from bot.handlers.media import attachment_of, pass_on
+from bot.handlers.media import attachment_of, clip, pass_on, too_big
 from bot.handlers.states import AddToAppeal
 from bot.i18n import N_, fmt_date, fmt_datetime, fmt_number
 from bot.services.appeals import (
@@ -95,9 +95,7 @@ async def card_view(
     session: AsyncSession, member: MemberView, appeal: Appeal, tz: ZoneInfo
 ) -> tuple[str, InlineKeyboardMarkup]:
     lang = member.language
-    text = str(appeal.text or "")
-    if len(text) > 1500:
-        text = text[:1500] + "…"
+    text = clip(str(appeal.text or ""), 1500)
     parts = [
         _("<b>Appeal No. {number}</b>").format(number=appeal.id),
         _("Status: {status}").format(status=status_label(appeal.status)),
@@ -114,7 +112,7 @@ async def card_view(
         body += "\n\n<b>{}</b>".format(_("Latest messages:"))
         for item in thread:
             who = _("You") if item.side == MessageSide.MEMBER else _("Lawyer")
-            snippet = escape((item.text or _("(file)"))[:300])
+            snippet = escape(clip(item.text or _("(file)"), 300))
             body += f"\n{fmt_datetime(item.sent_at, lang, tz)} · {who}: {snippet}"
     builder = kb.InlineKeyboard()
     if appeal.status in OPEN_STATUSES:
@@ -214,6 +212,12 @@ async def on_added_message(
     attachment = attachment_of(message)
     attachments = [attachment] if attachment else []
     text = message.text or message.caption
+    refused = too_big(message)
+    if refused is not None:
+        if not text:  # nothing else in it: the member may send a smaller file now
+            await message.answer(refused)
+            return
+        attachments = []  # the words under the file still go to the appeal
     try:
         await add_member_message(session, member, appeal_id, text=text, attachments=attachments)
         await session.commit()
@@ -226,12 +230,13 @@ async def on_added_message(
         await message.answer(appeal_error_text(exc.code))
         return
     await state.set_state(None)
-    await message.answer(
-        _("Added to appeal No. {number}. The lawyer will see it.").format(number=appeal_id)
-    )
+    added = _("Added to appeal No. {number}. The lawyer will see it.").format(number=appeal_id)
+    await message.answer(refused + "\n\n" + added if refused else added)
     lawyer = await holding_lawyer(session, appeal_id)
     if lawyer is not None:
-        await relay_to_lawyer(bot, i18n, session, member_directory, lawyer, appeal_id, message)
+        await relay_to_lawyer(
+            bot, i18n, session, member_directory, lawyer, appeal_id, message, bool(attachments)
+        )
 
 
 async def relay_to_lawyer(
@@ -242,6 +247,7 @@ async def relay_to_lawyer(
     lawyer: Staff,
     appeal_id: int,
     message: Message,
+    with_file: bool = True,
 ) -> None:
     """The member's message, copied to the lawyer holding the appeal, in the lawyer's language."""
     lang = await member_directory.language_of(session, lawyer.telegram_id)
@@ -251,4 +257,6 @@ async def relay_to_lawyer(
         answer.button(
             text=_("✍️ Write to the member"), callback_data=DeskCb(action="reply", value=appeal_id)
         )
-        await pass_on(bot, lawyer.telegram_id, message, label, answer.as_markup())
+        await pass_on(
+            bot, lawyer.telegram_id, message, label, answer.as_markup(), with_file=with_file
+        )

@@ -394,7 +394,7 @@ async def _ask(
             "a photo or document)."
         ).format(number=post.id, language=_(LANGUAGE_NAMES[step]), tags=escape(TAGS))
         current = posts.post_text(post, step)
-        if current and len(current) < 3500:
+        if current and posts.telegram_length(current) < 3500:  # Telegram's units
             text += "\n\n" + _("Now:") + f"\n<pre>{escape(current)}</pre>"
         if posts.post_text(post, posts.other(step)):
             builder.button(

@@ -215,6 +215,8 @@ async def on_go(
         "report",
         period=period.as_json(),
         orgs=list(scope) if scope is not None else None,
+        # The anonymised appeal register goes with it (one row per appeal received).
+        register_rows=_register_size(report),
     )
     await session.commit()
     await message.edit_text(summary_text(report, lang, orgs, faq))
@@ -227,6 +229,12 @@ async def _send_chart(message: Message, report: Report, lang: str, orgs: MemberO
 
     png = await asyncio.to_thread(render_chart, report, lang, orgs)
     await message.answer_photo(BufferedInputFile(png, filename="report.png"))
+
+
+def _register_size(report: Report) -> int:
+    """Rows of the appeal register the Excel file carries (0: too many for Telegram)."""
+    received = int(report.current.indicators["appeals_received"])
+    return received if received <= TELEGRAM_REGISTER_LIMIT else 0
 
 
 async def _send_workbook(

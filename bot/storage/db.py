@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,15 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.util import await_only
+
+log = logging.getLogger(__name__)
+
+# SQLite waits for a lock by itself (busy_timeout). If it still answers "database is
+# locked" (a writer held the lock longer than that, or a lock SQLite does not wait for), the
+# statement had no effect and is tried again after these pauses; then the error stands.
+BUSY_TIMEOUT = 30.0  # seconds
+BUSY_RETRY_PAUSES = (0.05, 0.2, 0.5)
 
 
 def normalise_url(url: str) -> str:
@@ -25,23 +36,36 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, **engine_kwargs: Any) -> AsyncEngine:
+def create_engine(
+    url: str,
+    *,
+    busy_timeout: float = BUSY_TIMEOUT,
+    busy_retry_pauses: tuple[float, ...] = BUSY_RETRY_PAUSES,
+    **engine_kwargs: Any,
+) -> AsyncEngine:
+    """Nothing connects here: an unreachable database shows at the first use."""
     url = normalise_url(url)
     parsed = make_url(url)
     kwargs: dict[str, Any] = dict(engine_kwargs)
     if parsed.get_backend_name() == "sqlite":
-        if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        kwargs["connect_args"] = {"timeout": 30}
+        kwargs["connect_args"] = {"timeout": busy_timeout}
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
-        _tune_sqlite(engine)
+        _tune_sqlite(engine, parsed.database, busy_timeout)
+        _retry_when_busy(engine, busy_retry_pauses)
     return engine
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
+def _tune_sqlite(engine: AsyncEngine, database: str | None, busy_timeout: float) -> None:
+    @event.listens_for(engine.sync_engine, "do_connect")
+    def _make_directory(*_args: Any) -> None:
+        # At the first connection, not when the engine is made: a directory that cannot be
+        # made is then a database error like any other (one line at start, bot.runner).
+        if database and database != ":memory:" and not database.startswith("file:"):
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+
     # pysqlite's own transaction handling is kept: it opens a transaction right before the
     # first write, so plain reads take no lock and a write never has to upgrade a read
     # snapshot (no SQLITE_BUSY from lock upgrades in WAL mode). An explicit "BEGIN" from a
@@ -50,10 +74,52 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+
+
+def _is_busy(exc: Exception) -> bool:
+    message = str(exc)
+    return "database is locked" in message or "database is busy" in message
+
+
+def _retry_when_busy(engine: AsyncEngine, pauses: tuple[float, ...]) -> None:
+    """A statement SQLite refused as busy is run again, a bounded number of times.
+
+    A refused statement changed nothing (SQLite undoes the statement, and pysqlite begins
+    its transaction right before the first write, so the refused write is the first one).
+    """
+    if not pauses:
+        return
+
+    def run(execute: Any, cursor: Any, statement: str, parameters: Any) -> bool:
+        for attempt, pause in enumerate((*pauses, None)):
+            try:
+                execute(statement, parameters)
+                return True
+            except Exception as exc:
+                if pause is None or not _is_busy(exc):
+                    raise
+                log.warning(
+                    "SQLite busy (%s); statement tried again in %.2f s (retry %d of %d)",
+                    exc,
+                    pause,
+                    attempt + 1,
+                    len(pauses),
+                )
+                # Inside SQLAlchemy's greenlet: this waits without blocking the event loop.
+                await_only(asyncio.sleep(pause))
+        return True  # not reached
+
+    @event.listens_for(engine.sync_engine, "do_execute")
+    def _execute(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        return run(cursor.execute, cursor, statement, parameters)
+
+    @event.listens_for(engine.sync_engine, "do_executemany")
+    def _executemany(cursor: Any, statement: str, parameters: Any, context: Any) -> bool:
+        return run(cursor.executemany, cursor, statement, parameters)
 
 
 def is_sqlite(engine: AsyncEngine) -> bool:

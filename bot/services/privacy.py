@@ -1,0 +1,476 @@
+"""Members' personal data, as Kazakhstan's law "On personal data and their protection" asks.
+
+- `export_member`: everything stored about a member, as one JSON-ready document (/mydata).
+- `forget_member`: erase a member's personal data on their request (/forget), keeping only
+  the anonymous facts the union's statistics and the legal inspection's report count.
+- `purge_expired`: the retention period of appeal texts (APPEAL_TEXT_RETENTION_MONTHS).
+
+What /forget erases, and what it keeps as anonymous facts (the report gives the same
+figures before and after):
+
+- member: Telegram id (becomes minus the row's id), name, username, consent, news, active
+  are erased; member organisation, workplace type, language and created stay (the report
+  counts the bot's members per organisation);
+- appeal: text, file ids and rating comment are erased; organisation, workplace type,
+  topic, dates, status, outcome, rating and economic effect stay;
+- appeal_message (every side: member, lawyer, internal note): texts and file ids erased;
+- feedback signed by the member: text and the link to the member erased; kind,
+  organisation, date stay (the report counts the mailbox);
+- faq_event: the link to the member erased;
+- delivery: chat id (minus the member row's id) and poll id erased, pending rows skipped;
+- survey_answer: kept; it points to the anonymised member row only;
+- fsm_record: every conversation state of the person deleted.
+
+Anonymous mailbox messages are stored without a member link, so they are neither exported
+nor changed. Open appeals stay open (closing them would change the report: appeals
+considered, backlog), their texts erased, with an internal note telling the lawyers the
+member can no longer be reached; a lawyer closes them.
+
+Appeal rows are changed through the ORM, so the report's tally follows (bot/report/tally.py);
+none of the erased columns counts in it.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Text, cast, delete, exists, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.services.staff import audit
+from bot.storage.models import (
+    OPEN_STATUSES,
+    Appeal,
+    AppealMessage,
+    AppealStatus,
+    Audit,
+    Broadcast,
+    Delivery,
+    DeliveryStatus,
+    FaqEvent,
+    Feedback,
+    FsmRecord,
+    Member,
+    MessageSide,
+    Staff,
+    SurveyAnswer,
+)
+
+# The actor of audit rows written on nobody's staff authority: the member's own request,
+# the retention clock. (Writing the member's Telegram id there would undo the erasure.)
+SYSTEM_ACTOR = 0
+FORMAT_VERSION = 1
+
+
+def placeholder_telegram_id(member_id: int) -> int:
+    """What replaces a forgotten member's Telegram id: unique (the row's id, negated) and
+    never a real user's (Telegram user ids are positive)."""
+    return -member_id
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value is not None else None
+
+
+def _value(value: Any) -> Any:
+    """Enums as their stored strings."""
+    return getattr(value, "value", value)
+
+
+def _files(items: Sequence[Mapping[str, Any]] | None) -> list[dict[str, Any]]:
+    return [
+        {"kind": item.get("kind"), "file_id": item.get("file_id"), "name": item.get("name")}
+        for item in items or []
+    ]
+
+
+def _fsm_keys_of(telegram_id: int) -> ColumnElement[bool]:
+    """FSM rows of a person: keys are "fsm:<chat>:<user>" (or longer), ids between colons."""
+    return or_(
+        FsmRecord.key.like(f"%:{telegram_id}"),
+        FsmRecord.key.like(f"%:{telegram_id}:%"),
+    )
+
+
+def _has_files(column: Any) -> ColumnElement[bool]:
+    """A JSON list column that is not empty (compared as text: PostgreSQL's json type has
+    no equality)."""
+    return func.coalesce(cast(column, Text), "[]").not_in(("[]", "null"))
+
+
+async def _staff_roles(session: AsyncSession, *, ids: set[int], telegram_ids: set[int]) -> Any:
+    """Staff roles by row id and by Telegram id: the export names lawyers by role only."""
+    by_id: dict[int, str] = {}
+    by_telegram: dict[int, str] = {}
+    if ids or telegram_ids:
+        rows = await session.execute(
+            select(Staff.id, Staff.telegram_id, Staff.role).where(
+                or_(Staff.id.in_(ids or {0}), Staff.telegram_id.in_(telegram_ids or {0}))
+            )
+        )
+        for staff_id, telegram_id, role in rows:
+            by_id[staff_id] = _value(role)
+            by_telegram[telegram_id] = _value(role)
+    return by_id, by_telegram
+
+
+# --- /mydata -----------------------------------------------------------------------------
+
+
+async def export_member(
+    session: AsyncSession,
+    member_id: int,
+    *,
+    now: datetime,
+    conversation: Mapping[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Everything stored about the member, JSON-ready. Lawyers appear by role only;
+    internal notes are counted, not shown (they are the lawyers' working notes).
+    `conversation`: the member's unfinished dialogue as the FSM storage holds it."""
+    member = await session.get_one(Member, member_id)
+    appeals = list(
+        await session.scalars(
+            select(Appeal).where(Appeal.member_id == member_id).order_by(Appeal.created_at)
+        )
+    )
+    appeal_ids = [a.id for a in appeals]
+    messages = (
+        list(
+            await session.scalars(
+                select(AppealMessage)
+                .where(AppealMessage.appeal_id.in_(appeal_ids))
+                .order_by(AppealMessage.appeal_id, AppealMessage.id)
+            )
+        )
+        if appeal_ids
+        else []
+    )
+    access = (
+        list(
+            await session.scalars(
+                select(Audit).where(Audit.appeal_id.in_(appeal_ids)).order_by(Audit.id)
+            )
+        )
+        if appeal_ids
+        else []
+    )
+    role_by_id, role_by_telegram = await _staff_roles(
+        session,
+        ids={a.claimed_by for a in appeals if a.claimed_by}
+        | {m.author_staff_id for m in messages if m.author_staff_id},
+        telegram_ids={row.staff_telegram_id for row in access},
+    )
+
+    thread: dict[int, list[dict[str, Any]]] = {i: [] for i in appeal_ids}
+    notes: dict[int, int] = dict.fromkeys(appeal_ids, 0)
+    for message in messages:
+        if message.side == MessageSide.NOTE:
+            notes[message.appeal_id] += 1
+            continue
+        author = (
+            "member"
+            if message.side == MessageSide.MEMBER
+            else role_by_id.get(message.author_staff_id or 0, "lawyer")
+        )
+        thread[message.appeal_id].append(
+            {
+                "sent_at": _iso(message.sent_at),
+                "from": author,
+                "text": message.text,
+                "files": _files(message.attachments),
+            }
+        )
+
+    feedback = await session.scalars(
+        select(Feedback).where(Feedback.member_id == member_id).order_by(Feedback.id)
+    )
+    answers = await session.execute(
+        select(SurveyAnswer, Broadcast.survey)
+        .join(Broadcast, Broadcast.id == SurveyAnswer.broadcast_id)
+        .where(SurveyAnswer.member_id == member_id)
+        .order_by(SurveyAnswer.id)
+    )
+    deliveries = await session.scalars(
+        select(Delivery).where(Delivery.member_id == member_id).order_by(Delivery.id)
+    )
+    faq_events = await session.scalars(
+        select(FaqEvent).where(FaqEvent.member_id == member_id).order_by(FaqEvent.id)
+    )
+    return {
+        "format": FORMAT_VERSION,
+        "generated_at": _iso(now),
+        "member": {
+            "telegram_id": member.telegram_id,
+            "telegram_name": member.full_name,
+            "telegram_username": member.username,
+            "language": member.language,
+            "member_organisation": member.member_org,
+            "workplace_type": _value(member.workplace_type),
+            "consent_version": member.consent_version,
+            "consent_at": _iso(member.consent_at),
+            "news_opt_out": member.news_opt_out,
+            "active": member.active,
+            "registered_at": _iso(member.created_at),
+        },
+        "appeals": [
+            _appeal_json(a, thread[a.id], notes[a.id], role_by_id.get(a.claimed_by or 0))
+            for a in appeals
+        ],
+        "mailbox": [
+            {
+                "sent_at": _iso(item.created_at),
+                "kind": _value(item.kind),
+                "member_organisation": item.member_org,
+                "text": item.text,
+            }
+            for item in feedback
+        ],
+        "survey_answers": [
+            _answer_json(answer, survey, member.language) for answer, survey in answers
+        ],
+        "post_deliveries": [
+            {
+                "post": d.broadcast_id,
+                "status": _value(d.status),
+                "sent_at": _iso(d.sent_at),
+                "language": d.language,
+                "member_organisation": d.member_org,
+            }
+            for d in deliveries
+        ],
+        "faq_events": [
+            {"at": _iso(e.at), "faq_entry": e.node_id, "event": _value(e.kind)} for e in faq_events
+        ],
+        "staff_access_to_your_appeals": [
+            {
+                "at": _iso(row.at),
+                "appeal": row.appeal_id,
+                "action": row.action,
+                "by": role_by_telegram.get(row.staff_telegram_id, "staff"),
+            }
+            for row in access
+        ],
+        "conversation": dict(conversation) if conversation else None,
+    }
+
+
+def _appeal_json(
+    appeal: Appeal, thread: list[dict[str, Any]], notes: int, handled_by: str | None
+) -> dict[str, Any]:
+    closed = appeal.status == AppealStatus.CLOSED
+    return {
+        "number": appeal.id,
+        "created_at": _iso(appeal.created_at),
+        "member_organisation": appeal.member_org,
+        "workplace_type": _value(appeal.workplace_type),
+        "topic": appeal.topic,
+        "language": appeal.language,
+        "source": _value(appeal.source),
+        "channel": appeal.channel,
+        "faq_entry": appeal.faq_node,
+        "text": appeal.text,
+        "files": _files(appeal.attachments),
+        "hide_name_from_workplace_committee": appeal.hide_from_employer,
+        "status": _value(appeal.status),
+        "handled_by": handled_by,
+        "taken_at": _iso(appeal.claimed_at),
+        "first_answer_at": _iso(appeal.first_answer_at),
+        "closed_at": _iso(appeal.closed_at),
+        "reopened_at": _iso(appeal.reopened_at),
+        "reopen_count": appeal.reopen_count,
+        "outcome": {
+            "consultation": appeal.outcome_consultation,
+            "justified": appeal.outcome_justified,
+            "conciliation_commission": appeal.outcome_conciliation,
+            "court": appeal.outcome_court,
+            "court_won": appeal.outcome_court_won,
+            "mediation": appeal.outcome_mediation,
+            "reinstated": appeal.outcome_reinstated,
+            "labour_inspection": appeal.outcome_inspection,
+            "outside_competence": appeal.outcome_outside_competence,
+            "violations_found": appeal.violations_found,
+            "violations_remedied": appeal.violations_remedied,
+            "money_returned_kzt": appeal.money_returned_kzt,
+            "economic_effect_kzt": appeal.economic_effect_kzt,
+        }
+        if closed
+        else None,
+        "rating": appeal.rating,
+        "rating_comment": appeal.rating_comment,
+        "messages": thread,
+        "internal_notes": notes,
+    }
+
+
+def _answer_json(answer: SurveyAnswer, survey: Any, language: str) -> dict[str, Any]:
+    version: dict[str, Any] = {}
+    if isinstance(survey, dict):
+        version = survey.get(language) or next((v for v in survey.values() if v), None) or {}
+    options = list(version.get("options") or [])
+    return {
+        "post": answer.broadcast_id,
+        "answered_at": _iso(answer.answered_at),
+        "question": version.get("question"),
+        "options": list(answer.options),
+        "chosen": [options[i] for i in answer.options if isinstance(i, int) and i < len(options)],
+    }
+
+
+# --- /forget -----------------------------------------------------------------------------
+
+
+async def open_appeal_numbers(session: AsyncSession, member_id: int) -> list[int]:
+    rows = await session.scalars(
+        select(Appeal.id)
+        .where(Appeal.member_id == member_id, Appeal.status.in_(OPEN_STATUSES))
+        .order_by(Appeal.id)
+    )
+    return list(rows)
+
+
+@dataclass
+class Forgotten:
+    appeals: int = 0
+    open_appeals: list[int] = field(default_factory=list)
+    messages: int = 0
+    mailbox: int = 0
+
+
+async def forget_member(session: AsyncSession, member_id: int, *, note: str | None) -> Forgotten:
+    """Erase the member's personal data in the caller's transaction (see the module's
+    table). `note`: the internal note left in each open appeal for its lawyers. The caller
+    commits, then drops the member from the MemberDirectory and clears the FSM storage."""
+    member = await session.get_one(Member, member_id)
+    telegram_id = member.telegram_id
+    appeals = list(await session.scalars(select(Appeal).where(Appeal.member_id == member_id)))
+    ids = [a.id for a in appeals]
+    done = Forgotten(appeals=len(ids))
+    for appeal in appeals:  # through the ORM: the tally's hook sees every Appeal change
+        appeal.text = None
+        appeal.attachments = []
+        appeal.rating_comment = None
+        if appeal.status in OPEN_STATUSES:
+            done.open_appeals.append(appeal.id)
+    if ids:
+        erased = await session.execute(
+            update(AppealMessage)
+            .where(AppealMessage.appeal_id.in_(ids))
+            .values(text=None, attachments=[])
+            .execution_options(synchronize_session=False)
+        )
+        done.messages = int(getattr(erased, "rowcount", 0) or 0)
+    if note:
+        for appeal_id in sorted(done.open_appeals):
+            session.add(AppealMessage(appeal_id=appeal_id, side=MessageSide.NOTE, text=note))
+    signed = await session.execute(
+        update(Feedback)
+        .where(Feedback.member_id == member_id)
+        .values(text="", member_id=None, anonymous=True)
+        .execution_options(synchronize_session=False)
+    )
+    done.mailbox = int(getattr(signed, "rowcount", 0) or 0)
+    await session.execute(
+        update(FaqEvent)
+        .where(FaqEvent.member_id == member_id)
+        .values(member_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    placeholder = placeholder_telegram_id(member_id)
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.member_id == member_id, Delivery.status == DeliveryStatus.PENDING)
+        .values(status=DeliveryStatus.SKIPPED)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.member_id == member_id)
+        .values(chat_id=placeholder, poll_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    await session.execute(
+        delete(FsmRecord)
+        .where(_fsm_keys_of(telegram_id))
+        .execution_options(synchronize_session=False)
+    )
+    member.telegram_id = placeholder
+    member.full_name = None
+    member.username = None
+    member.consent_version = None
+    member.consent_at = None  # no consent: never in a post's audience again
+    member.news_opt_out = True
+    member.active = False
+    await audit(
+        session,
+        SYSTEM_ACTOR,
+        "forget-member",
+        member=member_id,
+        appeals=done.appeals,
+        open_appeals=len(done.open_appeals),
+        messages=done.messages,
+        mailbox=done.mailbox,
+    )
+    await session.flush()
+    return done
+
+
+# --- retention ---------------------------------------------------------------------------
+
+
+def months_before(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` calendar months earlier (the month's last day when
+    that month is shorter: 31 May - 3 months = 28 or 29 February)."""
+    year, month = divmod(moment.year * 12 + moment.month - 1 - months, 12)
+    last_day = calendar.monthrange(year, month + 1)[1]
+    return moment.replace(year=year, month=month + 1, day=min(moment.day, last_day))
+
+
+def _not_purged() -> ColumnElement[bool]:
+    message_left = exists(
+        select(AppealMessage.id).where(
+            AppealMessage.appeal_id == Appeal.id,
+            or_(AppealMessage.text.is_not(None), _has_files(AppealMessage.attachments)),
+        )
+    )
+    return or_(
+        Appeal.text.is_not(None),
+        Appeal.rating_comment.is_not(None),
+        _has_files(Appeal.attachments),
+        message_left,
+    )
+
+
+async def purge_expired(
+    session: AsyncSession, now: datetime, months: int, *, limit: int | None = None
+) -> int:
+    """Remove the texts (appeal, messages of every side, rating comment) and file ids of
+    appeals closed more than `months` calendar months before `now`; everything the report
+    counts stays. Returns how many appeals lost their texts. At most `limit` appeals per
+    call (the caller commits and calls again). Pure in `now`; the caller commits."""
+    cutoff = months_before(now, months)
+    statement = (
+        select(Appeal)
+        .where(Appeal.status == AppealStatus.CLOSED, Appeal.closed_at < cutoff, _not_purged())
+        .order_by(Appeal.id)
+    )
+    if limit is not None:
+        statement = statement.limit(limit)
+    appeals = list(await session.scalars(statement))
+    if not appeals:
+        return 0
+    for appeal in appeals:  # through the ORM, as every Appeal change (the tally's hook)
+        appeal.text = None
+        appeal.attachments = []
+        appeal.rating_comment = None
+    await session.execute(
+        update(AppealMessage)
+        .where(AppealMessage.appeal_id.in_([a.id for a in appeals]))
+        .values(text=None, attachments=[])
+        .execution_options(synchronize_session=False)
+    )
+    await session.flush()
+    return len(appeals)
