@@ -23,7 +23,13 @@ from bot.handlers import get_routers
 from bot.handlers.errors import on_error
 from bot.i18n import MemberI18nMiddleware, create_i18n
 from bot.metrics import CountingMiddleware
-from bot.middlewares import DbSessionMiddleware, FloodControl, FloodCounter, PeopleMiddleware
+from bot.middlewares import (
+    DbSessionMiddleware,
+    EditsThatChangeNothing,
+    FloodControl,
+    FloodCounter,
+    PeopleMiddleware,
+)
 from bot.report.tally import configure as configure_tally
 from bot.scale.once import OnceMiddleware
 from bot.services.calendar import WorkCalendar, load_holidays
@@ -78,11 +84,15 @@ def create_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot
         session = AiohttpSession(
             api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/"))
         )
-    return Bot(
+    bot = Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    # Tapping a button whose screen is already shown: Telegram refuses the same edit with
+    # 400 "message is not modified"; that is not an error for the member.
+    bot.session.middleware(EditsThatChangeNothing())
+    return bot
 
 
 def create_dispatcher(

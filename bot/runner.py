@@ -15,6 +15,7 @@ from aiogram import Bot
 from aiogram.exceptions import (
     TelegramBadRequest,
     TelegramNetworkError,
+    TelegramServerError,
     TelegramUnauthorizedError,
 )
 from aiogram.fsm.storage.base import DefaultKeyBuilder
@@ -217,7 +218,7 @@ async def run(settings: Settings) -> int:
 
 
 async def wait_for_bot_api(bot: Bot) -> None:
-    """getMe until the Bot API answers: a network outage at boot is waited out, not fatal.
+    """getMe until the Bot API answers: a network outage or a 5xx at boot is waited out.
 
     (aiogram's polling retries by itself, but only after its own first getMe succeeds.)
     """
@@ -226,6 +227,6 @@ async def wait_for_bot_api(bot: Bot) -> None:
         try:
             await bot.me()
             return
-        except TelegramNetworkError as exc:
+        except (TelegramNetworkError, TelegramServerError) as exc:
             log.warning("Bot API unreachable (%s); retrying in %.0f s", exc, backoff.next_delay)
             await backoff.asleep()

@@ -324,11 +324,6 @@ async def test_bot_started_while_the_api_is_down_comes_up_when_it_does(tmp_path:
 
 
 @pytest.mark.e2e
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/runner.py wait_for_bot_api retries only TelegramNetworkError; a 5xx answer "
-    "to getMe at start (TelegramServerError) ends the process",
-)
 async def test_bot_started_while_the_api_answers_5xx_comes_up(tmp_path: Path) -> None:
     async with FakeBotAPI() as api:
         api.inject("getMe", status=502, times=3)
