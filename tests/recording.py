@@ -10,6 +10,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
+from aiogram.exceptions import TelegramForbiddenError
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import (
@@ -42,6 +43,7 @@ class RecordingSession(BaseSession):
         self.requests: list[TelegramMethod[Any]] = []
         self.screen = Screen()
         self._ids = itertools.count(10_000)
+        self.blocked: set[int] = set()  # chats that answer 403, as after a member blocks the bot
 
     async def close(self) -> None:
         return None
@@ -65,6 +67,8 @@ class RecordingSession(BaseSession):
         self.requests.append(method)
         returning = method.__returning__
         chat_id = getattr(method, "chat_id", None)
+        if chat_id in self.blocked:
+            raise TelegramForbiddenError(method, "Forbidden: bot was blocked by the user")
         if returning is Message or (
             isinstance(returning, type) is False and "Message" in str(returning) and chat_id
         ):

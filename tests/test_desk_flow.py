@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from aiogram.methods import CopyMessage, SendMessage, SendPhoto
+from aiogram.methods import AnswerCallbackQuery, CopyMessage, SendMessage, SendPhoto
+from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 
 from bot.app import Context
+from bot.handlers.reach import unreachable
 from bot.storage.models import (
     Appeal,
     AppealMessage,
@@ -20,6 +22,7 @@ from bot.storage.models import (
 )
 from tests.conftest import ADMIN_ID
 from tests.driver import Person, buttons, texts
+from tests.recording import RecordingSession
 from tests.test_member_flow import onboard, send_appeal
 
 pytestmark = pytest.mark.asyncio
@@ -404,3 +407,54 @@ async def test_card_offers_the_holder_every_action(
     await colleague.press(f"desk:card:{appeal_id}:")
     seen = {data.split(":")[1] for _, data in buttons(colleague.last_message())}
     assert seen == {"queue"}  # taken by someone else: nothing to do but go back
+
+
+@pytest.mark.parametrize("gone", ["blocked", "forgot"])
+async def test_a_member_out_of_reach_does_not_break_the_lawyers_work(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession, gone: str
+) -> None:
+    """A member who blocked the bot, or erased their data with /forget, while their appeal
+    is open: the lawyer's take, answer and closing are saved and the lawyer is told the
+    member was not reached (no apology for an error, nothing sent to a placeholder id)."""
+    admin, lawyer, member = person(ADMIN_ID), person(740), person(741)
+    await onboard(member, lang="ru", org="karaganda")
+    await send_appeal(member, "pay", "Не выплатили отпускные, а отпуск уже начался.")
+    await make_lawyer(admin, lawyer)
+    async with ctx.session_factory() as session:
+        appeal_id = int(await session.scalar(select(Appeal.id).order_by(Appeal.id.desc())) or 0)
+    if gone == "blocked":
+        recording.blocked.add(741)
+    else:
+        await member.send("/forget")
+        await member.press(
+            next(d for _, d in buttons(member.last_message()) if d.startswith("forget:yes:"))
+        )
+    with ctx.i18n.context(), ctx.i18n.use_locale("kk"):  # the lawyer is not a member: Kazakh
+        warning = unreachable()
+        apology = _("Sorry, something went wrong on our side. Please try again; your data is safe.")
+    start = len(recording.requests)
+
+    sent = await lawyer.press(f"desk:take:{appeal_id}:")
+    alerts = [r for r in sent if isinstance(r, AnswerCallbackQuery)]
+    assert len(alerts) == 1 and alerts[0].show_alert and warning in str(alerts[0].text)
+
+    await lawyer.press(f"desk:reply:{appeal_id}:")
+    sent = await lawyer.send("Здравствуйте! Уточните, пожалуйста, дату приказа.")
+    assert warning in texts(sent)
+
+    await lawyer.press(f"oc:open:{appeal_id}:")
+    sent = await lawyer.press(f"oc:save:{appeal_id}:")
+    assert warning in texts(sent)
+
+    after = recording.requests[start:]
+    assert apology not in texts(after)
+    assert all(int(getattr(r, "chat_id", 1) or 1) > 0 for r in after)  # no placeholder id
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, appeal_id)
+        assert appeal.status == AppealStatus.CLOSED
+        answers = await session.scalars(
+            select(AppealMessage.text).where(
+                AppealMessage.appeal_id == appeal_id, AppealMessage.side == MessageSide.LAWYER
+            )
+        )
+        assert list(answers) == ["Здравствуйте! Уточните, пожалуйста, дату приказа."]

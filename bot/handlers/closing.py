@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import OutcomeCb, RateCb
 from bot.filters import WORDS, HasRole
+from bot.handlers.reach import reach, unreachable
 from bot.handlers.states import Closing
 from bot.i18n import N_, fmt_number
 from bot.services.desk import DeskError
@@ -268,11 +269,6 @@ async def on_close(
         return
     await state.set_state(None)
     await state.update_data(closing=None, number_field=None, appeal_id=None)
-    if isinstance(query.message, Message):
-        await query.message.edit_text(
-            _("Appeal No. {number} is closed. Thank you!").format(number=appeal.id)
-        )
-    await query.answer()
     member = await session.get_one(Member, appeal.member_id)
     with i18n.use_locale(member.language):
         builder = kb.InlineKeyboard()
@@ -280,12 +276,16 @@ async def on_close(
             builder.button(text="⭐" * score, callback_data=RateCb(appeal=appeal.id, score=score))
         builder.button(text=_("❌ Not solved"), callback_data=RateCb(appeal=appeal.id, score=0))
         builder.adjust(1)
-        await bot.send_message(
-            member.telegram_id,
-            _(
-                "✅ Your appeal No. {number} is closed by the lawyer. How much did the union's "
-                "help matter to you? If your problem is not solved, press “Not solved” within "
-                "7 days and the appeal is reopened."
-            ).format(number=appeal.id),
-            reply_markup=builder.as_markup(),
-        )
+        closed = _(
+            "✅ Your appeal No. {number} is closed by the lawyer. How much did the union's "
+            "help matter to you? If your problem is not solved, press “Not solved” within "
+            "7 days and the appeal is reopened."
+        ).format(number=appeal.id)
+    chat = member.telegram_id
+    reached = await reach(
+        chat, lambda: bot.send_message(chat, closed, reply_markup=builder.as_markup())
+    )
+    if isinstance(query.message, Message):
+        done = _("Appeal No. {number} is closed. Thank you!").format(number=appeal.id)
+        await query.message.edit_text(done if reached else done + "\n" + unreachable())
+    await query.answer()

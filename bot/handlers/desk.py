@@ -20,6 +20,7 @@ from bot.callbacks import DeskCb, HandCb, MyCb, OutcomeCb
 from bot.filters import FILE, WORDS, HasRole, Magic
 from bot.handlers.common import reader_language as _lang
 from bot.handlers.media import TEXT_LIMIT, attachment_of, clip, pass_on, pieces, utf16_len
+from bot.handlers.reach import reach, unreachable
 from bot.handlers.states import LawyerNote, LawyerReply
 from bot.keyboards import WORKPLACE_LABELS
 from bot.services.desk import (
@@ -295,14 +296,17 @@ async def on_take(
             card_text(card, orgs, _lang(member, i18n), tz),
             reply_markup=card_markup(card.appeal, staff),
         )
-    await query.answer(_("The appeal is yours."))
     with i18n.use_locale(card.member.language):
-        await bot.send_message(
-            card.member.telegram_id,
-            _("👩‍⚖️ A union lawyer has taken your appeal No. {number} and will answer here.").format(
-                number=card.appeal.id
-            ),
-        )
+        notice = _(
+            "👩‍⚖️ A union lawyer has taken your appeal No. {number} and will answer here."
+        ).format(number=card.appeal.id)
+    reached = await reach(
+        card.member.telegram_id, lambda: bot.send_message(card.member.telegram_id, notice)
+    )
+    if reached:
+        await query.answer(_("The appeal is yours."))
+    else:
+        await query.answer(_("The appeal is yours.") + "\n" + unreachable(), show_alert=True)
 
 
 @router.message(Command("mine"))
@@ -383,8 +387,18 @@ async def on_lawyer_message(
         label = _("💬 Lawyer's answer to your appeal No. {number}:").format(number=appeal.id)
         reply = kb.InlineKeyboard()
         reply.button(text=_("✍️ Reply"), callback_data=MyCb(action="add", value=appeal.id))
-        await pass_on(bot, member.telegram_id, message, label, reply.as_markup())
-    await message.answer(_("Sent to the member (appeal No. {number}).").format(number=appeal.id))
+        reached = await reach(
+            member.telegram_id,
+            lambda: pass_on(bot, member.telegram_id, message, label, reply.as_markup()),
+        )
+    if reached:
+        await message.answer(
+            _("Sent to the member (appeal No. {number}).").format(number=appeal.id)
+        )
+    else:
+        await message.answer(
+            _("Saved to appeal No. {number}.").format(number=appeal.id) + "\n" + unreachable()
+        )
 
 
 @router.callback_query(DeskCb.filter(F.action == "note"))
@@ -565,8 +579,11 @@ async def on_hand_over(
             open_it.button(
                 text=_("Open the appeal"), callback_data=DeskCb(action="card", value=appeal.id)
             )
-            await bot.send_message(
+            handed = _("🔀 A colleague handed appeal No. {number} to you.").format(number=appeal.id)
+            # A colleague who blocked the bot still finds it in /mine.
+            await reach(
                 colleague.telegram_id,
-                _("🔀 A colleague handed appeal No. {number} to you.").format(number=appeal.id),
-                reply_markup=open_it.as_markup(),
+                lambda: bot.send_message(
+                    colleague.telegram_id, handed, reply_markup=open_it.as_markup()
+                ),
             )

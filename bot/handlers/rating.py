@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import DeskCb, RateCb, RateCommentCb
 from bot.filters import WORDS, Registered
+from bot.handlers.reach import reach
 from bot.handlers.states import RatingComment
 from bot.services.desk import DeskError
 from bot.services.members import MemberDirectory, MemberView
@@ -67,13 +68,14 @@ async def on_rate(
                 back.button(
                     text=_("Open the appeal"), callback_data=DeskCb(action="card", value=appeal.id)
                 )
-                await bot.send_message(
-                    lawyer.telegram_id,
-                    _(
-                        "🔁 The member says appeal No. {number} is not solved: it is back with you."
-                    ).format(number=appeal.id),
-                    reply_markup=back.as_markup(),
-                )
+                back_text = _(
+                    "🔁 The member says appeal No. {number} is not solved: it is back with you."
+                ).format(number=appeal.id)
+            chat = lawyer.telegram_id
+            # A lawyer who blocked the bot still finds the appeal in /mine.
+            await reach(
+                chat, lambda: bot.send_message(chat, back_text, reply_markup=back.as_markup())
+            )
         return
     await state.set_state(RatingComment.comment)
     await state.update_data(rating_appeal=appeal.id)
