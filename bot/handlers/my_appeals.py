@@ -18,6 +18,7 @@ from bot.callbacks import DeskCb, MyCb
 from bot.filters import FILE, WORDS, Magic, MenuButton, Registered
 from bot.handlers.appeal import appeal_error_text
 from bot.handlers.media import attachment_of, clip, pass_on, too_big
+from bot.handlers.reach import reach
 from bot.handlers.states import AddToAppeal
 from bot.i18n import N_, fmt_date, fmt_datetime, fmt_number
 from bot.services.appeals import (
@@ -257,6 +258,10 @@ async def relay_to_lawyer(
         answer.button(
             text=_("✍️ Write to the member"), callback_data=DeskCb(action="reply", value=appeal_id)
         )
-        await pass_on(
-            bot, lawyer.telegram_id, message, label, answer.as_markup(), with_file=with_file
+        # A lawyer who blocked the bot still finds the message in the appeal's card.
+        await reach(
+            lawyer.telegram_id,
+            lambda: pass_on(
+                bot, lawyer.telegram_id, message, label, answer.as_markup(), with_file=with_file
+            ),
         )
