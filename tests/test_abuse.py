@@ -309,6 +309,43 @@ async def test_too_big_file_added_to_an_open_appeal_keeps_its_words(
     assert strict.refused == []
 
 
+async def test_files_added_later_count_against_the_appeals_limit(
+    people: Callable[..., Person], ctx: Context, strict: StrictSession
+) -> None:
+    """Five files per appeal in all: those sent with it and those added to it later. A
+    sixth is refused with its words kept; a sixth alone stores nothing."""
+    admin, lawyer, member = people(ADMIN_ID), people(612), people(613)
+    await onboard(member, lang="ru", org="karaganda")
+    await member.send("/ask")
+    await member.press("topic:pay")
+    await member.send("Не платят за категорию.")
+    for n in range(3):
+        await member.send_photo(f"P{n}")
+    await member.press("draft:files_done")
+    await member.press("draft:send")
+    await make_lawyer(admin, lawyer)
+    async with ctx.session_factory() as session:
+        appeal_id = int(await session.scalar(select(Appeal.id)) or 0)
+    await lawyer.press(f"desk:take:{appeal_id}:")
+    for n in (3, 4):  # the fourth and fifth: accepted and passed on
+        await member.press(f"my:add:{appeal_id}")
+        sent = await member.send_photo(f"P{n}")
+        assert [r.__api_method__ for r in sent if getattr(r, "chat_id", None) == 612] == [
+            "copyMessage"
+        ]
+    await member.press(f"my:add:{appeal_id}")
+    sent = await member.send_photo("P5")  # the sixth alone: refused, nothing stored
+    assert "5" in texts(sent) and not [r for r in sent if getattr(r, "chat_id", None) == 612]
+    sent = await member.send_photo("P6", caption="Это ещё один приказ.")
+    to_lawyer = [r for r in sent if getattr(r, "chat_id", None) == 612]
+    assert [r.__api_method__ for r in to_lawyer] == ["sendMessage"]  # the words, no file
+    async with ctx.session_factory() as session:
+        rows = (await session.scalars(select(AppealMessage).order_by(AppealMessage.id))).all()
+    files = [a["file_id"] for m in rows for a in m.attachments]
+    assert files == ["P3", "P4"] and rows[-1].text == "Это ещё один приказ."
+    assert strict.refused == []
+
+
 async def test_long_caption_reaches_the_lawyer_in_two_parts(
     people: Callable[..., Person], ctx: Context, strict: StrictSession
 ) -> None:

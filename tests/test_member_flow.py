@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pytest
 from sqlalchemy import func, select
 
 from bot.app import Context
@@ -422,3 +423,17 @@ async def test_search_answer_not_helping_carries_the_typed_question(
     await member.press(f"faq:open:{answer.id}")
     await member.press(f"faq:no:{answer.id}")
     assert "задерживают зарплату" not in member.last_text()
+
+
+@pytest.mark.parametrize(
+    ("lang", "words"), [("ru", "персональные данные"), ("kk", "жеке деректер")]
+)
+async def test_help_names_every_member_command(
+    person: Callable[..., Person], lang: str, words: str
+) -> None:
+    member = person(880)
+    await onboard(member, lang=lang, org="karaganda")
+    shown = texts(await member.send("/help"))
+    for command in ("/faq", "/ask", "/my", "/feedback", "/news", "/mydata", "/forget", "/lang"):
+        assert command in shown
+    assert words in shown

@@ -25,6 +25,7 @@ from bot.services.appeals import (
     MAX_ATTACHMENTS,
     AppealError,
     add_member_message,
+    attachment_count,
     get_member_appeal,
     holding_lawyer,
     list_member_appeals,
@@ -219,6 +220,12 @@ async def on_added_message(
             await message.answer(refused)
             return
         attachments = []  # the words under the file still go to the appeal
+    if attachments and await attachment_count(session, appeal_id) >= MAX_ATTACHMENTS:
+        refused = appeal_error_text("too-many-files")
+        if not text:
+            await message.answer(refused)
+            return
+        attachments = []
     try:
         await add_member_message(session, member, appeal_id, text=text, attachments=attachments)
         await session.commit()

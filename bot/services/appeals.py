@@ -154,12 +154,27 @@ async def add_member_message(
         raise AppealError("too-long")
     if not (text or attachments):
         raise AppealError("empty")
+    if attachments and await attachment_count(session, appeal.id) + len(attachments) > (
+        MAX_ATTACHMENTS
+    ):
+        raise AppealError("too-many-files")
     message = AppealMessage(
         appeal_id=appeal.id, side=MessageSide.MEMBER, text=text, attachments=attachments
     )
     session.add(message)
     await session.flush()
     return message
+
+
+async def attachment_count(session: AsyncSession, appeal_id: int) -> int:
+    """The member's files in an appeal: those sent with it and those added later."""
+    first = await session.scalar(select(Appeal.attachments).where(Appeal.id == appeal_id))
+    later = await session.scalars(
+        select(AppealMessage.attachments).where(
+            AppealMessage.appeal_id == appeal_id, AppealMessage.side == MessageSide.MEMBER
+        )
+    )
+    return len(first or []) + sum(len(files or []) for files in later)
 
 
 async def holding_lawyer(session: AsyncSession, appeal_id: int) -> Staff | None:
