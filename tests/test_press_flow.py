@@ -3,8 +3,10 @@ preview, schedule, approval, the life of a post, and who may touch it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from html import escape
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -39,6 +41,7 @@ from bot.storage.models import (
 from tests.conftest import ADMIN_ID
 from tests.databases import KINDS, database
 from tests.driver import Person, buttons, texts
+from tests.fake_bot_api import parse_text
 from tests.test_desk_flow import invite, make_lawyer
 from tests.test_member_flow import onboard
 
@@ -382,6 +385,42 @@ async def test_cancel_pause_resume_and_refused_transitions(
             await session.scalars(select(Audit.action).where(Audit.action.like("post-%")))
         )
     assert {"post-pause", "post-resume", "post-cancel", "post-edit"} <= set(actions)
+
+
+async def test_a_long_posts_list_fits_one_message_and_says_what_it_left_out(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    """20 drafts, 20 scheduled, 20 sending and 10 finished posts with long titles: the list
+    stays within Telegram's 4,096 units, every shown post has its button, and the list says
+    how many are not shown."""
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    title = "Ұжымдық шарт & еңбекақы туралы маңызды жаңалық " * 3
+    async with ctx.session_factory() as session:
+        statuses = [PostStatus.DRAFT, PostStatus.SCHEDULED, PostStatus.RUNNING] * 20
+        for status in statuses + [PostStatus.DONE] * 10:
+            session.add(
+                Broadcast(
+                    created_by=PRESS_ID,
+                    status=status,
+                    text_kk=f"<b>{escape(title)}</b>",
+                    orgs=[],
+                    workplace_types=[],
+                    repeat_weekday=2 if status == PostStatus.SCHEDULED else None,
+                    repeat_time="10:00" if status == PostStatus.SCHEDULED else None,
+                    run_at=datetime.now(UTC) + timedelta(days=1),
+                )
+            )
+        await session.commit()
+    sent = await press.send("/posts")
+    listing = [r for r in sent if isinstance(r, SendMessage)][-1]
+    shown = parse_text(str(listing.text), "HTML", None).text
+    assert len(shown.encode("utf-16-le")) // 2 <= 4096
+    more = re.findall(r"^… \D*(\d+)", shown, re.MULTILINE)
+    assert more, shown  # something was left out, and the list says so
+    numbers = [d for _, d in buttons(press.last_message()) if d.startswith("post:open:")]
+    assert len(numbers) + sum(int(n) for n in more) == 70
+    assert len(numbers) == shown.count("«")  # a button for each post shown
 
 
 @pytest.mark.parametrize("role", ["member", "lawyer"])

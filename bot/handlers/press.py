@@ -1220,53 +1220,71 @@ async def _ask_admins(
 # --- /posts: lists and the card of a post --------------------------------------------------
 
 
+# The list is one message: at most this many of Telegram's units once the HTML is parsed.
+POSTS_LIST_UNITS = 4000
+
+
 async def posts_view(
     session: AsyncSession, lang: str, tz: ZoneInfo
 ) -> tuple[str, InlineKeyboardMarkup]:
     listed = await posts.list_posts(session)
-    builder = kb.InlineKeyboard()
-    lines = [_("<b>Posts</b>")]
 
-    def item(post: Broadcast, extra: str = "") -> str:
-        builder.button(
-            text=_("No. {number}").format(number=post.id),
-            callback_data=PostCb(action="open", post=post.id),
-        )
+    def line(post: Broadcast) -> str:
+        extra = ""
+        if post.status in posts.UPCOMING:
+            extra = f" — {schedule_text(post, lang, tz)}"
+            if post.status == PostStatus.AWAITING_APPROVAL:
+                extra += " — " + _(STATUS_LABELS[post.status])
+        elif post.status in posts.UNDER_WAY:
+            counts = listed.counts.get(post.id, {})
+            # Members who turned news off or left are never sent to.
+            total = sum(counts.values()) - counts.get("opted-out", 0) - counts.get("skipped", 0)
+            extra = " — " + _("{delivered} of {total} delivered").format(
+                delivered=counts.get("delivered", 0), total=total
+            )
+            if post.status == PostStatus.PAUSED:
+                extra += " — " + _(STATUS_LABELS[post.status])
+        elif post.status in posts.FINISHED:
+            extra = " — " + _(STATUS_LABELS[post.status])
         title = escape(posts.title(post)) or "—"
         return _("• No. {number} {title}").format(number=post.id, title=f"«{title}»") + extra
 
-    groups = (
-        (_("<b>Drafts</b>"), listed.drafts),
-        (_("<b>Scheduled and awaiting approval</b>"), listed.upcoming),
-        (_("<b>Sending now</b>"), listed.under_way),
-        (_("<b>Finished</b> (the last 10)"), listed.finished),
-    )
-    for head, group in groups:
-        if not group:
-            continue
-        lines += ["", head]
-        for post in group:
-            extra = ""
-            if post.status in posts.UPCOMING:
-                extra = f" — {schedule_text(post, lang, tz)}"
-                if post.status == PostStatus.AWAITING_APPROVAL:
-                    extra += " — " + _(STATUS_LABELS[post.status])
-            elif post.status in posts.UNDER_WAY:
-                counts = listed.counts.get(post.id, {})
-                # Members who turned news off or left are never sent to.
-                total = sum(counts.values()) - counts.get("opted-out", 0) - counts.get("skipped", 0)
-                extra = " — " + _("{delivered} of {total} delivered").format(
-                    delivered=counts.get("delivered", 0), total=total
-                )
-                if post.status == PostStatus.PAUSED:
-                    extra += " — " + _(STATUS_LABELS[post.status])
-            elif post.status in posts.FINISHED:
-                extra = " — " + _(STATUS_LABELS[post.status])
-            lines.append(item(post, extra))
-    if len(lines) == 1:
-        lines.append(_("No posts yet. /post writes one."))
+    groups = [
+        (_("<b>Drafts</b>"), [(p, line(p)) for p in listed.drafts]),
+        (_("<b>Scheduled and awaiting approval</b>"), [(p, line(p)) for p in listed.upcoming]),
+        (_("<b>Sending now</b>"), [(p, line(p)) for p in listed.under_way]),
+        (_("<b>Finished</b> (the last 10)"), [(p, line(p)) for p in listed.finished]),
+    ]
+    hidden = [0] * len(groups)
+
+    def render() -> str:
+        lines = [_("<b>Posts</b>")]
+        for (head, items), more in zip(groups, hidden, strict=True):
+            if items or more:
+                lines += ["", head, *(text for _post, text in items)]
+            if more:
+                lines.append(_("… and {count} more").format(count=more))
+        if len(lines) == 1:
+            lines.append(_("No posts yet. /post writes one."))
+        return "\n".join(lines)
+
+    text = render()
+    # Many long titles could pass Telegram's limit: the longest group gives up its last
+    # (oldest draft, latest scheduled) lines until the list fits, and says how many.
+    while posts.telegram_length(posts.plain_text(text)) > POSTS_LIST_UNITS:
+        longest = max(range(len(groups)), key=lambda i: len(groups[i][1]))
+        groups[longest][1].pop()
+        hidden[longest] += 1
+        text = render()
+    builder = kb.InlineKeyboard()
+    for _head, items in groups:
+        for post, _text in items:
+            builder.button(
+                text=_("No. {number}").format(number=post.id),
+                callback_data=PostCb(action="open", post=post.id),
+            )
     builder.adjust(4)
-    return "\n".join(lines), builder.as_markup()
+    return text, builder.as_markup()
 
 
 @router.message(Command("posts"))
