@@ -32,6 +32,7 @@ from bot.middlewares import (
 )
 from bot.report.tally import configure as configure_tally
 from bot.scale.once import OnceMiddleware
+from bot.scale.sync import DirectorySync, SettledChanges
 from bot.services.calendar import WorkCalendar, load_holidays
 from bot.services.members import MemberDirectory
 from bot.services.sla import SlaSettings
@@ -101,6 +102,7 @@ def create_dispatcher(
     isolation: BaseEventIsolation | None = None,
     once: OnceMiddleware | None = None,
     flood_counter: FloodCounter | None = None,
+    sync: DirectorySync | None = None,
 ) -> Dispatcher:
     """Embedded mode by default (FSM state in the database, isolation in this process);
     scaled mode passes Redis's storage and isolation, and `once` against redeliveries."""
@@ -119,6 +121,8 @@ def create_dispatcher(
     if once is not None:
         dp.update.outer_middleware(once)  # first: a redelivered update goes no further
     dp.update.outer_middleware(CountingMiddleware())
+    if sync is not None:
+        dp.update.outer_middleware(SettledChanges(sync))
     dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
     dp.update.outer_middleware(PeopleMiddleware(ctx.member_directory, ctx.staff_directory))
     settings = ctx.settings

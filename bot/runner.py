@@ -166,14 +166,15 @@ async def run(settings: Settings) -> int:
         # A client of their own: the dispatcher closes its storage's client when it stops.
         fsm_redis = Redis.from_url(str(settings.redis_url))
         keys = DefaultKeyBuilder(prefix=f"{prefix}:fsm")
+        sync = DirectorySync(redis, prefix, ctx.member_directory, ctx.staff_directory)
         dp = create_dispatcher(
             ctx,
             storage=RedisStorage(fsm_redis, key_builder=keys),
             isolation=RedisEventIsolation(fsm_redis, key_builder=keys),
             flood_counter=RedisFloodCounter(redis, prefix),
             once=OnceMiddleware(RedisSeenUpdates(redis, prefix)) if settings.webhook_url else None,
+            sync=sync,
         )
-        sync = DirectorySync(redis, prefix, ctx.member_directory, ctx.staff_directory)
         await sync.start()
     else:
         dp = create_dispatcher(

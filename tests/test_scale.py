@@ -12,15 +12,17 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from aiogram.types import Update
 from redis.asyncio import Redis
 
 from bot.scale.lease import ProcessLease
 from bot.scale.once import MemorySeenUpdates, RedisSeenUpdates
 from bot.scale.pacer import SharedPacer
-from bot.scale.sync import DirectorySync
+from bot.scale.sync import DirectorySync, SettledChanges
 from bot.services.members import MemberDirectory, MemberView
 from bot.services.staff import StaffDirectory
 from bot.storage.migrate import upgrade
+from bot.storage.models import Member
 from tests.databases import KINDS, database
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -146,3 +148,81 @@ async def test_a_change_on_one_instance_is_dropped_from_the_others_copies(
     finally:
         for sync in syncs:
             await sync.stop()
+
+
+class _SlowSession:
+    """Answers a directory's read only when `gate` opens: a read under way."""
+
+    def __init__(self, answer: object) -> None:
+        self.gate = asyncio.Event()
+        self.answer = answer
+
+    async def scalar(self, _query: object) -> object:
+        await self.gate.wait()
+        return self.answer
+
+    async def scalars(self, _query: object) -> object:
+        await self.gate.wait()
+        return self.answer
+
+
+async def test_a_read_under_way_when_a_drop_arrives_is_used_once_not_kept() -> None:
+    """Instance B began reading member 77 before A's change; A's message arrives before
+    B's read ends: B answers with what it read but does not keep it."""
+    members = MemberDirectory()
+    row = Member(id=1, telegram_id=77, language="kk", member_org="almaty")
+    session = _SlowSession(row)
+    reading = asyncio.create_task(members.get(session, 77))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    members.drop(77)  # the other instance's change is announced meanwhile
+    session.gate.set()
+    assert (await reading) is not None
+    assert 77 not in members._views  # the next read goes to the database
+    session = _SlowSession(row)
+    session.gate.set()
+    await members.get(session, 77)  # type: ignore[arg-type]
+    assert 77 in members._views  # an undisturbed read is kept
+
+    staff = StaffDirectory()
+    session = _SlowSession([])
+    loading = asyncio.create_task(staff.get(session, 5))  # type: ignore[arg-type]
+    await asyncio.sleep(0)
+    staff.drop()
+    session.gate.set()
+    await loading
+    assert staff._loaded_at == float("-inf")  # loaded again at the next read
+
+
+class _SlowRedis:
+    def __init__(self) -> None:
+        self.published: list[str] = []
+
+    async def publish(self, _channel: str, message: str) -> None:
+        await asyncio.sleep(0.1)
+        self.published.append(message)
+
+
+async def test_a_change_is_told_before_the_update_lets_go_of_the_member() -> None:
+    """The update that changed a member returns from the middleware chain (and so releases
+    aiogram's per-member lock) only after the change reached Redis."""
+    members, redis = MemberDirectory(), _SlowRedis()
+    sync = DirectorySync(redis, "p", members, StaffDirectory())  # type: ignore[arg-type]
+    view = MemberView(
+        id=1,
+        telegram_id=77,
+        language="ru",
+        member_org="almaty",
+        workplace_type=None,
+        consent_version="1",
+    )
+    seen_in_handler: list[str] = []
+
+    async def handler(_event: object, _data: dict[str, object]) -> str:
+        members.remember(77, view)  # the handler changed member 77 and committed
+        seen_in_handler.extend(redis.published)
+        return "done"
+
+    result = await SettledChanges(sync)(handler, Update(update_id=1), {})
+    assert result == "done"
+    assert seen_in_handler == []  # publishing takes a while...
+    assert [m.split(" ", 1)[1] for m in redis.published] == ["member:77"]  # ...and is done

@@ -4,6 +4,12 @@ Members and staff are read through in-process directories (bot/services/members.
 staff.py). With several instances, a member who changes their language on one must not
 keep the old one on another: every change a process makes is published on a Redis channel,
 and every other instance drops its copy (the next read goes to the database).
+
+Two races are closed. A change is published before the update that made it lets go of
+the member's lock (`SettledChanges`, inside aiogram's event isolation), so the member's
+next update, wherever it lands, comes after the message. And a read that was already
+under way on another instance when the message arrived does not keep its (maybe older)
+result (the directories count drops).
 """
 
 from __future__ import annotations
@@ -12,7 +18,11 @@ import asyncio
 import contextlib
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
 
+from aiogram import BaseMiddleware
+from aiogram.types import TelegramObject
 from redis.asyncio import Redis
 
 from bot.services.members import MemberDirectory
@@ -30,13 +40,18 @@ class DirectorySync:
         self.me = uuid.uuid4().hex[:12]
         self._task: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
+        members.listeners.append(lambda telegram_id: self._publish(f"member:{telegram_id}"))
+        staff.listeners.append(lambda: self._publish("staff"))
 
     async def start(self) -> None:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
         await pubsub.subscribe(self.channel)
-        self.members.listeners.append(lambda telegram_id: self._publish(f"member:{telegram_id}"))
-        self.staff.listeners.append(lambda: self._publish("staff"))
         self._task = asyncio.create_task(self._listen(pubsub))
+
+    async def settle(self) -> None:
+        """Wait until every change published so far has reached Redis."""
+        if self._sends:
+            await asyncio.gather(*self._sends, return_exceptions=True)
 
     def _publish(self, what: str) -> None:
         task = asyncio.create_task(self._send(f"{self.me} {what}"))
@@ -88,3 +103,22 @@ class DirectorySync:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         await asyncio.gather(*self._sends, return_exceptions=True)
+
+
+class SettledChanges(BaseMiddleware):
+    """After each update: the changes it made are told to the other instances before the
+    member's lock is released (this runs inside aiogram's event isolation)."""
+
+    def __init__(self, sync: DirectorySync) -> None:
+        self.sync = sync
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        try:
+            return await handler(event, data)
+        finally:
+            await self.sync.settle()

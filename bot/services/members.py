@@ -53,6 +53,9 @@ class MemberDirectory:
         self.size = size
         self.ttl = ttl
         self._views: OrderedDict[int, tuple[float, MemberView | None]] = OrderedDict()
+        # Counts drops: a read that began before a drop does not keep what it read (it may
+        # be the value from before the other process's change).
+        self._drops = 0
         # Told of every change this process makes (scaled mode tells the other instances).
         self.listeners: list[Callable[[int], None]] = []
 
@@ -62,9 +65,11 @@ class MemberDirectory:
         if cached is not None and now - cached[0] < self.ttl:
             self._views.move_to_end(telegram_id)
             return cached[1]
+        drops = self._drops
         member = await get_member(session, telegram_id)
         view = MemberView.of(member) if member else None
-        self._store(telegram_id, view)
+        if drops == self._drops:
+            self._store(telegram_id, view)
         return view
 
     async def language_of(self, session: AsyncSession, telegram_id: int) -> str:
@@ -85,10 +90,12 @@ class MemberDirectory:
 
     def drop(self, telegram_id: int) -> None:
         """Another process changed the member (bot/scale/sync.py)."""
+        self._drops += 1
         self._views.pop(telegram_id, None)
 
     def drop_all(self) -> None:
         """Changes from other processes may have been missed: read everyone afresh."""
+        self._drops += 1
         self._views.clear()
 
     def _store(self, telegram_id: int, view: MemberView | None) -> None:

@@ -52,12 +52,16 @@ class StaffDirectory:
         self._loaded_at = float("-inf")
         self._by_telegram_id: dict[int, StaffView] = {}
         self.listeners: list[Callable[[], None]] = []
+        self._drops = 0  # a load that began before a drop is used once, not kept
 
     async def get(self, session: AsyncSession, telegram_id: int) -> StaffView | None:
         if time.monotonic() - self._loaded_at > self.ttl:
+            drops, began = self._drops, time.monotonic()
             rows = await session.scalars(select(Staff).where(Staff.active.is_(True)))
-            self._by_telegram_id = {s.telegram_id: StaffView.of(s) for s in rows}
-            self._loaded_at = time.monotonic()
+            loaded = {s.telegram_id: StaffView.of(s) for s in rows}
+            if drops != self._drops:
+                return loaded.get(telegram_id)
+            self._by_telegram_id, self._loaded_at = loaded, began
         return self._by_telegram_id.get(telegram_id)
 
     def invalidate(self) -> None:
@@ -68,6 +72,7 @@ class StaffDirectory:
 
     def drop(self) -> None:
         """Another process changed staff (bot/scale/sync.py)."""
+        self._drops += 1
         self._loaded_at = float("-inf")
 
 
