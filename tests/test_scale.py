@@ -16,7 +16,7 @@ from aiogram.types import Update
 from redis.asyncio import Redis
 
 from bot.scale.lease import ProcessLease
-from bot.scale.once import MemorySeenUpdates, RedisSeenUpdates
+from bot.scale.once import MemorySeenUpdates, OnceMiddleware, RedisSeenUpdates
 from bot.scale.pacer import SharedPacer
 from bot.scale.sync import DirectorySync, SettledChanges
 from bot.services.members import MemberDirectory, MemberView
@@ -114,6 +114,39 @@ async def test_update_ids_are_handled_once_across_instances(redis: tuple[Redis, 
     memory = MemorySeenUpdates(size=2)
     assert [await memory.begin(i) for i in (1, 1, 2, 3)] == [True, False, True, True]
     assert await memory.begin(1) is True  # forgotten beyond `size`
+
+
+async def test_a_redelivery_waits_for_the_first_and_takes_over_when_its_instance_died(
+    redis: tuple[Redis, str],
+) -> None:
+    """Instance one began update 51 and died (its busy mark is no longer renewed): the
+    redelivery on instance two handles it once the mark lapses. Update 52 is still being
+    handled by a live instance one: the redelivery waits and is dropped when it is done."""
+    client, prefix = redis
+    one = RedisSeenUpdates(client, prefix, busy_seconds=0.5)
+    two = OnceMiddleware(RedisSeenUpdates(client, prefix, busy_seconds=0.5), wait_seconds=5)
+    handled: list[int] = []
+
+    async def handler(event: object, _data: dict[str, object]) -> None:
+        assert isinstance(event, Update)
+        handled.append(event.update_id)
+
+    assert await one.begin(51)  # ...and instance one is killed here
+    started = time.monotonic()
+    await two(handler, Update(update_id=51), {})
+    assert handled == [51] and 0.3 < time.monotonic() - started < 3
+
+    first = OnceMiddleware(RedisSeenUpdates(client, prefix, busy_seconds=0.5))
+
+    async def slow(event: object, data: dict[str, object]) -> None:
+        await asyncio.sleep(1.5)  # three times the busy mark: it is renewed meanwhile
+        await handler(event, data)
+
+    running = asyncio.create_task(first(slow, Update(update_id=52), {}))
+    await asyncio.sleep(0.1)
+    await two(handler, Update(update_id=52), {})  # the redelivery waits for the first
+    await running
+    assert handled == [51, 52] and two.dropped == 1
 
 
 async def test_a_change_on_one_instance_is_dropped_from_the_others_copies(
