@@ -192,6 +192,9 @@ async def run_bot() -> int:
         level=settings.log_level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if logging.getLogger().level > logging.DEBUG:
+        # Two lines per job run (the lease every few seconds) would drown the bot's own log.
+        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
     return await run(settings)
 
 

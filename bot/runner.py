@@ -38,6 +38,7 @@ from bot.scale.lease import ProcessLease
 from bot.scale.once import MemorySeenUpdates, OnceMiddleware, RedisSeenUpdates
 from bot.scale.pacer import SharedPacer
 from bot.scale.sync import DirectorySync
+from bot.scale.webhook import exit_if_stuck, stopped
 from bot.scale.webhook import serve as serve_webhook
 from bot.services.staff import ensure_admins
 from bot.storage.migrate import upgrade
@@ -205,6 +206,7 @@ async def run(settings: Settings) -> int:
     except TelegramUnauthorizedError:
         return _fail("BOT_TOKEN was refused by Telegram (Unauthorized)")
     finally:
+        exit_if_stuck()
         if scheduler.running:
             scheduler.shutdown(wait=False)
         await runner.stop()
@@ -215,6 +217,7 @@ async def run(settings: Settings) -> int:
             await redis.aclose()
         await bot.session.close()
         await ctx.engine.dispose()
+        stopped()
     return 0
 
 

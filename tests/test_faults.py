@@ -334,3 +334,27 @@ async def test_bot_started_while_the_api_answers_5xx_comes_up(tmp_path: Path) ->
         finally:
             code, stderr = await bot.stop()
         clean_stop(code, stderr)
+
+
+def test_a_stop_that_hangs_ends_the_process_anyway() -> None:
+    """A stop stuck on a server that no longer answers (here: a blocked event loop) ends
+    with exit code 3 and one clear line after the grace period, not never."""
+    script = (
+        "import logging, time\n"
+        "logging.basicConfig()\n"
+        "from bot.scale.webhook import exit_if_stuck\n"
+        "exit_if_stuck(0.5)\n"
+        "time.sleep(30)  # the stop never finishes by itself\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 3
+    assert time.monotonic() - started < 20
+    assert "exiting without finishing it" in done.stderr

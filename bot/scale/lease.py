@@ -29,6 +29,7 @@ class ProcessLease:
             raise ValueError("a lease lasts a positive number of seconds")
         self.engine, self.name, self.owner, self.seconds = engine, name, owner, seconds
         self._ends = 0.0
+        self._failing = False
 
     @property
     def held(self) -> bool:
@@ -43,9 +44,20 @@ class ProcessLease:
         until = now + timedelta(seconds=self.seconds)
         try:
             got = await self._take(now, until)
-        except Exception:
-            log.warning("lease %s: the database did not answer", self.name, exc_info=True)
+        except Exception as exc:
+            # The whole story once; then one line per try until the database answers.
+            first = not self._failing
+            self._failing = True
+            log.warning(
+                "lease %s: the database did not answer: %s",
+                self.name,
+                type(exc).__name__,
+                exc_info=first,
+            )
             return self.held
+        if self._failing:
+            self._failing = False
+            log.info("lease %s: the database answers again", self.name)
         self._ends = asked + self.seconds * TRUSTED if got else 0.0
         if got and not was_held:
             log.info("lease %s: taken by this process (%s)", self.name, self.owner)

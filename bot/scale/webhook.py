@@ -12,7 +12,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import signal
+import threading
 
 from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
@@ -25,6 +27,34 @@ from bot.config import Settings
 from bot.metrics import keep_gauges, render
 
 log = logging.getLogger(__name__)
+
+# A stop that takes longer than this (a database or a Bot API that no longer answers) ends
+# the process anyway, before systemd's TimeoutStopSec (30 s) has to kill it.
+STOP_GRACE_SECONDS = 25.0
+_watchdog: list[threading.Timer] = []  # at most one: the stop under way
+
+
+def exit_if_stuck(seconds: float = STOP_GRACE_SECONDS) -> None:
+    """From now on the process is stopping: if it has not exited in `seconds`, it exits
+    with code 3 (a thread: it works even when the event loop is blocked)."""
+    if _watchdog:
+        return
+
+    def give_up() -> None:
+        log.error("the stop took longer than %.0f s: exiting without finishing it", seconds)
+        logging.shutdown()
+        os._exit(3)
+
+    timer = threading.Timer(seconds, give_up)
+    timer.daemon = True
+    _watchdog.append(timer)
+    timer.start()
+
+
+def stopped() -> None:
+    """The stop finished in time."""
+    while _watchdog:
+        _watchdog.pop().cancel()
 
 
 def build_app(
@@ -68,7 +98,8 @@ async def serve(
     host, port = settings.listen_address()
     runner = web.AppRunner(build_app(dp, bot, settings, engine, redis), access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, host, port)
+    # At a stop, updates being handled get this long to finish (Telegram resends the rest).
+    site = web.TCPSite(runner, host, port, shutdown_timeout=10.0)
     await site.start()
     gauges = asyncio.create_task(keep_gauges(engine))
     stop = asyncio.Event()
@@ -80,6 +111,7 @@ async def serve(
         log.info("Qorgau listens for updates on %s:%s%s", host, port, settings.webhook_path)
         await stop.wait()
     finally:
+        exit_if_stuck()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(sig)
         gauges.cancel()
