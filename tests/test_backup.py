@@ -6,7 +6,6 @@ from __future__ import annotations
 import os
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 from sqlalchemy import insert
@@ -14,22 +13,13 @@ from sqlalchemy import insert
 from bot.storage.db import create_engine
 from bot.storage.migrate import upgrade
 from bot.storage.models import Member
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import python
 
 
 def _cli(*args: str, database_url: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DATABASE_URL": database_url}
     env.pop("BOT_TOKEN", None)  # the tools need none
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return python("-m", "bot", *args, env=env)
 
 
 async def test_backup_copies_the_database_while_it_is_open(tmp_path: Path) -> None:

@@ -4,28 +4,19 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
 from bot.config import Settings, settings_error_line
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import ROOT, python
 
 
 def run_bot(env: dict[str, str], tmp_path: Path) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if k not in {"BOT_TOKEN", "ADMIN_IDS"}}
-    return subprocess.run(
-        [sys.executable, "-m", "bot"],
-        cwd=tmp_path,  # no .env file there
-        env={**clean, "PYTHONPATH": str(ROOT), **env},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    # In tmp_path: no .env file there.
+    return python("-m", "bot", cwd=tmp_path, env={**clean, "PYTHONPATH": str(ROOT), **env})
 
 
 @pytest.mark.parametrize(

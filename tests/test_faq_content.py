@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from bot.faq.content import CONTENT_DIR, check_faq, load_faq
 from bot.topics import TOPICS
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.processes import python
 
 
 def test_shipped_content_is_valid_and_large_enough() -> None:
@@ -96,15 +94,7 @@ def test_check_names_each_problem(broken_dir: Path) -> None:
 
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "bot", *args],
-        cwd=ROOT,
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return python("-m", "bot", *args, stdin=stdin)
 
 
 def test_cli_check_exit_codes(broken_dir: Path) -> None:
@@ -136,14 +126,6 @@ def test_bot_refuses_to_start_on_invalid_content(broken_dir: Path, tmp_path: Pat
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
         "TELEGRAM_API_URL": "http://127.0.0.1:9",
     }
-    result = subprocess.run(
-        [sys.executable, "-m", "bot"],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    result = python("-m", "bot", env=env)
     assert result.returncode == 1
     assert "FAQ content is invalid" in result.stderr and "pay-dup" in result.stderr

@@ -11,7 +11,6 @@ import os
 import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, datetime
@@ -32,8 +31,9 @@ from bot.storage.models import Appeal
 from tests.conftest import ADMIN_ID, TOKEN, make_settings
 from tests.driver import Person, texts
 from tests.fake_bot_api import FakeBotAPI
+from tests.processes import python
 from tests.recording import RecordingSession
-from tests.test_e2e import ROOT, BotProcess, Phone
+from tests.test_e2e import BotProcess, Phone
 from tests.test_member_flow import onboard
 
 APOLOGY = "Sorry, something went wrong on our side. Please try again; your data is safe."
@@ -51,15 +51,7 @@ def run_bot(database_url: str) -> subprocess.CompletedProcess[str]:
         "TELEGRAM_API_URL": "http://127.0.0.1:1",  # never reached
         "LOG_LEVEL": "INFO",
     }
-    return subprocess.run(
-        [sys.executable, "-m", "bot"],
-        check=False,
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return python("-m", "bot", env=env)
 
 
 @pytest.mark.e2e
@@ -347,14 +339,7 @@ def test_a_stop_that_hangs_ends_the_process_anyway() -> None:
         "time.sleep(30)  # the stop never finishes by itself\n"
     )
     started = time.monotonic()
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    done = python("-c", script)
     assert done.returncode == 3
     assert time.monotonic() - started < 20
     assert "exiting without finishing it" in done.stderr

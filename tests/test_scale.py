@@ -149,6 +149,17 @@ async def test_a_redelivery_waits_for_the_first_and_takes_over_when_its_instance
     assert handled == [51, 52] and two.dropped == 1
 
 
+def member_77(language: str) -> MemberView:
+    return MemberView(
+        id=1,
+        telegram_id=77,
+        language=language,
+        member_org="almaty",
+        workplace_type=None,
+        consent_version="1",
+    )
+
+
 async def test_a_change_on_one_instance_is_dropped_from_the_others_copies(
     redis: tuple[Redis, str],
 ) -> None:
@@ -158,14 +169,7 @@ async def test_a_change_on_one_instance_is_dropped_from_the_others_copies(
     for sync in syncs:
         await sync.start()
     try:
-        view = MemberView(
-            id=1,
-            telegram_id=77,
-            language="kk",
-            member_org="almaty",
-            workplace_type=None,
-            consent_version="1",
-        )
+        view = member_77("kk")
         (a_members, a_staff), (b_members, b_staff) = directories
         b_members._store(77, view)  # instance B read member 77 earlier
         b_staff._loaded_at = time.monotonic()
@@ -240,14 +244,7 @@ async def test_a_change_is_told_before_the_update_lets_go_of_the_member() -> Non
     aiogram's per-member lock) only after the change reached Redis."""
     members, redis = MemberDirectory(), _SlowRedis()
     sync = DirectorySync(redis, "p", members, StaffDirectory())  # type: ignore[arg-type]
-    view = MemberView(
-        id=1,
-        telegram_id=77,
-        language="ru",
-        member_org="almaty",
-        workplace_type=None,
-        consent_version="1",
-    )
+    view = member_77("ru")
     seen_in_handler: list[str] = []
 
     async def handler(_event: object, _data: dict[str, object]) -> str:
