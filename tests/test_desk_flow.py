@@ -432,11 +432,13 @@ async def test_a_member_out_of_reach_does_not_break_the_lawyers_work(
     with ctx.i18n.context(), ctx.i18n.use_locale("kk"):  # the lawyer is not a member: Kazakh
         warning = unreachable()
         apology = _("Sorry, something went wrong on our side. Please try again; your data is safe.")
+        erased = _("The text is erased: at the member's request, or after the storage period.")
     start = len(recording.requests)
 
     sent = await lawyer.press(f"desk:take:{appeal_id}:")
     alerts = [r for r in sent if isinstance(r, AnswerCallbackQuery)]
     assert len(alerts) == 1 and alerts[0].show_alert and warning in str(alerts[0].text)
+    assert (erased in texts(sent)) == (gone == "forgot")  # the card says why it has no text
 
     await lawyer.press(f"desk:reply:{appeal_id}:")
     sent = await lawyer.send("Здравствуйте! Уточните, пожалуйста, дату приказа.")

@@ -144,8 +144,11 @@ def _card(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> tuple[
     head = "\n".join(lines)
     # The member's text gets what Telegram's limit leaves; a longer one is cut here and
     # sent in full after the card (full_text). The HTML counted as text: a safe margin.
-    body = clip(appeal.text or "", TEXT_LIMIT - utf16_len(head + notes) - 8)
-    return head + f"\n\n«{escape(body)}»" + notes, body != (appeal.text or "")
+    if appeal.text is None:  # /forget, or the retention period after closing
+        erased = _("The text is erased: at the member's request, or after the storage period.")
+        return head + f"\n\n<i>{erased}</i>" + notes, False
+    body = clip(appeal.text, TEXT_LIMIT - utf16_len(head + notes) - 8)
+    return head + f"\n\n«{escape(body)}»" + notes, body != appeal.text
 
 
 def card_markup(appeal: Appeal, staff: StaffView) -> InlineKeyboardMarkup:
