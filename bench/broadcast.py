@@ -42,28 +42,31 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
 import json
 import math
 import os
 import resource
-import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from array import array
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import (
+    TOKEN,
+    Child,
+    GcPauses,
+    heap_frozen_every_second,
+    own_cpu,
+    postgres_database,
+    stdin_lines,
+)
 
-TOKEN = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
 FIRST = 1_000_000  # the first member's chat id
 FILL_BATCH = 5_000
 
@@ -102,112 +105,49 @@ def _summary(calls: list[Any], first: int, n: int) -> dict[str, Any]:
     }
 
 
-class _Pauses:
-    """The garbage collector's pauses in this process."""
-
-    def __init__(self) -> None:
-        self.started = 0.0
-        self.longest = 0.0
-        self.total = 0.0
-        gc.callbacks.append(self.note)
-
-    def note(self, phase: str, _info: dict[str, int]) -> None:
-        if phase == "start":
-            self.started = time.perf_counter()
-            return
-        pause = time.perf_counter() - self.started
-        self.longest, self.total = max(self.longest, pause), self.total + pause
-
-
 async def serve(latency: float, freeze: bool) -> None:
     """The fake server: prints its URL, then answers "summary FIRST N" lines on stdin."""
     from tests.fake_bot_api import FakeBotAPI
 
-    pauses = _Pauses()
+    pauses = GcPauses()
     api = FakeBotAPI()
     api.latency = latency
     await api.start()
     print(api.base_url, flush=True)
-    loop = asyncio.get_running_loop()
-
-    async def keep_log_out_of_gc() -> None:
-        # Its call log and message store grow by a few objects a send and never shrink: each
-        # full collection would walk all of them, stopping the server for longer and longer
-        # while requests queue, and stamp the queued ones too close together.
-        while True:
-            await asyncio.sleep(1.0)
-            gc.freeze()
-
-    freezer = asyncio.create_task(keep_log_out_of_gc()) if freeze else None
     try:
-        while line := await loop.run_in_executor(None, sys.stdin.readline):
-            command, *numbers = line.split()
-            if command == "summary":
-                first, n = (int(x) for x in numbers)
-                figures = _summary(api.calls, first, n)
-                figures["gc_longest_pause_ms"] = round(1000 * pauses.longest, 1)
-                figures["gc_pauses_s"] = round(pauses.total, 2)
-                print(json.dumps(figures), flush=True)
+        async with heap_frozen_every_second(freeze):
+            async for line in stdin_lines():
+                command, *numbers = line.split()
+                if command == "summary":
+                    first, n = (int(x) for x in numbers)
+                    figures = _summary(api.calls, first, n)
+                    figures["gc_longest_pause_ms"] = round(1000 * pauses.longest, 1)
+                    figures["gc_pauses_s"] = round(pauses.total, 2)
+                    print(json.dumps(figures), flush=True)
     finally:
-        if freezer is not None:
-            freezer.cancel()
         await api.stop()
 
 
 class FakeServer:
     def __init__(self, latency: float, freeze: bool) -> None:
         command = [sys.executable, __file__, "--serve", "--latency", str(latency)]
-        self.process = subprocess.Popen(
-            [*command, "--server-gc-freeze"] if freeze else command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
+        self.child = Child(
+            [*command, "--server-gc-freeze"] if freeze else command, close_timeout=10
         )
-        assert self.process.stdout is not None
-        self.url = self.process.stdout.readline().strip()
+        self.url = self.child.read()
         if not self.url.startswith("http"):
             self.close()
             raise RuntimeError("the fake Bot API did not start")
 
     def summary(self, first: int, n: int) -> dict[str, Any]:
-        assert self.process.stdin is not None and self.process.stdout is not None
-        self.process.stdin.write(f"summary {first} {n}\n")
-        self.process.stdin.flush()
-        return dict(json.loads(self.process.stdout.readline()))
+        self.child.send(f"summary {first} {n}")
+        return dict(json.loads(self.child.read()))
 
     def close(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
+        self.child.close()
 
 
 # --- the database ----------------------------------------------------------------------------
-
-
-def _postgres(base_url: str) -> tuple[str, Callable[[], None]]:
-    """As bench/stats.py: a database of its own on the test server, its URL and a dropper."""
-    from sqlalchemy.engine import make_url
-
-    name = f"qorgau_bench_{uuid.uuid4().hex[:8]}"
-    admin_url = make_url(base_url).set(drivername="postgresql+asyncpg")
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-
-    async def run(sql: str) -> None:
-        from sqlalchemy import text
-        from sqlalchemy.ext.asyncio import create_async_engine
-
-        engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-        await engine.dispose()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    return url, lambda: asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @asynccontextmanager
@@ -276,11 +216,6 @@ def _peak_mb() -> float:
     return round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1)
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 async def run(args: argparse.Namespace, url: str, server: FakeServer) -> dict[str, Any]:
     from aiogram import Bot
     from aiogram.client.session.aiohttp import AiohttpSession
@@ -312,12 +247,12 @@ async def run(args: argparse.Namespace, url: str, server: FakeServer) -> dict[st
         pacer = StampedPacer(rate)
         broadcaster = Broadcaster(bot, engine, pacer, owner="bench", settings=settings)
         rss_before, peak_before, load_before = _rss_mb(), _peak_mb(), os.getloadavg()[0]
-        cpu, started = _cpu(), time.perf_counter()
+        cpu, started = own_cpu(), time.perf_counter()
         try:
             result = await broadcaster.run(post)
         finally:
             await bot.session.close()
-        wall, cpu = time.perf_counter() - started, _cpu() - cpu
+        wall, cpu = time.perf_counter() - started, own_cpu() - cpu
     assert result is not None, "the post's lease was not taken"
     seen = server.summary(FIRST, n)
     delivered = result.counts.get("delivered", 0)
@@ -403,7 +338,7 @@ def main() -> int:
                 figures = asyncio.run(run(args, url, server))
             else:
                 assert pg
-                url, drop = _postgres(pg)
+                url, drop = postgres_database(pg)
                 try:
                     figures = asyncio.run(run(args, url, server))
                 finally:

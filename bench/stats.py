@@ -31,14 +31,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from common import ROOT, postgres_database
 
 TZ = ZoneInfo("Asia/Almaty")
 
@@ -161,27 +159,6 @@ def run_one(kind: str, url: str, args: argparse.Namespace, workdir: Path) -> dic
     return result
 
 
-def _postgres(base_url: str) -> tuple[str, Any]:
-    """A database of its own on the test server; returns its URL and a dropper."""
-    from sqlalchemy.engine import make_url
-
-    name = f"qorgau_bench_{uuid.uuid4().hex[:8]}"
-    admin_url = make_url(base_url).set(drivername="postgresql+asyncpg")
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-
-    async def run(sql: str) -> None:
-        from sqlalchemy import text
-        from sqlalchemy.ext.asyncio import create_async_engine
-
-        engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-        async with engine.connect() as conn:
-            await conn.execute(text(sql))
-        await engine.dispose()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    return url, lambda: asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--appeals", type=int, default=1_000_000)
@@ -209,7 +186,7 @@ def main() -> int:
         )
         pg = os.environ.get("TEST_DATABASE_URL")
         if pg:
-            url, drop = _postgres(pg)
+            url, drop = postgres_database(pg)
             try:
                 figures["postgres"] = run_one("postgres", url, args, workdir)
             finally:

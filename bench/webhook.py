@@ -76,13 +76,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import itertools
 import json
 import math
 import os
 import random
-import resource
 import signal
 import socket
 import subprocess
@@ -97,15 +95,22 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+from common import (
+    ROOT,
+    TOKEN,
+    Child,
+    GcPauses,
+    heap_frozen_every_second,
+    own_cpu,
+    postgres_database,
+    stdin_lines,
+)
 
 if TYPE_CHECKING:
     import aiohttp
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-TOKEN = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
 SECRET = "bench-secret-0123456789abcdef"
 FIRST = 3_000_000  # the first seeded member's Telegram id
 NEWCOMERS = 5_000_000  # Telegram ids of people who onboard during the run start here
@@ -477,32 +482,12 @@ class PollingDriver:
         return await self._answered(future, measured, queued)
 
 
-class _GcPauses:
-    def __init__(self) -> None:
-        self.started = 0.0
-        self.longest = 0.0
-        self.total = 0.0
-        gc.callbacks.append(self.note)
-
-    def note(self, phase: str, _info: dict[str, int]) -> None:
-        if phase == "start":
-            self.started = time.perf_counter()
-            return
-        pause = time.perf_counter() - self.started
-        self.longest, self.total = max(self.longest, pause), self.total + pause
-
-
-def _own_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
 async def serve() -> None:
     """The fake server: prints its URLs as one JSON line, then answers commands on stdin:
     `summary` (its counts) and `poll {...}` (drive the embedded workload, see `drive`)."""
     from aiohttp import web
 
-    pauses = _GcPauses()
+    pauses = GcPauses()
     api = _bench_api()
     await api.start()
 
@@ -521,49 +506,40 @@ async def serve() -> None:
     host, port = runner.addresses[0][:2]
     print(json.dumps({"api": api.base_url, "control": f"http://{host}:{port}"}), flush=True)
 
-    async def keep_log_out_of_gc() -> None:
-        # The call log and message store only grow: keep full collections from walking them
-        # (they would stop the server for longer and longer while requests queue).
-        while True:
-            await asyncio.sleep(1.0)
-            gc.freeze()
-
-    freezer = asyncio.create_task(keep_log_out_of_gc())
-    loop = asyncio.get_running_loop()
     try:
-        while line := await loop.run_in_executor(None, sys.stdin.readline):
-            command, _, rest = line.strip().partition(" ")
-            if command == "summary":
-                methods = Counter(c.method for c in api.calls)
-                print(
-                    json.dumps(
-                        {
-                            "calls": len(api.calls),
-                            "calls_by_method": dict(methods.most_common()),
-                            "failed_calls": sum(1 for c in api.calls if not c.ok),
-                            "cpu_s": round(_own_cpu(), 2),
-                            "gc_longest_pause_ms": round(1000 * pauses.longest, 1),
-                        }
-                    ),
-                    flush=True,
-                )
-            elif command == "poll":
-                options = json.loads(rest)
-                await asyncio.wait_for(api.polled.wait(), 120)
-                tally = Tally(
-                    options["warmup"],
-                    options["updates"],
-                    options["seconds"],
-                    on_measuring=lambda: print("measuring", flush=True),
-                )
-                driver = PollingDriver(api, tally)
-                print("ready", flush=True)
-                await drive(
-                    driver, tally, options["members"], options["concurrency"], options["seed"]
-                )
-                print(json.dumps(tally.figures()), flush=True)
+        async with heap_frozen_every_second():
+            async for line in stdin_lines():
+                command, _, rest = line.strip().partition(" ")
+                if command == "summary":
+                    methods = Counter(c.method for c in api.calls)
+                    print(
+                        json.dumps(
+                            {
+                                "calls": len(api.calls),
+                                "calls_by_method": dict(methods.most_common()),
+                                "failed_calls": sum(1 for c in api.calls if not c.ok),
+                                "cpu_s": round(own_cpu(), 2),
+                                "gc_longest_pause_ms": round(1000 * pauses.longest, 1),
+                            }
+                        ),
+                        flush=True,
+                    )
+                elif command == "poll":
+                    options = json.loads(rest)
+                    await asyncio.wait_for(api.polled.wait(), 120)
+                    tally = Tally(
+                        options["warmup"],
+                        options["updates"],
+                        options["seconds"],
+                        on_measuring=lambda: print("measuring", flush=True),
+                    )
+                    driver = PollingDriver(api, tally)
+                    print("ready", flush=True)
+                    await drive(
+                        driver, tally, options["members"], options["concurrency"], options["seed"]
+                    )
+                    print(json.dumps(tally.figures()), flush=True)
     finally:
-        freezer.cancel()
         await runner.cleanup()
         await api.stop()
 
@@ -768,46 +744,6 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-class Child:
-    """A subprocess speaking in lines on stdin/stdout."""
-
-    def __init__(self, command: list[str], stderr: IO[bytes] | None = None) -> None:
-        self.name = " ".join(command[2:4])
-        self.process = subprocess.Popen(
-            command,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=stderr,
-            text=True,
-            cwd=ROOT,
-        )
-
-    @property
-    def pid(self) -> int:
-        return self.process.pid
-
-    def send(self, line: str) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.write(line + "\n")
-        self.process.stdin.flush()
-
-    def read(self) -> str:
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"{self.name} ended (exit {self.process.wait()})")
-        return line.strip()
-
-    def close(self) -> None:
-        if self.process.stdin is not None:
-            self.process.stdin.close()
-        try:
-            self.process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait()
-
-
 class BotInstance:
     """`python -m bot`, its log in a file (read afterwards: a pipe left full would stop it)."""
 
@@ -933,29 +869,6 @@ async def prepare(url: str, members: int) -> None:
         await engine.dispose()
 
 
-def postgres_database(base_url: str) -> tuple[str, Callable[[], None]]:
-    """A database of this run's own on the server of `base_url`: its URL and a dropper."""
-    from sqlalchemy.engine import make_url
-
-    name = f"t_bench_{uuid.uuid4().hex[:10]}"
-    admin_url = make_url(base_url).set(drivername="postgresql+asyncpg")
-
-    async def run(sql: str) -> None:
-        from sqlalchemy import text
-        from sqlalchemy.ext.asyncio import create_async_engine
-
-        engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text(sql))
-        finally:
-            await engine.dispose()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    url = admin_url.set(database=name).render_as_string(hide_password=False)
-    return url, lambda: asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 async def redis_problem(url: str) -> str | None:
     from redis.asyncio import Redis
 
@@ -1040,7 +953,7 @@ def run_webhook(args: argparse.Namespace) -> dict[str, Any]:
         return {**head, "skipped": problem}
     load_before = os.getloadavg()[0]
     prefix = f"bench-{uuid.uuid4().hex[:10]}"
-    url, drop = postgres_database(pg)
+    url, drop = postgres_database(pg, prefix="t_bench_", digits=10)
     try:
         asyncio.run(prepare(url, args.members))
         with tempfile.TemporaryDirectory() as tmp:
