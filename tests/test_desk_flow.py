@@ -395,6 +395,25 @@ async def test_hand_over_to_a_colleague_or_another_region(
         assert (await session.get_one(Appeal, appeal_id)).claimed_by == ids[772]
 
 
+async def test_hand_over_to_a_colleague_who_blocked_the_bot_is_done_and_said(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession
+) -> None:
+    admin, lawyer, colleague, member = person(ADMIN_ID), person(780), person(781), person(783)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await make_lawyer(admin, colleague)
+    async with ctx.session_factory() as session:
+        to = int(await session.scalar(select(Staff.id).where(Staff.telegram_id == 781)) or 0)
+    recording.blocked.add(781)
+    sent = await lawyer.press(f"hand:staff:{appeal_id}:{to}:")
+    with ctx.i18n.context(), ctx.i18n.use_locale("kk"):
+        warning = _("⚠️ The colleague could not be told in Telegram; the appeal is in their /mine.")
+        apology = _("Sorry, something went wrong on our side. Please try again; your data is safe.")
+    edited = texts([r for r in sent if r.__api_method__ == "editMessageText"])
+    assert warning in edited and apology not in texts(sent)
+    async with ctx.session_factory() as session:
+        assert (await session.get_one(Appeal, appeal_id)).claimed_by == to
+
+
 async def test_card_offers_the_holder_every_action(
     person: Callable[..., Person], ctx: Context
 ) -> None:

@@ -563,18 +563,7 @@ async def on_hand_over(
             _("This button is outdated. Please use the latest message."), show_alert=True
         )
         return
-    if isinstance(query.message, Message):
-        where = (
-            colleague.full_name or str(colleague.telegram_id)
-            if colleague
-            else orgs.title(appeal.member_org, _lang(member, i18n))
-        )
-        await query.message.edit_text(
-            _("Appeal No. {number} is handed to {whom}.").format(
-                number=appeal.id, whom=escape(where)
-            )
-        )
-    await query.answer()
+    told = True
     if colleague is not None:
         lang = await member_directory.language_of(session, colleague.telegram_id)
         with i18n.use_locale(lang):
@@ -583,10 +572,22 @@ async def on_hand_over(
                 text=_("Open the appeal"), callback_data=DeskCb(action="card", value=appeal.id)
             )
             handed = _("🔀 A colleague handed appeal No. {number} to you.").format(number=appeal.id)
-            # A colleague who blocked the bot still finds it in /mine.
-            await reach(
-                colleague.telegram_id,
-                lambda: bot.send_message(
-                    colleague.telegram_id, handed, reply_markup=open_it.as_markup()
-                ),
+        chat = colleague.telegram_id
+        told = await reach(
+            chat, lambda: bot.send_message(chat, handed, reply_markup=open_it.as_markup())
+        )
+    if isinstance(query.message, Message):
+        where = (
+            colleague.full_name or str(colleague.telegram_id)
+            if colleague
+            else orgs.title(appeal.member_org, _lang(member, i18n))
+        )
+        done = _("Appeal No. {number} is handed to {whom}.").format(
+            number=appeal.id, whom=escape(where)
+        )
+        if not told:  # the colleague blocked the bot: they find it in /mine
+            done += "\n" + _(
+                "⚠️ The colleague could not be told in Telegram; the appeal is in their /mine."
             )
+        await query.message.edit_text(done)
+    await query.answer()
