@@ -515,6 +515,15 @@ def _tap(index: int) -> tuple[Any, ...]:
     return ("tap", index)  # -1: the last button
 
 
+# /post with both texts, no photo, every member: at the survey question.
+_COMPOSED = [
+    ("command", "/post", ""),
+    ("text", "Сауалнама"),
+    ("text", "Опрос"),
+    ("tap", 0),  # without a photo
+    ("tap", -1),  # audience: next
+]
+
 # Ways into the deeper dialogues (a random walk seldom finds all the right buttons).
 SCRIPTS: dict[str, list[list[tuple[Any, ...]]]] = {
     "member": [
@@ -523,6 +532,9 @@ SCRIPTS: dict[str, list[list[tuple[Any, ...]]]] = {
         [_cmd("/ask"), _tap(2), ("text", "Не платят."), _tap(0), _tap(0)],  # sent
         [_cmd("/feedback"), _tap(1), ("text", "Ұсыныс бар.")],
         [_cmd("/feedback"), _tap(0), ("text", "Спасибо!"), _tap(1)],  # anonymous
+        [_cmd("/ask"), _tap(2), ("text", "Не платят."), _tap(0), _tap(1)],  # hide my name
+        [_cmd("/forget"), _tap(-1)],  # asked, then kept
+        [_cmd("/forget"), _tap(0)],  # erased: the person starts again as new
     ],
     "lawyer": [
         [_cmd("/queue"), _tap(0), _tap(0)],  # open the oldest, take it
@@ -536,16 +548,11 @@ SCRIPTS: dict[str, list[list[tuple[Any, ...]]]] = {
     ],
     "press": [
         [_cmd("/post"), ("text", "Жаңалық: <b>семинар</b>"), ("text", "Новость: семинар")],
-        [
-            _cmd("/post"),
-            ("text", "Сауалнама"),
-            ("text", "Опрос"),
-            _tap(-1),  # no photo
-            _tap(-1),  # audience: next
-            _tap(0),  # add a survey
-            ("text", "Қай күн?\nДүйсенбі\nЖұма"),
-        ],
-        [_cmd("/post"), ("text", "Жаңалық"), _tap(0), _tap(-1), _tap(-1), _tap(-1)],
+        [*_COMPOSED, _tap(0), ("text", "Қай күн?\nДүйсенбі\nЖұма")],  # a survey: ru next
+        [*_COMPOSED, _tap(1), _tap(1)],  # no survey; on a date: the date next
+        [*_COMPOSED, _tap(1), _tap(2), _tap(4)],  # weekly on Friday: the time next
+        [*_COMPOSED, _tap(1), _tap(0), _tap(1)],  # now, not urgent: the preview
+        [_cmd("/post"), ("text", "Жаңалық"), _tap(0), _tap(0), _tap(3), _tap(-1)],  # one region
         [_cmd("/posts"), _tap(0), _tap(0)],
     ],
 }

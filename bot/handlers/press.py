@@ -940,7 +940,7 @@ async def on_when(
         builder = kb.InlineKeyboard()
         for weekday in range(7):
             builder.button(
-                text=_weekday_name(weekday, lang),
+                text=_weekday_name(weekday, lang).capitalize(),  # a label, not mid-sentence
                 callback_data=PostCb(action="wd", post=post.id, value=str(weekday)),
             )
         builder.adjust(2)
