@@ -34,7 +34,9 @@ log = logging.getLogger(__name__)
 
 BUSY_SECONDS = 10.0  # renewed every third of it while the handler runs
 DONE_SECONDS = 24 * 3600
-WAIT_SECONDS = 60.0  # a redelivery waits this long at most for the busy instance
+# A redelivery waits this long at most for the busy instance: less than the proxy's read
+# timeout (deploy/nginx.conf: 55 s), so the answer is ours, not the proxy's 504.
+WAIT_SECONDS = 50.0
 POLL_SECONDS = 0.2
 
 
