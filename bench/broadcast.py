@@ -320,7 +320,10 @@ def main() -> int:
     if args.rate <= 0 or args.recipients <= 0:
         parser.error("--rate and --recipients must be positive")
 
-    import aiogram  # noqa: F401 - what the bot weighs before it does anything
+    # What the bot weighs before it does anything; `bot` first, as `python -m bot` starts
+    # (it defers the Telegram types' builds: bot/lean_types.py).
+    import bot  # noqa: I001
+    import aiogram  # noqa: F401
     import sqlalchemy.ext.asyncio  # noqa: F401
 
     import bot.broadcast.engine  # noqa: F401
