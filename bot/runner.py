@@ -32,6 +32,7 @@ from bot.commands import set_chat_commands, setup_command_menus
 from bot.config import Settings
 from bot.faq.content import FaqError
 from bot.jobs import desk_job
+from bot.lean_types import warm_up
 from bot.middlewares import RedisFloodCounter
 from bot.retention import retention_job
 from bot.scale.lease import ProcessLease
@@ -160,6 +161,7 @@ async def run(settings: Settings) -> int:
         await ctx.engine.dispose()
         return _fail(f"Redis error (REDIS_URL): {type(exc).__name__}: {exc}")
     owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    warm_up()  # the first member's update does not wait for the Telegram types' builds
     bot = create_bot(settings)
     sync: DirectorySync | None = None
     if redis is not None:

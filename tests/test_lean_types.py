@@ -23,6 +23,11 @@ before = peak_mb()
 models = list(aiogram_models())
 waiting = [m for m in models if not m.__pydantic_complete__]
 from aiogram.types import Update
+from bot.lean_types import warm_up
+assert not Update.__pydantic_complete__
+deep(3, warm_up)
+assert Update.__pydantic_complete__  # built before the first update
+from aiogram.types import Update
 update = Update.model_validate({"update_id": 1, "message": {"message_id": 1, "date": 0,
     "chat": {"id": 1, "type": "private"}, "text": "hi", "from": {"id": 1, "is_bot": False,
     "first_name": "A"}}})
