@@ -25,7 +25,6 @@ from bot.services.appeals import (
     MAX_ATTACHMENTS,
     AppealError,
     add_member_message,
-    attachment_count,
     get_member_appeal,
     holding_lawyer,
     list_member_appeals,
@@ -220,18 +219,21 @@ async def on_added_message(
             await message.answer(refused)
             return
         attachments = []  # the words under the file still go to the appeal
-    if attachments and await attachment_count(session, appeal_id) >= MAX_ATTACHMENTS:
-        refused = appeal_error_text("too-many-files")
-        if not text:
-            await message.answer(refused)
-            return
-        attachments = []
     try:
-        await add_member_message(session, member, appeal_id, text=text, attachments=attachments)
+        try:
+            await add_member_message(session, member, appeal_id, text=text, attachments=attachments)
+        except AppealError as exc:
+            if exc.code != "too-many-files" or not text:
+                raise
+            # The appeal has its files already: the words still go to it, without this one.
+            await session.rollback()
+            refused = appeal_error_text(exc.code)
+            attachments = []
+            await add_member_message(session, member, appeal_id, text=text, attachments=[])
         await session.commit()
     except AppealError as exc:
         await session.rollback()
-        if exc.code == "too-long":
+        if exc.code in ("too-long", "too-many-files"):  # the member may send something else
             await message.answer(appeal_error_text(exc.code))
             return
         await state.set_state(None)
