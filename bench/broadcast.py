@@ -277,6 +277,10 @@ async def run(args: argparse.Namespace, url: str, server: FakeServer) -> dict[st
         "lost_not_delivered": n - delivered,
         "counts": {k: v for k, v in result.counts.items() if v},
         "pauses_429": pacer.pauses,
+        "write_transactions": result.write_transactions,
+        "results_per_transaction": round(result.results_written / result.write_transactions, 1)
+        if result.write_transactions
+        else None,
         "peak_rss_mb": _peak_mb(),
         "rss_before_run_mb": rss_before,
         "peak_before_run_mb": peak_before,

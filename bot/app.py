@@ -28,6 +28,7 @@ from bot.middlewares import (
     EditsThatChangeNothing,
     FloodControl,
     FloodCounter,
+    InFlight,
     PeopleMiddleware,
 )
 from bot.report.tally import configure as configure_tally
@@ -118,8 +119,11 @@ def create_dispatcher(
         member_directory=ctx.member_directory,
         staff_directory=ctx.staff_directory,
     )
+    in_flight = InFlight()
+    dp.update.outer_middleware(in_flight)
+    dp.shutdown.register(in_flight.wait)  # before aiogram closes the bot's session
     if once is not None:
-        dp.update.outer_middleware(once)  # first: a redelivered update goes no further
+        dp.update.outer_middleware(once)  # a redelivered update goes no further
     dp.update.outer_middleware(CountingMiddleware())
     if sync is not None:
         dp.update.outer_middleware(SettledChanges(sync))

@@ -3,6 +3,7 @@ and a Bot API request middleware for edits that change nothing."""
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import itertools
 import logging
@@ -38,6 +39,43 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class InFlight(BaseMiddleware):
+    """The updates being handled. At a stop the bot waits for them (`wait`, a shutdown
+    hook) before it closes its connection to Telegram: aiogram's polling closes the bot's
+    session as soon as polling stops, and a handler still sending its reply (the member's
+    data already saved) failed with "Server disconnected" and the reply was lost."""
+
+    GRACE_SECONDS = 10.0  # within the 25 s after which a stuck stop exits (bot/scale/webhook.py)
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        self.count += 1
+        self._idle.clear()
+        try:
+            return await handler(event, data)
+        finally:
+            self.count -= 1
+            if self.count == 0:
+                self._idle.set()
+
+    async def wait(self) -> None:
+        if self.count:
+            log.info("stopping: %d updates still being handled", self.count)
+        try:
+            await asyncio.wait_for(self._idle.wait(), self.GRACE_SECONDS)
+        except TimeoutError:
+            log.warning("stopping with %d updates still being handled", self.count)
 
 
 class DbSessionMiddleware(BaseMiddleware):

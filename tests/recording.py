@@ -11,7 +11,7 @@ from typing import Any
 from aiogram import Bot
 from aiogram.client.session.base import BaseSession
 from aiogram.exceptions import TelegramForbiddenError
-from aiogram.methods import TelegramMethod
+from aiogram.methods import SendPoll, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import (
     Chat,
@@ -21,6 +21,8 @@ from aiogram.types import (
     ReplyKeyboardMarkup,
     User,
 )
+
+from bot.broadcast.sends import Sent, SentPoll
 
 BOT_USER = User(id=1000, is_bot=True, first_name="Qorgau", username="qorgau_test_bot")
 
@@ -73,6 +75,10 @@ class RecordingSession(BaseSession):
             isinstance(returning, type) is False and "Message" in str(returning) and chat_id
         ):
             return self._message(method, int(chat_id or 0))  # type: ignore[return-value]
+        if returning is Sent:  # a post's sends (bot/broadcast/sends.py): shown, answered lean
+            shown = self._message(method, int(chat_id or 0))
+            poll = SentPoll(id=f"poll-{shown.message_id}") if isinstance(method, SendPoll) else None
+            return Sent(message_id=shown.message_id, poll=poll)  # type: ignore[return-value]
         if returning is MessageId:
             return MessageId(message_id=next(self._ids))  # type: ignore[return-value]
         if returning is User:

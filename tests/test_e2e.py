@@ -377,3 +377,24 @@ async def test_member_asks_lawyer_takes_and_they_talk(
     await member.tap("rate:1:5", reply_contains="")
     with sqlite3.connect(bot.db) as db:
         assert db.execute("SELECT status, rating FROM appeal").fetchone() == ("closed", 5)
+
+
+async def test_a_stop_waits_for_the_reply_a_handler_is_sending(tmp_path: Path) -> None:
+    """SIGINT while a handler waits on Telegram for its reply: the reply still goes out and
+    the bot stops cleanly. (aiogram's polling closes the bot's connection as soon as polling
+    stops: the reply failed with "Server disconnected" and a traceback, once in a CI-like run
+    at the end of tests/test_e2e.py's lawyer journey.)"""
+    async with FakeBotAPI() as api:
+        bot = BotProcess(api, tmp_path / "qorgau.db")
+        await bot.start()
+        slow = api.inject("sendMessage", status=0, delay=2.0, chat_id=555)
+        api.send_command(555, "/start", language_code="ru")
+        async with asyncio.timeout(15):
+            # The reply has reached Telegram, which takes 2 s to answer it.
+            while slow in api.faults:  # noqa: ASYNC110 - the fake server has no event for it
+                await asyncio.sleep(0.02)
+        code, stderr = await bot.stop()
+        replies = api.calls_for("sendMessage", chat_id=555)
+    assert "Traceback" not in stderr and code == 0, stderr[-3000:]
+    assert replies and all(call.status == 200 for call in replies), replies
+    assert "Добро пожаловать" in (replies[0].text or "")

@@ -3,6 +3,7 @@ preview, schedule, approval, the life of a post, and who may touch it."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -12,6 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiogram import Bot
 from aiogram.methods import (
     AnswerCallbackQuery,
     SendDocument,
@@ -24,6 +26,9 @@ from sqlalchemy import select, update
 
 from bot.app import Context
 from bot.broadcast import posts
+from bot.broadcast.engine import Broadcaster, SendSettings
+from bot.broadcast.limiter import Pacer
+from bot.broadcast.worker import PostRunner
 from bot.callbacks import PostCb
 from bot.services.staff import StaffView
 from bot.storage.db import create_session_factory
@@ -42,6 +47,7 @@ from tests.conftest import ADMIN_ID
 from tests.databases import KINDS, database
 from tests.driver import Person, buttons, texts
 from tests.fake_bot_api import parse_text
+from tests.recording import RecordingSession
 from tests.test_desk_flow import invite, make_lawyer
 from tests.test_member_flow import onboard
 
@@ -621,3 +627,76 @@ async def test_post_services_on_both_databases(kind: str, tmp_path: Path) -> Non
         assert actions[:2] == ["post-create", "post-text"]
         assert actions[-3:] == ["post-pause", "post-resume", "post-cancel"]
         assert {"post-approve", "post-confirm", "post-approval-setting"} <= set(actions)
+
+
+async def test_a_russian_press_secretary_changes_their_mind_and_reads_everything_in_russian(
+    person: Callable[..., Person], ctx: Context, bot: Bot, recording: RecordingSession
+) -> None:
+    """Staff who are not members read their Telegram language, also in what the bot sends
+    them unasked (the author's report); "cancel" while composing asks in a message of its
+    own and "keep it" leaves the step as it was; the "when" buttons stay live after "on a
+    date" was tapped; /help lists the press secretary's commands."""
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    await onboard(person(901), lang="kk", org="almaty")
+    sent = await press.send("/help")
+    assert "/post:" in texts(sent) and "/posts:" in texts(sent), texts(sent)
+    assert "/approval" not in texts(sent)  # an admin's command
+
+    await press.send("/post")
+    post_id = (await the_post(ctx)).id
+    await press.send("<b>Жиналыс</b> ертең")
+    await press.press(cb("skip", post_id, "ru"))
+    await press.press(cb("media", post_id, "none"))
+    await press.press(cb("aud", post_id))
+    await press.press(cb("survey", post_id, "no"))
+    when = press.last_message()
+    await press.press(cb("when", post_id, "date"))
+    prompt = press.last_message()
+    assert "Алматы" in (prompt.text or "") and "Asia/" not in (prompt.text or "")
+    assert cb("cancel", post_id, "step") in [d for _, d in buttons(prompt)]
+
+    sent = await press.press(cb("cancel", post_id, "step"), prompt)
+    question = press.last_message()
+    assert question.message_id != prompt.message_id  # a message of its own
+    assert [d for _, d in buttons(question)] == [cb("cancelyes", post_id), cb("cancelno", post_id)]
+    assert "№ " + str(post_id) in (question.text or "")
+    assert buttons(press.session.screen.messages[PRESS_ID][prompt.message_id]) == buttons(prompt)
+    await press.press(cb("cancelno", post_id), question)
+    assert not buttons(press.session.screen.messages[PRESS_ID][question.message_id])
+    assert (await the_post(ctx, post_id)).status == PostStatus.DRAFT
+
+    # "On a date" was tapped; the press secretary wants it now after all.
+    sent = await press.press(cb("when", post_id, "now"), when)
+    assert not answer(sent).show_alert, texts(sent)
+    urgent = press.last_text()
+    assert "22:00" in urgent and "08:00" in urgent and "Алматы" in urgent, urgent
+    await press.press(cb("urgent", post_id, "1"))
+    await press.press(cb("confirm", post_id))
+    assert (await the_post(ctx, post_id)).status == PostStatus.SCHEDULED
+    assert "отправляется сейчас" in press.last_text(), press.last_text()
+
+    broadcaster = Broadcaster(bot, ctx.engine, Pacer(100), owner="t", settings=SendSettings())
+    runner = PostRunner(ctx, bot, broadcaster)
+    await runner.tick()
+    await asyncio.wait_for(asyncio.gather(*runner.tasks.values()), timeout=30)
+    await runner.tick()  # reports
+    await asyncio.gather(*runner.tasks.values())
+    reports = [
+        r
+        for r in recording.requests
+        if isinstance(r, SendMessage) and r.chat_id == PRESS_ID and f"№ {post_id}" in r.text
+    ]
+    assert reports and "отправлена" in reports[-1].text, [r.text for r in reports]
+    delivered = [r for r in recording.requests if getattr(r, "chat_id", None) == 901]
+    assert [type(r).__name__ for r in delivered][-1] == "BroadcastMessage"
+
+    # A post that is not urgent, at 23:30: the confirmation says it waits for 08:00.
+    night = await compose_quickly(press, ctx)
+    await press.press(cb("change", night))
+    await press.press(cb("part", night, "schedule"))
+    await press.press(cb("when", night, "date"))
+    await press.send(f"15.06.{datetime.now(ALMATY).year + 1} 23:30")
+    await press.press(cb("urgent", night, "0"))
+    await press.press(cb("confirm", night))
+    assert "🌙" in press.last_text() and "08:00" in press.last_text(), press.last_text()

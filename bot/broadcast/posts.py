@@ -17,14 +17,22 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot
+from aiogram.methods import TelegramMethod
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ColumnElement
 
+from bot.broadcast.sends import (
+    BroadcastDocument,
+    BroadcastMessage,
+    BroadcastPhoto,
+    BroadcastPoll,
+    Sent,
+)
 from bot.services.staff import StaffView, audit
 from bot.storage.models import (
     BotSetting,
@@ -349,26 +357,35 @@ async def send_part(
     """Send one part of a version, as members get it (the preview and the delivery engine
     both send through here); returns the poll's id for the "poll" part."""
     extra: dict[str, Any] = {"allow_paid_broadcast": True} if paid else {}
+    method: TelegramMethod[Any]
     if part == "poll":
-        sent = await bot.send_poll(
-            chat_id,
-            version.poll_question or "",
+        method = BroadcastPoll(
+            chat_id=chat_id,
+            question=version.poll_question or "",
             options=list(version.poll_options),
             is_anonymous=False,
             **extra,
         )
-        return sent.poll.id if sent.poll else None
-    if version.media_kind == "photo" and version.media_file_id:
-        await bot.send_photo(
-            chat_id, version.media_file_id, caption=version.text, parse_mode="HTML", **extra
+    elif version.media_kind == "photo" and version.media_file_id:
+        method = BroadcastPhoto(
+            chat_id=chat_id,
+            photo=version.media_file_id,
+            caption=version.text,
+            parse_mode="HTML",
+            **extra,
         )
     elif version.media_kind == "document" and version.media_file_id:
-        await bot.send_document(
-            chat_id, version.media_file_id, caption=version.text, parse_mode="HTML", **extra
+        method = BroadcastDocument(
+            chat_id=chat_id,
+            document=version.media_file_id,
+            caption=version.text,
+            parse_mode="HTML",
+            **extra,
         )
     else:
-        await bot.send_message(chat_id, version.text, parse_mode="HTML", **extra)
-    return None
+        method = BroadcastMessage(chat_id=chat_id, text=version.text, parse_mode="HTML", **extra)
+    sent = cast(Sent, await bot(method))  # the lean answer type: bot/broadcast/sends.py
+    return sent.poll.id if part == "poll" and sent.poll else None
 
 
 # --- composing -----------------------------------------------------------------------------

@@ -32,8 +32,12 @@ async def cmd_join(
     if not code or message.from_user is None:
         await message.answer(_("Send the code with the command: /join CODE"))
         return
+    known = await member_directory.get(session, message.from_user.id)
+    lang = known.language if known else guess_language(message.from_user)
     try:
-        staff = await join(session, message.from_user.id, code, message.from_user.full_name)
+        staff = await join(
+            session, message.from_user.id, code, message.from_user.full_name, language=lang
+        )
         await session.commit()
     except StaffError:
         await session.rollback()
@@ -42,8 +46,6 @@ async def cmd_join(
         )
         return
     staff_directory.invalidate()
-    known = await member_directory.get(session, message.from_user.id)
-    lang = known.language if known else guess_language(message.from_user)
     await set_chat_commands(bot, message.from_user.id, lang, i18n, staff.role)
     await message.answer(
         _(

@@ -9,6 +9,7 @@ and its buttons work only in it and only for the post of this dialogue (a draft)
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -19,7 +20,7 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from babel.dates import get_day_names
+from babel.dates import get_day_names, get_timezone_location
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
@@ -32,9 +33,10 @@ from bot.handlers.common import outdated as _outdated
 from bot.handlers.common import reader_language as _lang
 from bot.handlers.states import PostCompose
 from bot.i18n import LANGUAGES, N_, fmt_datetime
+from bot.services.calendar import QUIET_END, QUIET_START
 from bot.services.members import MemberDirectory, MemberView
 from bot.services.staff import StaffView
-from bot.storage.models import Broadcast, PostStatus, StaffRole
+from bot.storage.models import Broadcast, PostStatus, StaffRole, utcnow
 from bot.topics import MemberOrgs
 
 router = Router(name=__name__)
@@ -279,8 +281,29 @@ async def card_text(
 # --- keyboards -----------------------------------------------------------------------------
 
 
-def _cancel_button(builder: kb.InlineKeyboard, post_id: int) -> None:
-    builder.button(text=_("✖️ Cancel the post"), callback_data=PostCb(action="cancel", post=post_id))
+def _cancel_button(builder: kb.InlineKeyboard, post_id: int, *, composing: bool = True) -> None:
+    # While composing, the question comes as a message of its own, so that "keep it" leaves
+    # the step's message and buttons as they were; on a post's card it replaces the buttons.
+    builder.button(
+        text=_("✖️ Cancel the post"),
+        callback_data=PostCb(action="cancel", post=post_id, value="step" if composing else ""),
+    )
+
+
+def _quiet(moment: datetime, tz: ZoneInfo) -> bool:
+    local = moment.astimezone(tz).time()
+    return local >= QUIET_START or local < QUIET_END
+
+
+def zone_name(tz: ZoneInfo, lang: str) -> str:
+    """The bot's time zone as people say it: "Алматы", not "Asia/Almaty"."""
+    return str(get_timezone_location(tz.key, locale=lang, return_city=True))
+
+
+def _cancel_only(post_id: int) -> InlineKeyboardMarkup:
+    builder = kb.InlineKeyboard()
+    _cancel_button(builder, post_id)
+    return builder.as_markup()
 
 
 def card_markup(post: Broadcast, staff: StaffView) -> InlineKeyboardMarkup:
@@ -297,7 +320,7 @@ def card_markup(post: Broadcast, staff: StaffView) -> InlineKeyboardMarkup:
     if post.status == PostStatus.PAUSED:
         builder.button(text=_("▶️ Resume"), callback_data=PostCb(action="resume", post=post.id))
     if post.status in posts.CANCELLABLE:
-        _cancel_button(builder, post.id)
+        _cancel_button(builder, post.id, composing=False)
     builder.button(text=_("⬅️ All posts"), callback_data=PostCb(action="list"))
     builder.adjust(2)
     return builder.as_markup()
@@ -384,6 +407,7 @@ async def _ask(
     step: str,
     lang: str,
     orgs: MemberOrgs,
+    tz: ZoneInfo,
 ) -> None:
     builder = kb.InlineKeyboard()
     if step in ("kk", "ru"):
@@ -458,7 +482,10 @@ async def _ask(
             )
     else:  # urgent
         await state.set_state(PostCompose.urgent)
-        text = _("⚡ Is the post urgent?")
+        text = _(
+            "⚡ Is the post urgent? An urgent post is sent at any hour; any other post does "
+            "not go out between 22:00 and 08:00 ({zone} time) and waits for the morning."
+        ).format(zone=zone_name(tz, lang))
         builder.button(
             text=_("⚡ Urgent"), callback_data=PostCb(action="urgent", post=post.id, value="1")
         )
@@ -496,7 +523,7 @@ async def _advance(
     if (await state.get_data()).get("editing") or after == STEPS[-1]:
         await _preview(bot, chat_id, state, session, post, lang, orgs, tz)
         return
-    await _ask(bot, chat_id, state, session, post, STEPS[STEPS.index(after) + 1], lang, orgs)
+    await _ask(bot, chat_id, state, session, post, STEPS[STEPS.index(after) + 1], lang, orgs, tz)
 
 
 async def _preview(
@@ -579,13 +606,14 @@ async def cmd_post(
     member: MemberView | None,
     i18n: I18n,
     orgs: MemberOrgs,
+    tz: ZoneInfo,
     bot: Bot,
 ) -> None:
     await state.clear()
     post = await posts.create_draft(session, staff)
     await session.commit()
     await state.update_data(post=post.id, editing=False)
-    await _ask(bot, _chat(message), state, session, post, "kk", _lang(member, i18n), orgs)
+    await _ask(bot, _chat(message), state, session, post, "kk", _lang(member, i18n), orgs, tz)
 
 
 def _typed_html(message: Message) -> str:
@@ -826,7 +854,7 @@ async def on_survey_choice(
     await query.answer()
     lang = _lang(member, i18n)
     if callback_data.value == "yes":
-        await _ask(bot, _chat(query), state, session, post, "survey-kk", lang, orgs)
+        await _ask(bot, _chat(query), state, session, post, "survey-kk", lang, orgs, tz)
         return
     post = await posts.remove_survey(session, staff, post.id)
     await session.commit()
@@ -845,7 +873,7 @@ async def _survey_saved(
     tz: ZoneInfo,
 ) -> None:
     if language == "kk":
-        await _ask(bot, chat_id, state, session, post, "survey-ru", lang, orgs)
+        await _ask(bot, chat_id, state, session, post, "survey-ru", lang, orgs, tz)
     else:
         await _advance(bot, chat_id, state, session, post, "survey", lang, orgs, tz)
 
@@ -904,7 +932,17 @@ async def on_survey_skip(
     await _survey_saved(bot, _chat(query), state, session, post, language, lang, orgs, tz)
 
 
-@router.callback_query(StateFilter(PostCompose.schedule), PostCb.filter(F.action == "when"))
+# The "when" buttons stay live while the date or weekly time is asked: a press secretary
+# who tapped "on a date" and changes their mind taps "right after confirming" above.
+WHEN_STATES = (
+    PostCompose.schedule,
+    PostCompose.date,
+    PostCompose.weekday,
+    PostCompose.weekly_time,
+)
+
+
+@router.callback_query(StateFilter(*WHEN_STATES), PostCb.filter(F.action == "when"))
 async def on_when(
     query: CallbackQuery,
     callback_data: PostCb,
@@ -929,11 +967,13 @@ async def on_when(
         return
     if callback_data.value == "date":
         await state.set_state(PostCompose.date)
+        example = (datetime.now(tz) + timedelta(days=7)).strftime("%d.%m.%Y")
         await bot.send_message(
             _chat(query),
-            _("📅 Type the date and time ({zone} time), for example: 25.12.2026 10:00").format(
-                zone=tz.key
+            _("📅 Type the date and time ({zone} time), for example: {example} 10:00").format(
+                zone=zone_name(tz, lang), example=example
             ),
+            reply_markup=_cancel_only(post.id),
         )
     elif callback_data.value == "weekly":
         await state.set_state(PostCompose.weekday)
@@ -944,6 +984,8 @@ async def on_when(
                 callback_data=PostCb(action="wd", post=post.id, value=str(weekday)),
             )
         builder.adjust(2)
+        _cancel_button(builder, post.id)
+        builder.adjust(2, 2, 2, 1, 1)
         await bot.send_message(
             _chat(query), _("🔁 On which day of the week?"), reply_markup=builder.as_markup()
         )
@@ -978,12 +1020,16 @@ async def on_date(
     )
 
 
-@router.callback_query(StateFilter(PostCompose.weekday), PostCb.filter(F.action == "wd"))
+@router.callback_query(
+    StateFilter(PostCompose.weekday, PostCompose.weekly_time), PostCb.filter(F.action == "wd")
+)
 async def on_weekday(
     query: CallbackQuery,
     callback_data: PostCb,
     state: FSMContext,
     session: AsyncSession,
+    member: MemberView | None,
+    i18n: I18n,
     tz: ZoneInfo,
     bot: Bot,
 ) -> None:
@@ -997,7 +1043,11 @@ async def on_weekday(
     await state.update_data(weekday=int(callback_data.value))
     await query.answer()
     await bot.send_message(
-        _chat(query), _("🕒 Type the time ({zone} time), for example: 09:00").format(zone=tz.key)
+        _chat(query),
+        _("🕒 Type the time ({zone} time), for example: 09:00").format(
+            zone=zone_name(tz, _lang(member, i18n))
+        ),
+        reply_markup=_cancel_only(post.id),
     )
 
 
@@ -1106,6 +1156,7 @@ async def on_part(
     member: MemberView | None,
     i18n: I18n,
     orgs: MemberOrgs,
+    tz: ZoneInfo,
     bot: Bot,
 ) -> None:
     post = await _compose_post(query, callback_data, state, session)
@@ -1117,7 +1168,7 @@ async def on_part(
     await state.update_data(editing=True)
     await query.answer()
     await _ask(
-        bot, _chat(query), state, session, post, callback_data.value, _lang(member, i18n), orgs
+        bot, _chat(query), state, session, post, callback_data.value, _lang(member, i18n), orgs, tz
     )
 
 
@@ -1166,15 +1217,29 @@ async def on_confirm(
         again = await posts.get_post(session, callback_data.post)
         if exc.code == "past" and again is not None:
             await state.update_data(editing=True)
-            await _ask(bot, _chat(query), state, session, again, "schedule", lang, orgs)
+            await _ask(bot, _chat(query), state, session, again, "schedule", lang, orgs, tz)
         return
     await state.clear()
+    now = post.repeat_weekday is None and post.run_at is not None and post.run_at <= utcnow()
+    waits = not post.urgent and post.run_at is not None and _quiet(post.run_at, tz)
     if post.status == PostStatus.AWAITING_APPROVAL:
         done = _("📨 Post No. {number} is waiting for an admin's approval.").format(number=post.id)
+        waits = False  # the admin's approval decides when
+    elif now and not waits:
+        done = _("✅ Post No. {number} goes out now; /posts shows how it is going.").format(
+            number=post.id
+        )
+    elif now:
+        done = _("✅ Post No. {number} is confirmed.").format(number=post.id)
     else:
         done = _("✅ Post No. {number} is scheduled: {when}.").format(
             number=post.id, when=schedule_text(post, lang, tz)
         )
+    if waits:
+        done += "\n" + _(
+            "🌙 It is not urgent and starts within the quiet hours (22:00–08:00, {zone} "
+            "time): it goes out at 08:00."
+        ).format(zone=zone_name(tz, lang))
     if isinstance(query.message, Message):
         await query.message.edit_text(done, reply_markup=None)
     await query.answer()
@@ -1371,19 +1436,38 @@ async def on_edit(
 
 
 @router.callback_query(PostCb.filter(F.action == "cancel"))
-async def on_cancel_ask(query: CallbackQuery, callback_data: PostCb, session: AsyncSession) -> None:
+async def on_cancel_ask(
+    query: CallbackQuery, callback_data: PostCb, session: AsyncSession, bot: Bot
+) -> None:
     post = await posts.get_post(session, callback_data.post)
     if post is None or post.status not in posts.CANCELLABLE:
         await query.answer(_outdated(), show_alert=True)
         return
+    composing = callback_data.value == "step"
     builder = kb.InlineKeyboard()
     builder.button(
         text=_("✖️ Yes, cancel it"), callback_data=PostCb(action="cancelyes", post=post.id)
     )
-    builder.button(text=_("⬅️ No, keep it"), callback_data=PostCb(action="open", post=post.id))
+    builder.button(
+        text=_("⬅️ No, keep it"),
+        callback_data=PostCb(action="cancelno" if composing else "open", post=post.id),
+    )
     builder.adjust(1)
-    if isinstance(query.message, Message):
+    await query.answer()
+    if composing:
+        await bot.send_message(
+            _chat(query),
+            _("✖️ Cancel post No. {number}? It will not go out.").format(number=post.id),
+            reply_markup=builder.as_markup(),
+        )
+    elif isinstance(query.message, Message):
         await query.message.edit_reply_markup(reply_markup=builder.as_markup())
+
+
+@router.callback_query(PostCb.filter(F.action == "cancelno"))
+async def on_cancel_no(query: CallbackQuery) -> None:
+    if isinstance(query.message, Message):
+        await query.message.edit_text(_("The post is kept: go on where you left off."))
     await query.answer()
 
 

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
 from bot.callbacks import ConsentCb, LangCb, OrgCb, WorkplaceCb
-from bot.commands import set_chat_commands
-from bot.filters import NOT_COMMAND, MenuButton, Registered
+from bot.commands import STAFF_COMMANDS, set_chat_commands
+from bot.filters import NOT_COMMAND, HasRole, MenuButton, Registered
 from bot.handlers.states import Onboarding
 from bot.services.members import (
     CONSENT_VERSION,
@@ -23,7 +23,8 @@ from bot.services.members import (
     set_language,
 )
 from bot.services.staff import StaffView
-from bot.storage.models import WorkplaceType
+from bot.staff_texts import role_title
+from bot.storage.models import StaffRole, WorkplaceType
 from bot.topics import MemberOrgs
 
 router = Router(name=__name__)
@@ -170,10 +171,39 @@ async def on_onboarding_other(event: Message | CallbackQuery) -> None:
     await event.answer(_("Please choose with the buttons in the message above, or send /start."))
 
 
+# Staff who never onboarded as members get help too (their welcome at /join sends them
+# here): registered before the catch-all that starts onboarding; members further down.
+@router.message(Command("help"), HasRole(*StaffRole))
+async def cmd_help(message: Message, staff: StaffView | None) -> None:
+    text = _(
+        "<b>Qorgau: legal help of the union</b>\n\n"
+        "• Type your question in your own words: I will find answers in the legal FAQ.\n"
+        "• /faq: browse the FAQ by topic.\n"
+        "• /ask: send an appeal to a lawyer of your member organisation.\n"
+        "• /my: your appeals and their status; add a message to an open appeal.\n"
+        "• /feedback: a suggestion or complaint to the union's leadership.\n"
+        "• /news: union news on or off.\n"
+        "• /mydata: a file with everything the bot stores about you.\n"
+        "• /forget: erase your personal data.\n"
+        "• /lang: change the language.\n\n"
+        "Answers in the FAQ are general information; a union lawyer looks at your own "
+        "case when you send an appeal."
+    )
+    if staff is not None:  # the welcome at /join sends staff here for their commands
+        lines = [f"• /{name}: {_(description)}" for name, description in STAFF_COMMANDS[staff.role]]
+        heading = _("<b>Your commands as {role}</b>").format(role=role_title(staff.role))
+        text += "\n\n" + heading + "\n" + "\n".join(lines)
+    await message.answer(text, reply_markup=kb.main_menu())
+
+
 @router.message(~Registered(), StateFilter(None))
 async def on_not_registered(message: Message, state: FSMContext, i18n: I18n) -> None:
     # Anything before onboarding starts it: the member's first message is never ignored.
     await cmd_start(message, state, i18n)
+
+
+router.message.register(cmd_help, Command("help"))
+router.message.register(cmd_help, MenuButton(kb.BTN_HELP))
 
 
 @router.message(Command("lang"))
@@ -204,25 +234,3 @@ async def on_language_switch(
             await query.message.edit_text(_("Language changed: Kazakh."))
             await show_main_menu(query.message)
     await query.answer()
-
-
-@router.message(Command("help"))
-@router.message(MenuButton(kb.BTN_HELP))
-async def cmd_help(message: Message) -> None:
-    await message.answer(
-        _(
-            "<b>Qorgau: legal help of the union</b>\n\n"
-            "• Type your question in your own words: I will find answers in the legal FAQ.\n"
-            "• /faq: browse the FAQ by topic.\n"
-            "• /ask: send an appeal to a lawyer of your member organisation.\n"
-            "• /my: your appeals and their status; add a message to an open appeal.\n"
-            "• /feedback: a suggestion or complaint to the union's leadership.\n"
-            "• /news: union news on or off.\n"
-            "• /mydata: a file with everything the bot stores about you.\n"
-            "• /forget: erase your personal data.\n"
-            "• /lang: change the language.\n\n"
-            "Answers in the FAQ are general information; a union lawyer looks at your own "
-            "case when you send an appeal."
-        ),
-        reply_markup=kb.main_menu(),
-    )

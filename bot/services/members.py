@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage.models import Member, WorkplaceType, utcnow
+from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
+from bot.storage.models import Member, Staff, WorkplaceType, utcnow
 
 # Bump when the consent text changes: members are asked again before their next appeal.
 CONSENT_VERSION = "2026-11"
@@ -73,10 +74,15 @@ class MemberDirectory:
         return view
 
     async def language_of(self, session: AsyncSession, telegram_id: int) -> str:
-        """The language a person chose as a member; Kazakh (the default) for staff who
-        never onboarded as members."""
+        """The language a person chose as a member; for staff who never onboarded as
+        members, the language their screens were in when they joined; else Kazakh."""
         view = await self.get(session, telegram_id)
-        return view.language if view else "kk"
+        if view is not None:
+            return view.language
+        staff_language = await session.scalar(
+            select(Staff.language).where(Staff.telegram_id == telegram_id)
+        )
+        return staff_language if staff_language in LANGUAGES else DEFAULT_LANGUAGE
 
     def remember(self, telegram_id: int, view: MemberView | None) -> None:
         """After this process changed the member (and committed)."""

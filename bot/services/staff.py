@@ -151,8 +151,15 @@ async def create_invite(
     return invite
 
 
-async def join(session: AsyncSession, telegram_id: int, code: str, full_name: str | None) -> Staff:
-    """Redeem an invite. Atomic: of two people racing with one code, only one joins."""
+async def join(
+    session: AsyncSession,
+    telegram_id: int,
+    code: str,
+    full_name: str | None,
+    language: str | None = None,
+) -> Staff:
+    """Redeem an invite. Atomic: of two people racing with one code, only one joins.
+    `language`: what their screens are in (kept for messages the bot sends them unasked)."""
     now = utcnow()
     used = await session.execute(
         update(StaffInvite)
@@ -176,6 +183,7 @@ async def join(session: AsyncSession, telegram_id: int, code: str, full_name: st
     else:
         staff.role, staff.member_orgs, staff.active = role, list(member_orgs or []), True
     staff.full_name = full_name
+    staff.language = language
     await audit(session, telegram_id, "join", role=str(role))
     await session.flush()
     return staff

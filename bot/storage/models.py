@@ -161,6 +161,9 @@ class Staff(Base):
     full_name: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The language of the bot's screens at /join (Telegram's app language), for what the bot
+    # sends them unasked; a member's own choice comes first (MemberDirectory.language_of).
+    language: Mapped[str | None] = mapped_column(String(2))
 
 
 class StaffInvite(Base):
