@@ -218,11 +218,12 @@ def _peak_mb() -> float:
 
 async def run(args: argparse.Namespace, url: str, server: FakeServer) -> dict[str, Any]:
     from aiogram import Bot
-    from aiogram.client.session.aiohttp import AiohttpSession
     from aiogram.client.telegram import TelegramAPIServer
 
+    from bot.app import with_request_middlewares
     from bot.broadcast.engine import Broadcaster, SendSettings
     from bot.broadcast.limiter import Pacer
+    from bot.broadcast.sends import BotSession
     from bot.storage.migrate import upgrade
 
     class StampedPacer(Pacer):
@@ -242,8 +243,8 @@ async def run(args: argparse.Namespace, url: str, server: FakeServer) -> dict[st
     async with _engine(url) as engine:
         await upgrade(engine)
         post = await _fill(engine, n)
-        session = AiohttpSession(api=TelegramAPIServer.from_base(server.url), limit=concurrency + 8)
-        bot = Bot(TOKEN, session=session)
+        session = BotSession(api=TelegramAPIServer.from_base(server.url), limit=concurrency + 8)
+        bot = with_request_middlewares(Bot(TOKEN, session=session))  # as the bot's own
         pacer = StampedPacer(rate)
         broadcaster = Broadcaster(bot, engine, pacer, owner="bench", settings=settings)
         rss_before, peak_before, load_before = _rss_mb(), _peak_mb(), os.getloadavg()[0]

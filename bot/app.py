@@ -16,6 +16,7 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from bot.broadcast.sends import BotSession
 from bot.config import Settings
 from bot.faq.content import Faq, load_faq
 from bot.faq.search import FaqIndex
@@ -29,6 +30,7 @@ from bot.middlewares import (
     FloodControl,
     FloodCounter,
     InFlight,
+    KeepResponseTypes,
     PeopleMiddleware,
 )
 from bot.report.tally import configure as configure_tally
@@ -82,18 +84,26 @@ def build_context(settings: Settings) -> Context:
 
 
 def create_bot(settings: Settings, session: AiohttpSession | None = None) -> Bot:
-    if session is None and settings.telegram_api_url:
-        session = AiohttpSession(
-            api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/"))
+    if session is None:
+        session = (
+            BotSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
+            if settings.telegram_api_url
+            else BotSession()
         )
     bot = Bot(
         token=settings.bot_token.get_secret_value(),
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    return with_request_middlewares(bot)
+
+
+def with_request_middlewares(bot: Bot) -> Bot:
+    """What every request of the bot goes through (create_bot; a benchmark's own bot)."""
     # Tapping a button whose screen is already shown: Telegram refuses the same edit with
     # 400 "message is not modified"; that is not an error for the member.
     bot.session.middleware(EditsThatChangeNothing())
+    bot.session.middleware(KeepResponseTypes())
     return bot
 
 
