@@ -59,8 +59,6 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
     TelegramServerError,
 )
-from aiogram.methods.base import Response
-from aiogram.types import Message
 from sqlalchemy import (
     Integer,
     TextClause,
@@ -91,12 +89,6 @@ from bot.storage.models import (
 )
 
 log = logging.getLogger(__name__)
-
-# aiogram parses every send's answer with `Response[Message]`, a pydantic generic class that
-# pydantic caches only weakly: each garbage collection that finds it unused throws it away
-# and the next send builds it again (5-10 ms of CPU, the event loop stalled meanwhile; 284
-# times in 10,000 sends in bench/broadcast.py). Holding it here keeps it built.
-_SEND_ANSWER = Response[Message]
 
 
 class _Frozen:

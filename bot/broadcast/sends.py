@@ -28,6 +28,7 @@ import aiogram.types
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.methods import SendDocument, SendMessage, SendPhoto, SendPoll, TelegramMethod
+from aiogram.methods.base import Response
 from aiohttp import FormData
 from aiohttp.payload import BytesPayload
 from pydantic import BaseModel, ConfigDict
@@ -68,6 +69,12 @@ class BroadcastDocument(_SetFieldsOnly, SendDocument):
 class BroadcastPoll(_SetFieldsOnly, SendPoll):
     __returning__: ClassVar[Any] = Sent
 
+
+# aiogram reads each answer with `Response[Sent]`, which pydantic keeps only weakly: every
+# garbage collection would drop it and the next send build it again (5-10 ms, the event
+# loop stalled; bot.middlewares.KeepResponseTypes does the same for the bot's other
+# requests). Held here, it is built once, whatever bot sends the post.
+_ANSWER = Response[Sent]
 
 # Their fields name Telegram's types (forward references, resolved in aiogram's namespace):
 # pydantic builds each class on its first use with that namespace (see bot/lean_types.py).
