@@ -27,6 +27,7 @@ entries, stop it for 0.2 s while requests queue and then stamp them too close to
   busiest_1s_at_sender is the same from the times the pacer let each send go, before the
   time it takes a request to reach the server (which varies by tens of ms at 1,000 a second
   with both processes busy on a small machine);
+- slot_to_arrival_ms: that time, the i-th slot against the i-th arrival (p50, p99, max);
 - duplicates: chats that got the post more than once;
 - lost: members the server never saw a send for, and deliveries not 'delivered'.
 
@@ -97,6 +98,7 @@ def _summary(calls: list[Any], first: int, n: int) -> dict[str, Any]:
         "span_s": round(span, 3),
         "achieved_rate": round(len(sent) / span, 2) if span else None,
         "busiest_1s": busiest,
+        "stamps": stamps,
         "duplicates": sum(1 for count in per_chat.values() if count > 1),
         "never_sent": sum(1 for chat in range(first, first + n) if chat not in per_chat),
         "strangers": sum(1 for chat in per_chat if not first <= int(chat) < first + n),
@@ -256,6 +258,12 @@ async def run(args: argparse.Namespace, url: str, server: FakeServer) -> dict[st
         wall, cpu = time.perf_counter() - started, own_cpu() - cpu
     assert result is not None, "the post's lease was not taken"
     seen = server.summary(FIRST, n)
+    # The i-th slot the pacer gave against the i-th arrival at the server (one monotonic
+    # clock for both processes): how late sends reach Telegram after their slot.
+    late = sorted(
+        1000 * (arrived - slot)
+        for arrived, slot in zip(seen.pop("stamps"), sorted(pacer.released), strict=False)
+    )
     delivered = result.counts.get("delivered", 0)
     achieved = seen["achieved_rate"]
     figures: dict[str, Any] = {
@@ -273,6 +281,11 @@ async def run(args: argparse.Namespace, url: str, server: FakeServer) -> dict[st
         "achieved_pct": round(100 * achieved / rate, 1) if achieved else None,
         "busiest_1s": seen["busiest_1s"],
         "busiest_1s_at_sender": busiest_second(sorted(pacer.released)),
+        "slot_to_arrival_ms": {
+            "p50": round(late[len(late) // 2], 2) if late else None,
+            "p99": round(late[int(len(late) * 0.99)], 2) if late else None,
+            "max": round(late[-1], 2) if late else None,
+        },
         "duplicates": seen["duplicates"],
         "lost_never_sent": seen["never_sent"],
         "lost_not_delivered": n - delivered,

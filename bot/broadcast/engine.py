@@ -77,6 +77,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from bot.broadcast.limiter import Pacer
 from bot.broadcast.posts import LANGUAGES, Rendition, parts, rendition, send_part
+from bot.broadcast.sends import build_types
 from bot.metrics import DELIVERIES
 from bot.storage.db import create_session_factory
 from bot.storage.models import (
@@ -365,6 +366,7 @@ class Broadcaster:
         failures: list[BaseException] = []
         writer = _ResultWriter(self.engine, self.settings, on_failure=stop.set)
         versions = {language: rendition(post, language) for language in LANGUAGES}
+        build_types()  # before the first slot, not after it
         writer.start()
 
         async def produce() -> bool:
