@@ -298,17 +298,24 @@ class Broadcaster:
 
     async def _take_batch(self, post_id: int) -> list[_Row]:
         async with self.engine.begin() as conn:
-            ids = (
+            # A materialised CTE: as `id IN (subquery LIMIT n)` PostgreSQL may run the
+            # subquery again per row and take far more than n rows (it took all 40 of a
+            # test's post in one batch of 16).
+            batch = (
                 select(Delivery.id)
                 .where(Delivery.broadcast_id == post_id, Delivery.status == DeliveryStatus.PENDING)
                 .order_by(Delivery.id)
                 .limit(self.settings.batch)
                 .with_for_update(skip_locked=True)
-                .scalar_subquery()
+                .cte("batch")
+                .prefix_with("MATERIALIZED", dialect="postgresql")
             )
             taken = await conn.execute(
                 update(Delivery)
-                .where(Delivery.id.in_(ids), Delivery.status == DeliveryStatus.PENDING)
+                .where(
+                    Delivery.id.in_(select(batch.c.id)),
+                    Delivery.status == DeliveryStatus.PENDING,
+                )
                 .values(status=DeliveryStatus.SENDING)
                 .returning(
                     Delivery.id,
@@ -344,12 +351,26 @@ class Broadcaster:
                 log.info("post %s: %d deliveries in flight at a stop are sent again", post_id, back)
             with _old_heap_left_alone():
                 finished, writer = await self._send_all(post_row, lost)
+                written, transactions = writer.written, writer.transactions
+                # Done only when no row is pending *or sending*: every row this run took
+                # is written by now, so a row still "sending" was taken by a process that
+                # had stalled (stopped inside its take of a batch, woken after this one
+                # took the post over); it sends nothing more, so the rows are sent here.
+                while finished and (orphans := await self._reset_in_flight(post_id)):
+                    log.warning(
+                        "post %s: %d rows taken by a process that lost the post are sent here",
+                        post_id,
+                        orphans,
+                    )
+                    finished, writer = await self._send_all(post_row, lost)
+                    written += writer.written
+                    transactions += writer.transactions
         finally:
             keeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await keeper
         counts = await delivery_counts(self.engine, post_id)
-        result = RunResult(post_id, counts, finished, writer.written, writer.transactions)
+        result = RunResult(post_id, counts, finished, written, transactions)
         if finished:
             async with self.engine.begin() as conn:
                 await conn.execute(
