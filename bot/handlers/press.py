@@ -33,7 +33,7 @@ from bot.handlers.common import outdated as _outdated
 from bot.handlers.common import reader_language as _lang
 from bot.handlers.states import PostCompose
 from bot.i18n import LANGUAGES, N_, fmt_datetime
-from bot.services.calendar import QUIET_END, QUIET_START
+from bot.services.calendar import is_quiet
 from bot.services.members import MemberDirectory, MemberView
 from bot.services.staff import StaffView
 from bot.storage.models import Broadcast, PostStatus, StaffRole, utcnow
@@ -288,11 +288,6 @@ def _cancel_button(builder: kb.InlineKeyboard, post_id: int, *, composing: bool 
         text=_("✖️ Cancel the post"),
         callback_data=PostCb(action="cancel", post=post_id, value="step" if composing else ""),
     )
-
-
-def _quiet(moment: datetime, tz: ZoneInfo) -> bool:
-    local = moment.astimezone(tz).time()
-    return local >= QUIET_START or local < QUIET_END
 
 
 def zone_name(tz: ZoneInfo, lang: str) -> str:
@@ -1221,7 +1216,7 @@ async def on_confirm(
         return
     await state.clear()
     now = post.repeat_weekday is None and post.run_at is not None and post.run_at <= utcnow()
-    waits = not post.urgent and post.run_at is not None and _quiet(post.run_at, tz)
+    waits = not post.urgent and post.run_at is not None and is_quiet(post.run_at, tz)
     if post.status == PostStatus.AWAITING_APPROVAL:
         done = _("📨 Post No. {number} is waiting for an admin's approval.").format(number=post.id)
         waits = False  # the admin's approval decides when

@@ -12,6 +12,12 @@ HOLIDAYS_FILE = Path(__file__).resolve().parent.parent / "data" / "holidays.yaml
 QUIET_START, QUIET_END = time(22, 0), time(8, 0)
 
 
+def is_quiet(moment: datetime, tz: ZoneInfo) -> bool:
+    """22:00-08:00 in `tz`: no notifications to people, no posts unless urgent."""
+    local = moment.astimezone(tz).time()
+    return local >= QUIET_START or local < QUIET_END
+
+
 def load_holidays(path: Path = HOLIDAYS_FILE) -> frozenset[date]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
     days = set()
@@ -85,8 +91,7 @@ class WorkCalendar:
 
     def is_quiet(self, moment: datetime) -> bool:
         """22:00-08:00 local time: no notifications to people."""
-        local = moment.astimezone(self.tz).time()
-        return local >= QUIET_START or local < QUIET_END
+        return is_quiet(moment, self.tz)
 
     def next_loud(self, moment: datetime) -> datetime:
         """The first moment at or after `moment` outside quiet hours."""
