@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
@@ -22,6 +25,7 @@ from bot.faq.content import Faq, load_faq
 from bot.faq.search import FaqIndex
 from bot.handlers import get_routers
 from bot.handlers.errors import on_error
+from bot.handlers.question import ForgetSearch
 from bot.i18n import MemberI18nMiddleware, create_i18n
 from bot.metrics import CountingMiddleware
 from bot.middlewares import (
@@ -33,6 +37,7 @@ from bot.middlewares import (
     KeepResponseTypes,
     PeopleMiddleware,
 )
+from bot.outbox import Outbox
 from bot.report.tally import configure as configure_tally
 from bot.scale.once import OnceMiddleware
 from bot.scale.sync import DirectorySync, SettledChanges
@@ -62,24 +67,31 @@ class Context:
     staff_directory: StaffDirectory
     calendar: WorkCalendar
     sla: SlaSettings
+    outbox: Outbox
+    owner: str  # this process, among the instances (leases, the outbox's marks)
 
 
 def build_context(settings: Settings) -> Context:
     faq = load_faq(settings.faq_dir)
     configure_tally(ZoneInfo(settings.timezone))
     engine = create_engine(settings.database_url)
+    session_factory = create_session_factory(engine)
+    i18n = create_i18n()
+    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
     return Context(
         settings=settings,
         engine=engine,
-        session_factory=create_session_factory(engine),
+        session_factory=session_factory,
         faq=faq,
         faq_index=FaqIndex(faq),
         orgs=MemberOrgs.load(settings.member_orgs_file),
-        i18n=create_i18n(),
+        i18n=i18n,
         member_directory=MemberDirectory(),
         staff_directory=StaffDirectory(),
         calendar=WorkCalendar(ZoneInfo(settings.timezone), load_holidays(settings.holidays_file)),
         sla=SlaSettings(settings.sla_first_answer_days, settings.sla_idle_claim_days),
+        outbox=Outbox(session_factory, i18n, owner),
+        owner=owner,
     )
 
 
@@ -128,6 +140,7 @@ def create_dispatcher(
         tz=ZoneInfo(ctx.settings.timezone),
         member_directory=ctx.member_directory,
         staff_directory=ctx.staff_directory,
+        outbox=ctx.outbox,
     )
     in_flight = InFlight()
     dp.update.outer_middleware(in_flight)
@@ -150,6 +163,7 @@ def create_dispatcher(
         )
     )
     MemberI18nMiddleware(ctx.i18n).setup(dp)
+    dp.update.middleware(ForgetSearch())  # the typed question lives until the next step
     dp.errors.register(on_error)
     routers = get_routers()
     for router in routers:

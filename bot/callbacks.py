@@ -30,15 +30,28 @@ class ConsentCb(CallbackData, prefix="consent"):
 
 
 class FaqCb(CallbackData, prefix="faq"):
-    # action: open (a node or "" for the topics), hit (open an answer from search results),
-    # yes / no / nos (did the answer help; nos: the answer was opened from search results)
+    # action: open (a node or "" for the topics), hit (an answer from search results before
+    # SearchCb), yes / no / nos (did the answer help; nos: from search results)
     action: str
     node: str = ""
 
 
+class SearchCb(CallbackData, prefix="hit"):
+    # An answer among the results of search `q` (its id in the member's FSM data): open it,
+    # or nos ("did not help, ask a lawyer": the question typed there goes with the appeal)
+    action: str
+    node: str
+    q: str
+
+
 class AskCb(CallbackData, prefix="ask"):
-    # source: search (the member's last question), menu
+    # source: search (the member's latest search, before SearchAskCb), menu
     source: str
+
+
+class SearchAskCb(CallbackData, prefix="asks"):
+    # "Ask a lawyer" under the results of search `q`: its typed question goes with the appeal
+    q: str
 
 
 class TopicCb(CallbackData, prefix="topic"):
@@ -46,7 +59,8 @@ class TopicCb(CallbackData, prefix="topic"):
 
 
 class DraftCb(CallbackData, prefix="draft"):
-    # as_is, topic, files_done, anon, send, cancel
+    # as_is, topic, files_done, anon, send, cancel; keep / restart (an unfinished draft
+    # when the member starts another one)
     action: str
 
 
@@ -71,10 +85,25 @@ class MenuCb(CallbackData, prefix="menu"):
 
 
 class DeskCb(CallbackData, prefix="desk"):
-    # queue (page, topic filter), topics (filter picker), card, take, reply
+    # queue (page, topic filter), topics (filter picker), card, take, reply (start writing
+    # to the member), note, release, files (send the appeal's files again)
     action: str
     value: Num = 0
     topic: str = ""
+
+
+class ThreadCb(CallbackData, prefix="th"):
+    # a page of an appeal's card (its thread), 0 = the first
+    appeal: Num
+    page: Num
+
+
+class ConvCb(CallbackData, prefix="cv"):
+    # A member's message while a lawyer is talking with them: to (the message kept in the
+    # conversation state goes to appeal `value`), new (it is a new question), undo (the
+    # appeal message `value` was meant as a new question: take it back)
+    action: str
+    value: Num = 0
 
 
 class StaffCb(CallbackData, prefix="st"):
@@ -85,7 +114,8 @@ class StaffCb(CallbackData, prefix="st"):
 
 
 class OutcomeCb(CallbackData, prefix="oc"):
-    # open (start closing), t (toggle `field`), n (enter a number for `field`),
+    # open (start closing; asks first when the member never got an answer), sure (close
+    # it all the same), t (toggle `field`), n (enter a number for `field`),
     # topic (pick), settopic (value in `field`), save
     action: str
     appeal: Num

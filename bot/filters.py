@@ -9,11 +9,13 @@ from aiogram.filters import Filter
 from aiogram.types import Message, TelegramObject
 from aiogram.utils.i18n import I18n
 from magic_filter import MagicFilter
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.i18n import LANGUAGES
 from bot.services.members import MemberView, is_registered
 from bot.services.staff import StaffView
 from bot.storage.models import StaffRole
+from bot.storage.outbox import appeal_of
 
 
 class Registered(Filter):
@@ -34,13 +36,17 @@ class HasRole(Filter):
 class MenuButton(Filter):
     """A main-menu button pressed, in whichever language the keyboard was drawn."""
 
-    def __init__(self, msgid: str) -> None:
-        self.msgid = msgid
+    def __init__(self, *msgids: str) -> None:
+        self.msgids = msgids
 
     async def __call__(self, message: Message, i18n: I18n) -> bool | dict[str, Any]:
         if not message.text:
             return False
-        return any(message.text == i18n.gettext(self.msgid, locale=lang) for lang in LANGUAGES)
+        return any(
+            message.text == i18n.gettext(msgid, locale=lang)
+            for msgid in self.msgids
+            for lang in LANGUAGES
+        )
 
 
 class Magic(Filter):
@@ -63,3 +69,17 @@ WORDS = Magic(F.text & ~F.text.startswith("/"))  # a text that is not a command
 COMMAND = Magic(F.text.startswith("/"))
 FILE = Magic(F.photo | F.document)
 NOT_COMMAND = Magic(~F.text.startswith("/"))  # anything but a command, stickers included
+
+
+class RepliesToAppeal(Filter):
+    """A Telegram reply to a message the bot delivered for an appeal (a relayed answer or
+    member's message): the handler gets `quoted_appeal`, the appeal it belongs to."""
+
+    async def __call__(
+        self, message: Message, session: AsyncSession | None = None
+    ) -> bool | dict[str, Any]:
+        reply = message.reply_to_message
+        if reply is None or session is None:
+            return False
+        appeal_id = await appeal_of(session, message.chat.id, reply.message_id)
+        return {"quoted_appeal": appeal_id} if appeal_id else False

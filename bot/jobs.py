@@ -7,11 +7,14 @@ from collections.abc import Callable
 from datetime import datetime
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.methods import SendMessage
 from aiogram.utils.i18n import gettext as _
 
 from bot.app import Context
+from bot.outbox import letter
+from bot.outbox.texts import NOTICE
 from bot.services.sla import DeskNotices, desk_scan
+from bot.storage import outbox as store
 from bot.storage.models import utcnow
 
 log = logging.getLogger(__name__)
@@ -39,18 +42,22 @@ TEXTS: dict[str, Callable[[list[int]], str]] = {
 
 
 async def desk_job(ctx: Context, bot: Bot, now: datetime | None = None) -> DeskNotices:
-    """Scan, commit what will be told (so it is told once), then tell each person in their
-    language. A person who blocked the bot is skipped; the rest still hear."""
+    """Scan, and store what will be told in the same transaction as the scan's marks (the
+    outbox sends it, each person in their language): a crash can neither lose a notice nor
+    tell it twice. A person who blocked the bot is skipped; the rest still hear."""
     async with ctx.session_factory() as session:
         notices = await desk_scan(session, now or utcnow(), ctx.calendar, ctx.sla)
-        await session.commit()
         for kind, make in TEXTS.items():
             for telegram_id, ids in getattr(notices, kind).items():
                 lang = await ctx.member_directory.language_of(session, telegram_id)
                 with ctx.i18n.context(), ctx.i18n.use_locale(lang):
                     text = make(ids)
-                try:
-                    await bot.send_message(telegram_id, text)
-                except (TelegramForbiddenError, TelegramBadRequest) as exc:
-                    log.warning("desk notice to %s not delivered: %s", telegram_id, exc)
+                store.add(
+                    session,
+                    [letter(SendMessage(chat_id=telegram_id, text=text))],
+                    purpose=NOTICE,
+                    now=utcnow(),
+                )
+        await session.commit()
+    await ctx.outbox.send_due(bot)  # now, rather than at the background sender's next look
     return notices

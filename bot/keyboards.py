@@ -75,6 +75,7 @@ BTN_MY = N_("📂 My appeals")
 BTN_MAILBOX = N_("📮 Union mailbox")
 BTN_LANG = N_("🌐 Language")
 BTN_HELP = N_("ℹ️ Help")
+MENU = (BTN_FAQ, BTN_ASK, BTN_MY, BTN_MAILBOX, BTN_LANG, BTN_HELP)
 
 WORKPLACE_LABELS = {
     WorkplaceType.SCHOOL: N_("School"),

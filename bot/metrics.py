@@ -33,6 +33,12 @@ REDELIVERED = Counter(
 DELIVERIES = Counter(
     "qorgau_deliveries", "Broadcast deliveries by result", ["status"], registry=REGISTRY
 )
+OUTBOX = Counter(
+    "qorgau_outbox",
+    "Tries of messages to another person (relays, notices) by result",
+    ["status"],
+    registry=REGISTRY,
+)
 QUEUE = Gauge("qorgau_queue_length", "Appeals waiting to be taken", registry=REGISTRY)
 SLA_BREACHES = Gauge(
     "qorgau_sla_breaches", "Open appeals past their first-answer deadline", registry=REGISTRY

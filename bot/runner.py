@@ -4,10 +4,7 @@ or a webhook server (scaled: WEBHOOK_URL, with REDIS_URL for several instances).
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import sys
-import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
@@ -160,7 +157,7 @@ async def run(settings: Settings) -> int:
     except Exception as exc:
         await ctx.engine.dispose()
         return _fail(f"Redis error (REDIS_URL): {type(exc).__name__}: {exc}")
-    owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    owner = ctx.owner
     warm_up()  # the first member's update does not wait for the Telegram types' builds
     bot = create_bot(settings)
     sync: DirectorySync | None = None
@@ -199,6 +196,7 @@ async def run(settings: Settings) -> int:
             # Polling retries by itself with backoff; the menus are set on the next start.
             log.warning("Bot API unreachable, command menus not set: %s", exc)
         scheduler.start()
+        ctx.outbox.start(bot)  # what earlier runs left unsent goes out first
         if settings.webhook_url:
             await serve_webhook(dp, bot, settings, ctx.engine, redis)
         else:
@@ -212,6 +210,7 @@ async def run(settings: Settings) -> int:
         if scheduler.running:
             scheduler.shutdown(wait=False)
         await runner.stop()
+        await ctx.outbox.stop()
         await leader.release()
         if sync is not None:
             await sync.stop()

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from aiogram.methods import AnswerCallbackQuery, CopyMessage, SendMessage, SendPhoto
+from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage, SendPhoto
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 
 from bot.app import Context
-from bot.handlers.reach import unreachable
+from bot.handlers.relay import unreachable
 from bot.storage.models import (
     Appeal,
     AppealMessage,
@@ -67,6 +67,7 @@ async def test_invite_join_queue_take_and_talk(person: Callable[..., Person], ct
     card = texts([r for r in sent if r.__api_method__ == "editMessageText"])
     assert "Не платят за классное руководство" in card
     assert "Қарағанды облысы" in card  # a staff member who is not a member: Kazakh
+    sent = await lawyer.press(f"desk:files:{appeal_id}:")  # "📎 Files (1)" sends them again
     assert any(isinstance(r, SendPhoto) and r.photo == "PAYSLIP" for r in sent)
 
     sent = await lawyer.press(f"desk:take:{appeal_id}:")
@@ -79,9 +80,9 @@ async def test_invite_join_queue_take_and_talk(person: Callable[..., Person], ct
     assert delivered and str(appeal_id) in str(delivered[0].text)
     assert "какая у Вас нагрузка" in str(delivered[0].text)
     sent = await lawyer.send_document("ORDER-PDF")
-    assert any(
-        isinstance(r, CopyMessage) and r.chat_id == 601 for r in sent
-    )  # copied, never forwarded
+    # Copied by its file id, never forwarded: a member who hides their account gets it too.
+    assert any(isinstance(r, SendDocument) and r.document == "ORDER-PDF" for r in sent)
+    assert not [r for r in sent if r.__api_method__ == "forwardMessage"]
 
     # The member answers with the Reply button on the lawyer's message.
     await member.press(f"my:add:{appeal_id}")
@@ -203,7 +204,7 @@ async def test_close_with_outcomes_in_taps_then_rate(
 ) -> None:
     admin, lawyer, member = person(ADMIN_ID), person(700), person(701)
     appeal_id = await taken_appeal(admin, lawyer, member, ctx)
-    await lawyer.press(f"oc:open:{appeal_id}:")
+    await lawyer.press(f"oc:sure:{appeal_id}:")
     for field in ("conc", "just", "court", "won", "won"):  # won: — → yes → no
         await lawyer.press(f"oc:t:{appeal_id}:{field}")
     await lawyer.press(f"oc:n:{appeal_id}:money")
@@ -247,7 +248,7 @@ async def test_not_solved_reopens_to_the_same_lawyer(
 ) -> None:
     admin, lawyer, member = person(ADMIN_ID), person(710), person(711)
     appeal_id = await taken_appeal(admin, lawyer, member, ctx)
-    await lawyer.press(f"oc:open:{appeal_id}:")
+    await lawyer.press(f"oc:sure:{appeal_id}:")
     await lawyer.press(f"oc:save:{appeal_id}:")
     sent = await member.press(f"rate:{appeal_id}:0")
     assert [r for r in sent if isinstance(r, SendMessage) and r.chat_id == 710]
@@ -262,7 +263,7 @@ async def test_reopen_window_is_seven_days(person: Callable[..., Person], ctx: C
 
     admin, lawyer, member = person(ADMIN_ID), person(720), person(721)
     appeal_id = await taken_appeal(admin, lawyer, member, ctx)
-    await lawyer.press(f"oc:open:{appeal_id}:")
+    await lawyer.press(f"oc:sure:{appeal_id}:")
     await lawyer.press(f"oc:save:{appeal_id}:")
     async with ctx.session_factory() as session:
         appeal = await session.get_one(Appeal, appeal_id)
@@ -279,7 +280,7 @@ async def test_reopen_window_is_seven_days(person: Callable[..., Person], ctx: C
 async def test_outcome_rules_are_enforced(person: Callable[..., Person], ctx: Context) -> None:
     admin, lawyer, member, other = person(ADMIN_ID), person(730), person(731), person(732)
     appeal_id = await taken_appeal(admin, lawyer, member, ctx)
-    await lawyer.press(f"oc:open:{appeal_id}:")
+    await lawyer.press(f"oc:sure:{appeal_id}:")
     await lawyer.press(f"oc:n:{appeal_id}:vr")
     await lawyer.send("3")  # remedied 3 of 0 found
     sent = await lawyer.press(f"oc:save:{appeal_id}:")
@@ -463,7 +464,7 @@ async def test_a_member_out_of_reach_does_not_break_the_lawyers_work(
     sent = await lawyer.send("Здравствуйте! Уточните, пожалуйста, дату приказа.")
     assert warning in texts(sent)
 
-    await lawyer.press(f"oc:open:{appeal_id}:")
+    await lawyer.press(f"oc:sure:{appeal_id}:")
     sent = await lawyer.press(f"oc:save:{appeal_id}:")
     assert warning in texts(sent)
 

@@ -24,6 +24,7 @@ from aiogram.types import CallbackQuery, Message, MessageEntity, Update
 from sqlalchemy import func, select
 
 from bot.app import Context, build_context, create_bot, create_dispatcher
+from bot.outbox import Outbox
 from bot.services.staff import ensure_admins
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.migrate import upgrade
@@ -95,8 +96,12 @@ async def tuned(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Harness
         ctx = build_context(make_settings(url))
         await ctx.engine.dispose()
         engine = create_engine(url, **engine_kwargs)  # type: ignore[arg-type]
+        factory = create_session_factory(engine)
         ctx = dataclasses.replace(
-            ctx, engine=engine, session_factory=create_session_factory(engine)
+            ctx,
+            engine=engine,
+            session_factory=factory,
+            outbox=Outbox(factory, ctx.i18n, ctx.owner),
         )
         await upgrade(engine)
         async with ctx.session_factory() as session:

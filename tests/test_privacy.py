@@ -17,6 +17,7 @@ from aiogram.types import BufferedInputFile, PollAnswer, User
 from sqlalchemy import select
 
 from bot.app import Context, build_context, create_bot, create_dispatcher
+from bot.outbox import Outbox
 from bot.report.figures import build_report
 from bot.report.period import Period
 from bot.retention import retention_job
@@ -100,6 +101,7 @@ async def bot_on(
         await context.engine.dispose()
         context.engine = engine
         context.session_factory = create_session_factory(engine)
+        context.outbox = Outbox(context.session_factory, context.i18n, context.owner)
         await upgrade(engine)
         async with context.session_factory() as session:
             await ensure_admins(session, [ADMIN_ID])

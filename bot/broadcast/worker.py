@@ -14,13 +14,16 @@ import logging
 from datetime import datetime
 
 from aiogram import Bot
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.methods import SendMessage
 from sqlalchemy import update
 
 from bot.app import Context
 from bot.broadcast.engine import Broadcaster
 from bot.broadcast.outcome import outcome_text, post_outcome
 from bot.broadcast.schedule import advance, running_posts
+from bot.outbox import letter
+from bot.outbox.texts import NOTICE
+from bot.storage import outbox as store
 from bot.storage.models import Broadcast, PostStatus, utcnow
 
 log = logging.getLogger(__name__)
@@ -58,7 +61,8 @@ class PostRunner:
             await self.report(post_id)
 
     async def report(self, post_id: int) -> bool:
-        """Tell the author how the post went (once, whoever finished it)."""
+        """Tell the author how the post went (once, whoever finished it): the report is
+        stored in the outbox in the transaction that marks the post reported."""
         async with self.ctx.session_factory() as session:
             claimed = await session.execute(
                 update(Broadcast)
@@ -76,13 +80,16 @@ class PostRunner:
             post = await session.get(Broadcast, post_id)
             assert post is not None
             outcome = await post_outcome(self.ctx.engine, session, post)
-            await session.commit()
             lang = await self.ctx.member_directory.language_of(session, post.created_by)
-        text = outcome_text(outcome, lang, self.ctx.i18n, self.ctx.orgs)
-        try:
-            await self.bot.send_message(post.created_by, text)
-        except (TelegramForbiddenError, TelegramBadRequest) as exc:
-            log.warning("post %s: the report did not reach its author: %s", post_id, exc)
+            text = outcome_text(outcome, lang, self.ctx.i18n, self.ctx.orgs)
+            rows = store.add(
+                session,
+                [letter(SendMessage(chat_id=post.created_by, text=text))],
+                purpose=NOTICE,
+                now=utcnow(),
+            )
+            await session.commit()
+        await self.ctx.outbox.deliver(self.bot, rows)
         return True
 
     async def stop(self) -> None:

@@ -20,8 +20,12 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MAX_ID_BYTES = 40
 MAX_TITLE = 60
 MAX_ANSWER = 3000
-# Longest callback data the bot builds around a node id ("faq:<action>:<id>"); Telegram allows 64.
-CALLBACK_OVERHEAD = max(len(f"faq:{action}:") for action in ("open", "hit", "yes", "no", "nos"))
+# Longest callback data the bot builds around a node id ("faq:<action>:<id>", and
+# "hit:<action>:<id>:<search id of six hex digits>" in search results); Telegram allows 64.
+CALLBACK_OVERHEAD = max(
+    *(len(f"faq:{a}:") for a in ("open", "hit", "yes", "no", "nos")),
+    *(len(f"hit:{a}::123456") for a in ("open", "nos")),
+)
 CONTENT_DIR = Path(__file__).parent / "content"
 
 

@@ -9,6 +9,7 @@ def get_routers() -> list[Router]:
     from bot.handlers import (
         appeal,
         closing,
+        conversation,
         desk,
         fallback,
         faq,
@@ -39,11 +40,15 @@ def get_routers() -> list[Router]:
         # Before onboarding: /mydata and /forget answer people who never registered too.
         privacy.router,
         start.router,
+        # A Telegram reply to a lawyer's message goes to its appeal, even mid-draft.
+        conversation.quotes,
         faq.router,
         my_appeals.router,
         mailbox.router,
         appeal.router,
         rating.router,
+        # Words for the lawyer a member is talking with, before they would be searched.
+        conversation.router,
         question.router,
         fallback.router,
     ]

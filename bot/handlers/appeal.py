@@ -6,6 +6,7 @@ the member is shown its number.
 
 from __future__ import annotations
 
+import secrets
 from html import escape
 from typing import Any
 
@@ -14,12 +15,15 @@ from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import AskCb, ConsentCb, DraftCb, TopicCb
+from bot.callbacks import AskCb, ConsentCb, DraftCb, SearchAskCb, TopicCb
 from bot.filters import FILE, WORDS, MenuButton, Registered
+from bot.handlers.common import outdated
 from bot.handlers.media import attachment_of, too_big
+from bot.handlers.question import typed_question
 from bot.handlers.states import AppealDraft
 from bot.services.appeals import MAX_ATTACHMENTS, MAX_TEXT, AppealError, Draft, create_appeal
 from bot.services.members import MemberDirectory, MemberView, has_consent, record_consent
@@ -38,6 +42,12 @@ def _draft(data: dict[str, Any]) -> dict[str, Any]:
     return dict(data.get("draft") or {})
 
 
+def has_draft(data: dict[str, Any]) -> bool:
+    """Whether the member has an appeal draft with something in it."""
+    draft = data.get("draft") or {}
+    return bool(draft.get("topic") or draft.get("text") or draft.get("files"))
+
+
 async def start_draft(
     anchor: Message,
     state: FSMContext,
@@ -47,21 +57,44 @@ async def start_draft(
     topic: str | None = None,
     faq_node: str | None = None,
     text: str = "",
+    files: list[dict[str, Any]] | None = None,
+    replace: bool = False,
 ) -> None:
-    """Begin a new appeal draft; `anchor` is any message in the member's chat."""
+    """Begin a new appeal draft; `anchor` is any message in the member's chat. An unfinished
+    draft is never dropped silently: the member is asked to continue it or start again
+    (`replace`: they chose to start again)."""
+    request = {
+        "source": source.value,
+        "topic": topic,
+        "faq_node": faq_node,
+        "text": text,
+        "files": list(files or []),
+    }
+    current = await state.get_state()
+    if (
+        not replace
+        and current
+        and current.startswith("AppealDraft")
+        and has_draft(await state.get_data())
+    ):
+        await state.update_data(restart=request)
+        await ask_keep_or_restart(anchor)
+        return
     draft: dict[str, Any] = {
         "topic": topic if topic in TOPICS else None,
         "source": source.value,
         "faq_node": faq_node,
         "text": text[:MAX_TEXT],
         "hide": False,
-        "files": [],
+        "files": list(files or [])[:MAX_ATTACHMENTS],
+        # One token per draft: a second Send of this draft finds the appeal it made.
+        "token": secrets.token_hex(16),
     }
     if text:
         # Text taken from the member's search question: offer to add details first.
         draft["text_unconfirmed"] = True
     await state.set_state(None)
-    await state.update_data(draft=draft, last_query=None)
+    await state.update_data(draft=draft, search=None, restart=None)
     if not has_consent(member):
         from bot.handlers.start import consent_text
 
@@ -72,6 +105,17 @@ async def start_draft(
         )
         return
     await next_step(anchor, state, member)
+
+
+async def ask_keep_or_restart(anchor: Message) -> None:
+    builder = kb.InlineKeyboard()
+    builder.button(text=_("➡️ Continue the draft"), callback_data=DraftCb(action="keep"))
+    builder.button(text=_("🔄 Start again"), callback_data=DraftCb(action="restart"))
+    builder.adjust(1)
+    await anchor.answer(
+        _("You have an appeal that is not sent yet. Continue it, or drop it and start again?"),
+        reply_markup=builder.as_markup(),
+    )
 
 
 async def next_step(anchor: Message, state: FSMContext, member: MemberView) -> None:
@@ -196,23 +240,31 @@ async def cmd_ask(message: Message, state: FSMContext, member: MemberView) -> No
 
 
 @router.callback_query(AskCb.filter())
+@router.callback_query(SearchAskCb.filter())
 async def on_ask(
-    query: CallbackQuery, callback_data: AskCb, state: FSMContext, member: MemberView
+    query: CallbackQuery,
+    callback_data: AskCb | SearchAskCb,
+    state: FSMContext,
+    member: MemberView,
 ) -> None:
-    if callback_data.source not in ASK_SOURCES or not isinstance(query.message, Message):
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+    if not isinstance(query.message, Message) or (
+        isinstance(callback_data, AskCb) and callback_data.source not in ASK_SOURCES
+    ):
+        await query.answer(outdated(), show_alert=True)
         return
-    data = await state.get_data()
-    if callback_data.source == "search" and data.get("last_query"):
+    # Under search results: the question typed there, if it is still the member's latest
+    # (an older search's button quotes nothing rather than the wrong question).
+    typed = None
+    if isinstance(callback_data, SearchAskCb):
+        typed = typed_question(await state.get_data(), callback_data.q)
+    if typed is not None:
         await start_draft(
             query.message,
             state,
             member,
             source=AppealSource.FAQ_MISS,
-            topic=data.get("last_topic"),
-            text=str(data["last_query"]),
+            topic=typed[1],
+            text=typed[0],
         )
     else:
         await start_draft(query.message, state, member, source=AppealSource.DIRECT)
@@ -288,6 +340,43 @@ async def on_cancel(query: CallbackQuery, state: FSMContext) -> None:
     if isinstance(query.message, Message):
         await query.message.edit_text(_("The appeal was cancelled; nothing was sent."))
     await query.answer()
+
+
+@router.callback_query(StateFilter(AppealDraft), DraftCb.filter(F.action == "keep"))
+async def on_keep_draft(query: CallbackQuery, state: FSMContext, member: MemberView) -> None:
+    await state.update_data(restart=None)
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+        await next_step(query.message, state, member)
+    await query.answer()
+
+
+@router.callback_query(StateFilter(AppealDraft), DraftCb.filter(F.action == "restart"))
+async def on_restart_draft(query: CallbackQuery, state: FSMContext, member: MemberView) -> None:
+    request = (await state.get_data()).get("restart")
+    if not isinstance(query.message, Message) or not isinstance(request, dict):
+        await query.answer(outdated(), show_alert=True)
+        return
+    await query.message.edit_reply_markup(reply_markup=None)
+    await query.answer()
+    if request.get("menu"):  # /start: the draft goes, the main menu comes
+        await state.set_state(None)
+        await state.update_data(draft=None, restart=None)
+        from bot.handlers.start import show_main_menu
+
+        await show_main_menu(query.message, _("The draft is dropped; nothing was sent."))
+        return
+    await start_draft(
+        query.message,
+        state,
+        member,
+        source=AppealSource(str(request.get("source") or AppealSource.DIRECT.value)),
+        topic=request.get("topic"),
+        faq_node=request.get("faq_node"),
+        text=str(request.get("text") or ""),
+        files=list(request.get("files") or []),
+        replace=True,
+    )
 
 
 @router.callback_query(StateFilter(AppealDraft.text), DraftCb.filter(F.action == "as_is"))
@@ -447,22 +536,24 @@ async def on_send(
     orgs: MemberOrgs,
 ) -> None:
     draft = _draft(await state.get_data())
+    request = Draft(
+        topic=str(draft.get("topic") or "other"),
+        text=str(draft.get("text") or ""),
+        source=AppealSource(str(draft.get("source", AppealSource.DIRECT.value))),
+        faq_node=draft.get("faq_node"),
+        hide_from_employer=bool(draft.get("hide")),
+        attachments=list(draft.get("files") or []),
+        token=draft.get("token") or secrets.token_hex(16),
+    )
+    who = {"full_name": query.from_user.full_name, "username": query.from_user.username}
     try:
-        appeal = await create_appeal(
-            session,
-            member,
-            Draft(
-                topic=str(draft.get("topic") or "other"),
-                text=str(draft.get("text") or ""),
-                source=AppealSource(str(draft.get("source", AppealSource.DIRECT.value))),
-                faq_node=draft.get("faq_node"),
-                hide_from_employer=bool(draft.get("hide")),
-                attachments=list(draft.get("files") or []),
-            ),
-            full_name=query.from_user.full_name,
-            username=query.from_user.username,
-        )
-        await session.commit()
+        try:
+            appeal = await create_appeal(session, member, request, **who)
+            await session.commit()
+        except IntegrityError:
+            # The same draft's Send in another process got there first: that appeal.
+            await session.rollback()
+            appeal = await create_appeal(session, member, request, **who)
     except AppealError as exc:
         await session.rollback()
         await query.answer(appeal_error_text(exc.code), show_alert=True)

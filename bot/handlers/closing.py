@@ -8,18 +8,23 @@ from typing import Any
 from aiogram import Bot, F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
+from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import OutcomeCb, RateCb
+from bot.callbacks import DeskCb, OutcomeCb, RateCb
 from bot.filters import WORDS, HasRole
-from bot.handlers.reach import reach, unreachable
+from bot.handlers.common import outdated
+from bot.handlers.desk import end_writing
+from bot.handlers.relay import Writer, not_reached, send_later, unreachable
 from bot.handlers.states import Closing
 from bot.i18n import N_, fmt_number
-from bot.services.desk import DeskError
+from bot.outbox import Outbox
+from bot.outbox.texts import TO_MEMBER
+from bot.services.desk import DeskError, held_appeal
 from bot.services.members import MemberView
 from bot.services.outcomes import MAX_AMOUNT, MAX_COUNT, Outcome, close_appeal
 from bot.services.staff import StaffView
@@ -38,6 +43,16 @@ FLAGS = {
     "rein": ("reinstated", N_("Reinstated at work")),
     "insp": ("inspection", N_("Employer inspection")),
     "out": ("outside_competence", N_("Outside the union's competence")),
+}
+# Outcome flags (FLAGS' names) as the appeal stores them.
+_FIELD = {
+    "consultation": "outcome_consultation",
+    "conciliation": "outcome_conciliation",
+    "court": "outcome_court",
+    "mediation": "outcome_mediation",
+    "reinstated": "outcome_reinstated",
+    "inspection": "outcome_inspection",
+    "outside_competence": "outcome_outside_competence",
 }
 TRISTATE = {
     "just": ("justified", N_("Found justified")),
@@ -108,7 +123,7 @@ def _lang(member: MemberView | None) -> str:
     return member.language if member else "kk"
 
 
-@router.callback_query(OutcomeCb.filter(F.action == "open"))
+@router.callback_query(OutcomeCb.filter(F.action.in_({"open", "sure"})))
 async def on_open(
     query: CallbackQuery,
     callback_data: OutcomeCb,
@@ -117,16 +132,41 @@ async def on_open(
     staff: StaffView,
     member: MemberView | None,
 ) -> None:
-    appeal = await session.get(Appeal, callback_data.appeal)
-    if appeal is None or appeal.claimed_by != staff.id:
+    await end_writing(state, callback_data.appeal)
+    try:
+        appeal = await held_appeal(session, staff, callback_data.appeal)
+    except DeskError:
         await query.answer(_("This appeal is not yours or is closed."), show_alert=True)
+        return
+    if not isinstance(query.message, Message):
+        await query.answer()
+        return
+    if appeal.first_answer_at is None and callback_data.action == "open":
+        # Closing without a word to the member is rare and easy to tap by mistake.
+        builder = kb.InlineKeyboard()
+        builder.button(
+            text=_("✍️ Write to the member first"),
+            callback_data=DeskCb(action="reply", value=appeal.id),
+        )
+        builder.button(
+            text=_("✅ Close it all the same"),
+            callback_data=OutcomeCb(action="sure", appeal=appeal.id),
+        )
+        builder.adjust(1)
+        await query.message.answer(
+            _(
+                "You have not written to the member in appeal No. {number}. Close it all the "
+                "same? (The member gets the outcome and is asked to rate the help.)"
+            ).format(number=appeal.id),
+            reply_markup=builder.as_markup(),
+        )
+        await query.answer()
         return
     outcome = Outcome()
     await state.set_state(Closing.outcome)
     await _save(state, appeal.id, outcome, appeal.topic)
-    if isinstance(query.message, Message):
-        text, markup = closing_screen(appeal.id, outcome, appeal.topic, _lang(member))
-        await query.message.answer(text, reply_markup=markup)
+    text, markup = closing_screen(appeal.id, outcome, appeal.topic, _lang(member))
+    await query.message.answer(text, reply_markup=markup)
     await query.answer()
 
 
@@ -238,6 +278,39 @@ async def on_number(message: Message, state: FSMContext, member: MemberView | No
     await message.answer(text, reply_markup=markup)
 
 
+def outcome_lines(appeal: Appeal, lang: str) -> list[str]:
+    """What was done, as the member reads it on the closing message."""
+    lines = [
+        f"• {_(label)}" for _code, (name, label) in FLAGS.items() if getattr(appeal, _FIELD[name])
+    ]
+    if appeal.outcome_justified is not None:
+        lines.append(
+            "• "
+            + (
+                _("Your complaint was found justified")
+                if appeal.outcome_justified
+                else _("Your complaint was not found justified")
+            )
+        )
+    if appeal.outcome_court and appeal.outcome_court_won is not None:
+        lines.append(
+            "• "
+            + (
+                _("The court claim was won")
+                if appeal.outcome_court_won
+                else _("The court claim was not won")
+            )
+        )
+    if appeal.money_returned_kzt:
+        lines.append(
+            "• "
+            + _("Money returned: {amount} ₸").format(
+                amount=fmt_number(appeal.money_returned_kzt, lang)
+            )
+        )
+    return lines
+
+
 @router.callback_query(StateFilter(Closing.outcome), OutcomeCb.filter(F.action == "save"))
 async def on_close(
     query: CallbackQuery,
@@ -245,19 +318,18 @@ async def on_close(
     state: FSMContext,
     session: AsyncSession,
     staff: StaffView,
+    member: MemberView | None,
     bot: Bot,
     i18n: I18n,
+    outbox: Outbox,
 ) -> None:
     draft = await _draft(state, callback_data.appeal)
     if draft is None:
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+        await query.answer(outdated(), show_alert=True)
         return
     outcome, topic = draft
     try:
         appeal = await close_appeal(session, staff, callback_data.appeal, outcome, topic)
-        await session.commit()
     except DeskError as exc:
         await session.rollback()
         await query.answer(
@@ -267,25 +339,36 @@ async def on_close(
             show_alert=True,
         )
         return
-    await state.set_state(None)
-    await state.update_data(closing=None, number_field=None, appeal_id=None)
-    member = await session.get_one(Member, appeal.member_id)
-    with i18n.use_locale(member.language):
+    person = await session.get_one(Member, appeal.member_id)
+    with i18n.use_locale(person.language):
         builder = kb.InlineKeyboard()
         for score in range(1, 6):
             builder.button(text="⭐" * score, callback_data=RateCb(appeal=appeal.id, score=score))
         builder.button(text=_("❌ Not solved"), callback_data=RateCb(appeal=appeal.id, score=0))
         builder.adjust(1)
-        closed = _(
-            "✅ Your appeal No. {number} is closed by the lawyer. How much did the union's "
-            "help matter to you? If your problem is not solved, press “Not solved” within "
-            "7 days and the appeal is reopened."
-        ).format(number=appeal.id)
-    chat = member.telegram_id
-    reached = await reach(
-        chat, lambda: bot.send_message(chat, closed, reply_markup=builder.as_markup())
+        closed = _("✅ Your appeal No. {number} is closed by the lawyer.").format(number=appeal.id)
+        done = outcome_lines(appeal, person.language)
+        if done:
+            closed += "\n\n" + _("What was done:") + "\n" + "\n".join(done)
+        closed += "\n\n" + _(
+            "How much did the union's help matter to you? If your problem is not solved, "
+            "press “Not solved” within 7 days and the appeal is reopened."
+        )
+    rows = send_later(
+        session,
+        outbox,
+        [SendMessage(chat_id=person.telegram_id, text=closed, reply_markup=builder.as_markup())],
+        purpose=TO_MEMBER,
+        appeal_id=appeal.id,
+        writer=Writer(staff.telegram_id, _lang(member)),
     )
+    await session.commit()
+    await state.set_state(None)
+    await state.update_data(closing=None, number_field=None, appeal_id=None)
+    delivery = await outbox.deliver(bot, rows)
     if isinstance(query.message, Message):
-        done = _("Appeal No. {number} is closed. Thank you!").format(number=appeal.id)
-        await query.message.edit_text(done if reached else done + "\n" + unreachable())
+        done_text = _("Appeal No. {number} is closed. Thank you!").format(number=appeal.id)
+        if not_reached(delivery):
+            done_text += "\n" + unreachable()
+        await query.message.edit_text(done_text)
     await query.answer()

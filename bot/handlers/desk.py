@@ -1,14 +1,16 @@
-"""The lawyers' desk: /queue, appeal cards, Take, /mine, writing to the member."""
+"""The lawyers' desk: /queue, appeal cards with their whole thread, Take, /mine, writing
+to the member (a writing mode tied to one appeal, or a Telegram reply to the member's
+message), internal notes, release, hand-over."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from html import escape
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
+from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -16,13 +18,23 @@ from babel.dates import format_timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import DeskCb, HandCb, MyCb, OutcomeCb
-from bot.filters import FILE, WORDS, HasRole, Magic
+from bot.callbacks import DeskCb, HandCb, MyCb, OutcomeCb, ThreadCb
+from bot.filters import FILE, WORDS, HasRole, Magic, MenuButton, RepliesToAppeal
+from bot.handlers.common import outdated
 from bot.handlers.common import reader_language as _lang
-from bot.handlers.media import TEXT_LIMIT, attachment_of, clip, pass_on, pieces, utf16_len
-from bot.handlers.reach import reach, unreachable
+from bot.handlers.media import attachment_of, relay
+from bot.handlers.relay import (
+    Writer,
+    not_reached,
+    send_later,
+    told_lawyer,
+    unreachable,
+)
 from bot.handlers.states import LawyerNote, LawyerReply
-from bot.keyboards import WORKPLACE_LABELS
+from bot.handlers.thread import age, files_of, pages
+from bot.outbox import Outbox
+from bot.outbox.texts import TO_MEMBER, TO_STAFF
+from bot.services.appeals import MAX_TEXT
 from bot.services.desk import (
     AppealCard,
     DeskError,
@@ -39,7 +51,7 @@ from bot.services.desk import (
 )
 from bot.services.members import MemberDirectory, MemberView
 from bot.services.staff import StaffView
-from bot.storage.models import Appeal, AppealStatus, StaffRole, utcnow
+from bot.storage.models import AppealStatus, StaffRole, utcnow
 from bot.topics import TOPICS, MemberOrgs, topic_title
 
 router = Router(name=__name__)
@@ -47,10 +59,22 @@ router.message.filter(HasRole(StaffRole.LAWYER, StaffRole.HEAD_LAWYER))
 router.callback_query.filter(HasRole(StaffRole.LAWYER, StaffRole.HEAD_LAWYER))
 
 PER_PAGE = 8
+WRITING = (LawyerReply.message.state, LawyerNote.text.state)
 
 
-def age(created: datetime, lang: str) -> str:
-    return format_timedelta(utcnow() - created, threshold=1.1, format="short", locale=lang)
+async def end_writing(state: FSMContext, appeal_id: int | None = None) -> None:
+    """Writing to a member (or a note) is tied to one appeal: it ends as soon as the lawyer
+    turns to another appeal (opens, takes, releases, closes, hands over), so words meant for
+    one member can never reach another."""
+    if await state.get_state() not in WRITING:
+        return
+    data = await state.get_data()
+    if appeal_id is None or appeal_id not in (data.get("appeal_id"), data.get("note_appeal")):
+        await state.set_state(None)
+
+
+def too_long() -> str:
+    return _("Too long: the limit is {limit} characters.").format(limit=MAX_TEXT)
 
 
 async def queue_view(
@@ -98,60 +122,24 @@ async def queue_view(
     return header, builder.as_markup()
 
 
-def card_text(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> str:
-    return _card(card, orgs, lang, tz)[0]
+def card_screen(
+    card: AppealCard,
+    staff: StaffView,
+    orgs: MemberOrgs,
+    lang: str,
+    tz: ZoneInfo,
+    page: int | None = None,
+) -> tuple[str, InlineKeyboardMarkup]:
+    """A page of the card (the last, newest, unless `page` is given) and its buttons."""
+    texts = pages(card, orgs, lang, tz)
+    shown = len(texts) - 1 if page is None else max(0, min(page, len(texts) - 1))
+    return texts[shown], card_markup(card, staff, shown, len(texts))
 
 
-def full_text(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> list[str]:
-    """The member's whole text in messages of its own when the card could not hold it."""
-    if not _card(card, orgs, lang, tz)[1]:
-        return []
-    return [escape(part) for part in pieces(card.appeal.text or "", TEXT_LIMIT)]
-
-
-def _card(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> tuple[str, bool]:
-    """The card's HTML, and whether the member's text had to be cut to fit it."""
-    appeal, member = card.appeal, card.member
-    who = escape(member.full_name or _("(name not given)"))
-    if member.username:
-        who += " @" + escape(member.username)
-    lines = [
-        _("<b>Appeal No. {number}</b> · {topic}").format(
-            number=appeal.id, topic=escape(topic_title(appeal.topic, lang))
-        ),
-        _("Region: {org} · workplace: {workplace}").format(
-            org=escape(orgs.title(appeal.member_org, lang)),
-            workplace=_(WORKPLACE_LABELS[appeal.workplace_type]) if appeal.workplace_type else "—",
-        ),
-        _("Member: {who} · earlier appeals: {count}").format(who=who, count=card.earlier_appeals),
-        _("Waiting: {age} · files: {files}").format(
-            age=age(appeal.created_at, lang), files=len(appeal.attachments)
-        ),
-    ]
-    if appeal.hide_from_employer:
-        lines.append(_("🔒 Do not name the member to their workplace's union committee."))
-    if card.lawyer is not None:
-        lines.append(
-            _("Taken by: {name}").format(
-                name=escape(card.lawyer.full_name or str(card.lawyer.telegram_id))
-            )
-        )
-    notes = ""
-    if card.notes:
-        notes = "\n\n<b>{}</b>".format(_("Internal notes (the member does not see them):"))
-        for note in card.notes:
-            notes += "\n📝 " + escape(clip(note.text or "", 300))
-    head = "\n".join(lines)
-    # The member's text gets what Telegram's limit leaves; a longer one is cut here and
-    # sent in full after the card (full_text). The HTML counted as text: a safe margin.
-    if appeal.text is None:  # /forget, or the retention period after closing
-        erased = _("The text is erased: at the member's request, or after the storage period.")
-        return head + f"\n\n<i>{erased}</i>" + notes, False
-    body = clip(appeal.text, TEXT_LIMIT - utf16_len(head + notes) - 8)
-    return head + f"\n\n«{escape(body)}»" + notes, body != appeal.text
-
-
-def card_markup(appeal: Appeal, staff: StaffView) -> InlineKeyboardMarkup:
+def card_markup(
+    card: AppealCard, staff: StaffView, page: int = 0, total: int = 1
+) -> InlineKeyboardMarkup:
+    appeal = card.appeal
     builder = kb.InlineKeyboard()
     if appeal.status in (AppealStatus.QUEUED, AppealStatus.REOPENED):
         builder.button(text=_("✋ Take"), callback_data=DeskCb(action="take", value=appeal.id))
@@ -175,8 +163,33 @@ def card_markup(appeal: Appeal, staff: StaffView) -> InlineKeyboardMarkup:
         builder.button(
             text=_("🔀 Hand over"), callback_data=HandCb(action="menu", appeal=appeal.id)
         )
-    builder.button(text=_("⬅️ Queue"), callback_data=DeskCb(action="queue"))
+    files = len(files_of(card))
+    if files:
+        builder.button(
+            text=_("📎 Files ({count})").format(count=files),
+            callback_data=DeskCb(action="files", value=appeal.id),
+        )
     builder.adjust(1)
+    if total > 1:
+        nav = []
+        if page > 0:
+            nav.append(
+                InlineKeyboardButton(
+                    text=_("◀️ Earlier"),
+                    callback_data=ThreadCb(appeal=appeal.id, page=page - 1).pack(),
+                )
+            )
+        if page + 1 < total:
+            nav.append(
+                InlineKeyboardButton(
+                    text=_("Later ▶️"),
+                    callback_data=ThreadCb(appeal=appeal.id, page=page + 1).pack(),
+                )
+            )
+        builder.row(*nav)
+    builder.row(
+        InlineKeyboardButton(text=_("⬅️ Queue"), callback_data=DeskCb(action="queue").pack())
+    )
     return builder.as_markup()
 
 
@@ -188,7 +201,9 @@ async def cmd_queue(
     orgs: MemberOrgs,
     member: MemberView | None,
     i18n: I18n,
+    state: FSMContext,
 ) -> None:
+    await end_writing(state)
     text, markup = await queue_view(session, staff, orgs, _lang(member, i18n), 0, "")
     await message.answer(text, reply_markup=markup)
 
@@ -239,31 +254,66 @@ async def on_card(
     member: MemberView | None,
     i18n: I18n,
     tz: ZoneInfo,
-    bot: Bot,
+    state: FSMContext,
 ) -> None:
     try:
         card = await open_card(session, staff, callback_data.value)
         await session.commit()
     except DeskError:
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+        await query.answer(outdated(), show_alert=True)
+        return
+    await end_writing(state, card.appeal.id)
+    if isinstance(query.message, Message):
+        text, markup = card_screen(card, staff, orgs, _lang(member, i18n), tz)
+        await query.message.edit_text(text, reply_markup=markup)
+    await query.answer()
+
+
+@router.callback_query(ThreadCb.filter())
+async def on_thread_page(
+    query: CallbackQuery,
+    callback_data: ThreadCb,
+    session: AsyncSession,
+    staff: StaffView,
+    orgs: MemberOrgs,
+    member: MemberView | None,
+    i18n: I18n,
+    tz: ZoneInfo,
+) -> None:
+    try:
+        card = await open_card(session, staff, callback_data.appeal, audited=False)
+    except DeskError:
+        await query.answer(outdated(), show_alert=True)
         return
     if isinstance(query.message, Message):
-        await query.message.edit_text(
-            card_text(card, orgs, _lang(member, i18n), tz),
-            reply_markup=card_markup(card.appeal, staff),
+        text, markup = card_screen(
+            card, staff, orgs, _lang(member, i18n), tz, page=callback_data.page
         )
-        for part in full_text(card, orgs, _lang(member, i18n), tz):
-            await bot.send_message(query.from_user.id, part)
-        # The member's files, sent again by file id (Telegram keeps them; nothing is downloaded).
-        for item in card.appeal.attachments:
-            caption = _("Appeal No. {number}").format(number=card.appeal.id)
-            if item.get("kind") == "photo":
-                await bot.send_photo(query.from_user.id, item["file_id"], caption=caption)
-            else:
-                await bot.send_document(query.from_user.id, item["file_id"], caption=caption)
+        await query.message.edit_text(text, reply_markup=markup)
     await query.answer()
+
+
+@router.callback_query(DeskCb.filter(F.action == "files"))
+async def on_files(
+    query: CallbackQuery,
+    callback_data: DeskCb,
+    session: AsyncSession,
+    staff: StaffView,
+    bot: Bot,
+) -> None:
+    """The appeal's files sent again by Telegram's file id (nothing is downloaded)."""
+    try:
+        card = await open_card(session, staff, callback_data.value, audited=False)
+    except DeskError:
+        await query.answer(outdated(), show_alert=True)
+        return
+    await query.answer()
+    caption = _("Appeal No. {number}").format(number=card.appeal.id)
+    for item in files_of(card):
+        if item.get("kind") == "photo":
+            await bot.send_photo(query.from_user.id, item["file_id"], caption=caption)
+        else:
+            await bot.send_document(query.from_user.id, item["file_id"], caption=caption)
 
 
 @router.callback_query(DeskCb.filter(F.action == "take"))
@@ -277,15 +327,16 @@ async def on_take(
     i18n: I18n,
     tz: ZoneInfo,
     bot: Bot,
+    state: FSMContext,
+    outbox: Outbox,
 ) -> None:
+    await end_writing(state, callback_data.value)
     try:
         result = await claim(session, staff, callback_data.value)
         await session.commit()
     except DeskError:
         await session.rollback()
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+        await query.answer(outdated(), show_alert=True)
         return
     if not result.won:
         await query.answer(
@@ -293,23 +344,28 @@ async def on_take(
         )
         return
     card = await open_card(session, staff, callback_data.value)
-    await session.commit()
-    if isinstance(query.message, Message):
-        await query.message.edit_text(
-            card_text(card, orgs, _lang(member, i18n), tz),
-            reply_markup=card_markup(card.appeal, staff),
-        )
     with i18n.use_locale(card.member.language):
         notice = _(
             "👩‍⚖️ A union lawyer has taken your appeal No. {number} and will answer here."
         ).format(number=card.appeal.id)
-    reached = await reach(
-        card.member.telegram_id, lambda: bot.send_message(card.member.telegram_id, notice)
+    lang = _lang(member, i18n)
+    rows = send_later(
+        session,
+        outbox,
+        [SendMessage(chat_id=card.member.telegram_id, text=notice)],
+        purpose=TO_MEMBER,
+        appeal_id=card.appeal.id,
+        writer=Writer(staff.telegram_id, lang),
     )
-    if reached:
-        await query.answer(_("The appeal is yours."))
-    else:
+    await session.commit()
+    if isinstance(query.message, Message):
+        text, markup = card_screen(card, staff, orgs, lang, tz)
+        await query.message.edit_text(text, reply_markup=markup)
+    delivery = await outbox.deliver(bot, rows)
+    if not_reached(delivery):
         await query.answer(_("The appeal is yours.") + "\n" + unreachable(), show_alert=True)
+    else:
+        await query.answer(_("The appeal is yours."))
 
 
 @router.message(Command("mine"))
@@ -322,7 +378,7 @@ async def cmd_mine(
     i18n: I18n,
     state: FSMContext,
 ) -> None:
-    await state.set_state(None)
+    await end_writing(state)
     lang = _lang(member, i18n)
     appeals = await my_open_appeals(session, staff)
     builder = kb.InlineKeyboard()
@@ -345,17 +401,111 @@ async def cmd_mine(
 
 
 @router.callback_query(DeskCb.filter(F.action == "reply"))
-async def on_reply(query: CallbackQuery, callback_data: DeskCb, state: FSMContext) -> None:
+async def on_reply(
+    query: CallbackQuery,
+    callback_data: DeskCb,
+    state: FSMContext,
+    session: AsyncSession,
+    staff: StaffView,
+) -> None:
+    try:
+        card = await open_card(session, staff, callback_data.value, audited=False)
+    except DeskError:
+        await query.answer(outdated(), show_alert=True)
+        return
+    appeal = card.appeal
+    if appeal.claimed_by != staff.id or appeal.status not in (
+        AppealStatus.CLAIMED,
+        AppealStatus.ANSWERED,
+    ):
+        await query.answer(_("This appeal is not yours or is closed."), show_alert=True)
+        return
     await state.set_state(LawyerReply.message)
-    await state.update_data(appeal_id=callback_data.value)
+    await state.update_data(appeal_id=appeal.id)
+    who = escape(card.member.full_name or _("(name not given)"))
     if isinstance(query.message, Message):
         await query.message.answer(
             _(
-                "Write to the member of appeal No. {number}: text, photos or documents. Each "
-                "message goes to them as it is. Send /mine when you are done."
-            ).format(number=callback_data.value)
+                "✍️ Writing to <b>{who}</b>, appeal No. {number}: text, photos or documents. "
+                "Each message goes to them as it is. Opening or taking another appeal ends "
+                "this; /mine ends it too. You can also answer any member by replying to their "
+                "message."
+            ).format(who=who, number=appeal.id)
         )
     await query.answer()
+
+
+async def write_to_member(
+    message: Message,
+    appeal_id: int,
+    *,
+    session: AsyncSession,
+    staff: StaffView,
+    member: MemberView | None,
+    i18n: I18n,
+    bot: Bot,
+    outbox: Outbox,
+) -> bool:
+    """Store the lawyer's message in the appeal, pass it to the member, tell the lawyer
+    which appeal it went to. False when it could not be stored."""
+    attachment = attachment_of(message)
+    attachments = [attachment] if attachment else []
+    text = message.text or message.caption
+    try:
+        appeal, person, stored = await lawyer_writes(
+            session, staff, appeal_id, text=text, attachments=attachments
+        )
+    except DeskError as exc:
+        await session.rollback()
+        await message.answer(
+            too_long() if exc.code == "too-long" else _("This appeal is not yours or is closed.")
+        )
+        return False
+    lang = _lang(member, i18n)
+    with i18n.use_locale(person.language):
+        label = _("💬 Lawyer's answer to your appeal No. {number}:").format(number=appeal.id)
+        reply = kb.InlineKeyboard()
+        reply.button(text=_("✍️ Reply"), callback_data=MyCb(action="add", value=appeal.id))
+        methods = relay(person.telegram_id, label, text, attachments, reply.as_markup())
+    # Stored with the answer, in one transaction; then the first try.
+    rows = send_later(
+        session,
+        outbox,
+        methods,
+        purpose=TO_MEMBER,
+        appeal_id=appeal.id,
+        appeal_message_id=stored.id,
+        writer=Writer(staff.telegram_id, lang),
+    )
+    await session.commit()
+    delivery = await outbox.deliver(bot, rows)
+    await message.answer(told_lawyer(delivery, appeal.id))
+    return True
+
+
+@router.message(RepliesToAppeal(), Magic(WORDS.magic | FILE.magic))
+async def on_lawyer_quote(
+    message: Message,
+    quoted_appeal: int,
+    session: AsyncSession,
+    staff: StaffView,
+    member: MemberView | None,
+    i18n: I18n,
+    bot: Bot,
+    outbox: Outbox,
+) -> None:
+    """A Telegram reply to a member's relayed message answers that appeal, whatever the
+    lawyer was doing: the quoted message says which member it is for."""
+    await write_to_member(
+        message,
+        quoted_appeal,
+        session=session,
+        staff=staff,
+        member=member,
+        i18n=i18n,
+        bot=bot,
+        outbox=outbox,
+    )
 
 
 @router.message(StateFilter(LawyerReply.message), Magic(WORDS.magic | FILE.magic))
@@ -364,44 +514,24 @@ async def on_lawyer_message(
     state: FSMContext,
     session: AsyncSession,
     staff: StaffView,
+    member: MemberView | None,
     i18n: I18n,
     bot: Bot,
+    outbox: Outbox,
 ) -> None:
     appeal_id = int((await state.get_data()).get("appeal_id") or 0)
-    attachment = attachment_of(message)
-    attachments = [attachment] if attachment else []
-    text = message.text or message.caption
-    try:
-        appeal, member = await lawyer_writes(
-            session, staff, appeal_id, text=text, attachments=attachments
-        )
-        await session.commit()
-    except DeskError as exc:
-        await session.rollback()
+    stored = await write_to_member(
+        message,
+        appeal_id,
+        session=session,
+        staff=staff,
+        member=member,
+        i18n=i18n,
+        bot=bot,
+        outbox=outbox,
+    )
+    if not stored:
         await state.set_state(None)
-        await message.answer(
-            _("Too long: the limit is 3000 characters.")
-            if exc.code == "too-long"
-            else _("This appeal is not yours or is closed.")
-        )
-        return
-    # Stored first; then copied (never forwarded: members who hide their account still get it).
-    with i18n.use_locale(member.language):
-        label = _("💬 Lawyer's answer to your appeal No. {number}:").format(number=appeal.id)
-        reply = kb.InlineKeyboard()
-        reply.button(text=_("✍️ Reply"), callback_data=MyCb(action="add", value=appeal.id))
-        reached = await reach(
-            member.telegram_id,
-            lambda: pass_on(bot, member.telegram_id, message, label, reply.as_markup()),
-        )
-    if reached:
-        await message.answer(
-            _("Sent to the member (appeal No. {number}).").format(number=appeal.id)
-        )
-    else:
-        await message.answer(
-            _("Saved to appeal No. {number}.").format(number=appeal.id) + "\n" + unreachable()
-        )
 
 
 @router.callback_query(DeskCb.filter(F.action == "note"))
@@ -429,9 +559,7 @@ async def on_note_text(
     except DeskError as exc:
         await session.rollback()
         await message.answer(
-            _("Too long: the limit is 3000 characters.")
-            if exc.code == "too-long"
-            else _("This appeal is not yours or is closed.")
+            too_long() if exc.code == "too-long" else _("This appeal is not yours or is closed.")
         )
         return
     await message.answer(_("Note saved to appeal No. {number}.").format(number=appeal_id))
@@ -439,8 +567,13 @@ async def on_note_text(
 
 @router.callback_query(DeskCb.filter(F.action == "release"))
 async def on_release(
-    query: CallbackQuery, callback_data: DeskCb, session: AsyncSession, staff: StaffView
+    query: CallbackQuery,
+    callback_data: DeskCb,
+    session: AsyncSession,
+    staff: StaffView,
+    state: FSMContext,
 ) -> None:
+    await end_writing(state)
     try:
         appeal = await release(session, staff, callback_data.value)
         await session.commit()
@@ -546,7 +679,10 @@ async def on_hand_over(
     i18n: I18n,
     member_directory: MemberDirectory,
     member: MemberView | None,
+    state: FSMContext,
+    outbox: Outbox,
 ) -> None:
+    await end_writing(state)
     try:
         appeal, colleague = await hand_over(
             session,
@@ -556,14 +692,11 @@ async def on_hand_over(
             to_org=callback_data.org if callback_data.action == "org" else None,
             known_orgs=set(orgs.by_id),
         )
-        await session.commit()
     except DeskError:
         await session.rollback()
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+        await query.answer(outdated(), show_alert=True)
         return
-    told = True
+    rows = []
     if colleague is not None:
         lang = await member_directory.language_of(session, colleague.telegram_id)
         with i18n.use_locale(lang):
@@ -572,10 +705,19 @@ async def on_hand_over(
                 text=_("Open the appeal"), callback_data=DeskCb(action="card", value=appeal.id)
             )
             handed = _("🔀 A colleague handed appeal No. {number} to you.").format(number=appeal.id)
-        chat = colleague.telegram_id
-        told = await reach(
-            chat, lambda: bot.send_message(chat, handed, reply_markup=open_it.as_markup())
+        rows = send_later(
+            session,
+            outbox,
+            [
+                SendMessage(
+                    chat_id=colleague.telegram_id, text=handed, reply_markup=open_it.as_markup()
+                )
+            ],
+            purpose=TO_STAFF,
+            appeal_id=appeal.id,
         )
+    await session.commit()
+    told = not not_reached(await outbox.deliver(bot, rows))
     if isinstance(query.message, Message):
         where = (
             colleague.full_name or str(colleague.telegram_id)
@@ -591,3 +733,16 @@ async def on_hand_over(
             )
         await query.message.edit_text(done)
     await query.answer()
+
+
+@router.message(StateFilter(None), Magic(WORDS.magic | FILE.magic), ~MenuButton(*kb.MENU))
+async def on_words_for_nobody(message: Message) -> None:
+    """A lawyer's words with no appeal chosen go nowhere, and the lawyer is told how to
+    address them: a message to the wrong member is worse than none."""
+    await message.answer(
+        _(
+            "This was not sent to anyone. To write to a member, press “✍️ Write to the "
+            "member” on the appeal's card (/mine), or reply to the member's message. To "
+            "search the legal FAQ, use /faq."
+        )
+    )

@@ -15,10 +15,11 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import FaqCb
+from bot.callbacks import FaqCb, SearchCb
 from bot.faq.content import Faq, Node
 from bot.filters import MenuButton, Registered
 from bot.handlers.appeal import start_draft
+from bot.handlers.question import typed_question
 from bot.i18n import fmt_date
 from bot.services import faq_events
 from bot.services.members import MemberView
@@ -78,12 +79,18 @@ def answer_text(node: Node, lang: str) -> str:
 
 
 @lru_cache(maxsize=4096)
-def answer_markup(
-    node: Node, lang: str, *, asked: bool, from_search: bool = False
-) -> InlineKeyboardMarkup:
+def answer_markup(node: Node, lang: str, *, asked: bool) -> InlineKeyboardMarkup:
     # `lang` is part of the cache key: the labels below are translated into it.
-    # An answer opened from search results says so in its "No" button ("nos"): then, and
-    # only then, the question the member typed goes with their appeal.
+    return _answer_markup(node, asked=asked, search="")
+
+
+def search_answer_markup(node: Node, search: str) -> InlineKeyboardMarkup:
+    """An answer opened from search results: its "No" button ("nos") carries the search,
+    so the question the member typed there, and only that one, goes with their appeal."""
+    return _answer_markup(node, asked=False, search=search)
+
+
+def _answer_markup(node: Node, *, asked: bool, search: str) -> InlineKeyboardMarkup:
     builder = kb.InlineKeyboard()
     if not asked:
         builder.row(
@@ -92,7 +99,11 @@ def answer_markup(
             ),
             InlineKeyboardButton(
                 text=_("✍️ No, ask a lawyer"),
-                callback_data=FaqCb(action="nos" if from_search else "no", node=node.id).pack(),
+                callback_data=(
+                    SearchCb(action="nos", node=node.id, q=search)
+                    if search
+                    else FaqCb(action="no", node=node.id)
+                ).pack(),
             ),
         )
     kb.faq_nav(builder, node.parent.id if node.parent else "")
@@ -120,9 +131,10 @@ async def cmd_faq(message: Message, faq: Faq, member: MemberView) -> None:
 
 
 @router.callback_query(FaqCb.filter(F.action.in_({"open", "hit"})))
+@router.callback_query(SearchCb.filter(F.action == "open"))
 async def on_open(
     query: CallbackQuery,
-    callback_data: FaqCb,
+    callback_data: FaqCb | SearchCb,
     faq: Faq,
     member: MemberView,
     session: AsyncSession,
@@ -142,9 +154,9 @@ async def on_open(
         await show(
             query,
             answer_text(node, member.language),
-            answer_markup(
-                node, member.language, asked=False, from_search=callback_data.action == "hit"
-            ),
+            search_answer_markup(node, callback_data.q)
+            if isinstance(callback_data, SearchCb)
+            else answer_markup(node, member.language, asked=False),
         )
     else:
         await show(query, *branch_screen(node, member.language))
@@ -170,9 +182,10 @@ async def on_helped(
 
 
 @router.callback_query(FaqCb.filter(F.action.in_({"no", "nos"})))
+@router.callback_query(SearchCb.filter(F.action == "nos"))
 async def on_not_helped(
     query: CallbackQuery,
-    callback_data: FaqCb,
+    callback_data: FaqCb | SearchCb,
     faq: Faq,
     member: MemberView,
     session: AsyncSession,
@@ -191,11 +204,12 @@ async def on_not_helped(
         await query.message.edit_reply_markup(
             reply_markup=answer_markup(node, member.language, asked=True)
         )
-        # Reached from search results: the question the member typed goes with the appeal
-        # (shown to them to confirm or add to), so they need not type it again.
-        typed = ""
-        if callback_data.action == "nos":
-            typed = (await state.get_data()).get("last_query") or ""
+        # Reached from search results: the question the member typed there goes with the
+        # appeal (shown to them to confirm or add to), so they need not type it again. An
+        # answer from an older search, or from the menu, quotes nothing.
+        typed: tuple[str, str | None] = ("", None)
+        if isinstance(callback_data, SearchCb):
+            typed = typed_question(await state.get_data(), callback_data.q) or typed
         await start_draft(
             query.message,
             state,
@@ -203,6 +217,6 @@ async def on_not_helped(
             source=AppealSource.FAQ_MISS,
             topic=node.topic,
             faq_node=node.id,
-            text=str(typed),
+            text=typed[0],
         )
     await query.answer()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from aiogram import Bot
+from aiogram.methods import SendDocument, SendMessage, SendPhoto, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import get_i18n
 from aiogram.utils.i18n import gettext as _
@@ -55,35 +55,41 @@ def attachment_of(message: Message) -> dict[str, Any] | None:
     return None
 
 
-async def pass_on(
-    bot: Bot,
+def relay(
     chat_id: int,
-    message: Message,
     label: str,
-    markup: InlineKeyboardMarkup,
-    *,
-    with_file: bool = True,
-) -> None:
-    """Copied, never forwarded: a member who hides their account still gets it, and the
-    label says which appeal it belongs to. `with_file=False`: the words only."""
-    text = message.text or message.caption or ""
-    copy = with_file and attachment_of(message) is not None
-    fits = utf16_len(label) + 2 + utf16_len(text) <= (CAPTION_LIMIT if copy else TEXT_LIMIT)
+    text: str | None,
+    attachments: list[dict[str, Any]],
+    markup: InlineKeyboardMarkup | None,
+) -> list[TelegramMethod[Any]]:
+    """What one person's message becomes for the other: the label saying which appeal it
+    belongs to, their words, their files (sent by Telegram's file id: a copy, never a
+    forward, so a member who hides their account still gets it). Built from what is stored
+    in the appeal, for the outbox; the buttons go on the last message."""
+    text = text or ""
+    files = list(attachments or [])
+    fits = utf16_len(label) + 2 + utf16_len(text) <= (CAPTION_LIMIT if files else TEXT_LIMIT)
     body = label + ("\n\n" + escape(text) if text and fits else "")
-    if copy:
-        await bot.copy_message(
-            chat_id,
-            message.chat.id,
-            message.message_id,
-            caption=body,
-            reply_markup=markup if fits else None,
-        )
+    methods: list[TelegramMethod[Any]] = []
+    if files:
+        methods.append(_file(chat_id, files[0], body))
+        methods.extend(_file(chat_id, item, label) for item in files[1:])
     else:
-        await bot.send_message(chat_id, body, reply_markup=markup if fits else None)
-    if not fits:
-        # The label and the text together are longer than Telegram allows in one message:
-        # the text follows on its own (a member's caption may fill a caption by itself).
-        await bot.send_message(chat_id, escape(text), reply_markup=markup)
+        methods.append(SendMessage(chat_id=chat_id, text=body))
+    if text and not fits:
+        # The label and the words together are longer than Telegram allows in one message:
+        # the words follow on their own (a member's caption may fill a caption by itself).
+        methods.extend(
+            SendMessage(chat_id=chat_id, text=escape(part)) for part in pieces(text, TEXT_LIMIT)
+        )
+    methods[-1] = methods[-1].model_copy(update={"reply_markup": markup})
+    return methods
+
+
+def _file(chat_id: int, item: dict[str, Any], caption: str) -> TelegramMethod[Any]:
+    if item.get("kind") == "photo":
+        return SendPhoto(chat_id=chat_id, photo=item["file_id"], caption=caption)
+    return SendDocument(chat_id=chat_id, document=item["file_id"], caption=caption)
 
 
 def utf16_len(text: str) -> int:

@@ -3,35 +3,33 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiogram import Bot, F, Router
+from aiogram import F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import DeskCb, MyCb
+from bot.callbacks import MyCb
 from bot.filters import FILE, WORDS, Magic, MenuButton, Registered
 from bot.handlers.appeal import appeal_error_text
-from bot.handlers.media import attachment_of, clip, pass_on, too_big
-from bot.handlers.reach import reach
+from bot.handlers.conversation import add_from_message, deps_of
+from bot.handlers.media import clip
 from bot.handlers.states import AddToAppeal
 from bot.i18n import N_, fmt_date, fmt_datetime, fmt_number
 from bot.services.appeals import (
     MAX_ATTACHMENTS,
     AppealError,
-    add_member_message,
     get_member_appeal,
-    holding_lawyer,
     list_member_appeals,
     visible_thread,
 )
-from bot.services.members import MemberDirectory, MemberView
-from bot.storage.models import OPEN_STATUSES, Appeal, AppealStatus, MessageSide, Staff
+from bot.services.members import MemberView
+from bot.storage.models import OPEN_STATUSES, Appeal, AppealStatus, MessageSide
 from bot.topics import topic_title
 
 router = Router(name=__name__)
@@ -200,77 +198,7 @@ async def on_add(
 
 
 @router.message(StateFilter(AddToAppeal.message), Magic(WORDS.magic | FILE.magic))
-async def on_added_message(
-    message: Message,
-    state: FSMContext,
-    session: AsyncSession,
-    member: MemberView,
-    bot: Bot,
-    i18n: I18n,
-    member_directory: MemberDirectory,
-) -> None:
+async def on_added_message(message: Message, state: FSMContext, **data: Any) -> None:
     appeal_id = int((await state.get_data()).get("appeal_id") or 0)
-    attachment = attachment_of(message)
-    attachments = [attachment] if attachment else []
-    text = message.text or message.caption
-    refused = too_big(message)
-    if refused is not None:
-        if not text:  # nothing else in it: the member may send a smaller file now
-            await message.answer(refused)
-            return
-        attachments = []  # the words under the file still go to the appeal
-    try:
-        try:
-            await add_member_message(session, member, appeal_id, text=text, attachments=attachments)
-        except AppealError as exc:
-            if exc.code != "too-many-files" or not text:
-                raise
-            # The appeal has its files already: the words still go to it, without this one.
-            await session.rollback()
-            refused = appeal_error_text(exc.code)
-            attachments = []
-            await add_member_message(session, member, appeal_id, text=text, attachments=[])
-        await session.commit()
-    except AppealError as exc:
-        await session.rollback()
-        if exc.code in ("too-long", "too-many-files"):  # the member may send something else
-            await message.answer(appeal_error_text(exc.code))
-            return
+    if await add_from_message(message, appeal_id, undo=False, **deps_of(data)):
         await state.set_state(None)
-        await message.answer(appeal_error_text(exc.code))
-        return
-    await state.set_state(None)
-    added = _("Added to appeal No. {number}. The lawyer will see it.").format(number=appeal_id)
-    await message.answer(refused + "\n\n" + added if refused else added)
-    lawyer = await holding_lawyer(session, appeal_id)
-    if lawyer is not None:
-        await relay_to_lawyer(
-            bot, i18n, session, member_directory, lawyer, appeal_id, message, bool(attachments)
-        )
-
-
-async def relay_to_lawyer(
-    bot: Bot,
-    i18n: I18n,
-    session: AsyncSession,
-    member_directory: MemberDirectory,
-    lawyer: Staff,
-    appeal_id: int,
-    message: Message,
-    with_file: bool = True,
-) -> None:
-    """The member's message, copied to the lawyer holding the appeal, in the lawyer's language."""
-    lang = await member_directory.language_of(session, lawyer.telegram_id)
-    with i18n.use_locale(lang):
-        label = _("📨 Appeal No. {number}: the member writes:").format(number=appeal_id)
-        answer = kb.InlineKeyboard()
-        answer.button(
-            text=_("✍️ Write to the member"), callback_data=DeskCb(action="reply", value=appeal_id)
-        )
-        # A lawyer who blocked the bot still finds the message in the appeal's card.
-        await reach(
-            lawyer.telegram_id,
-            lambda: pass_on(
-                bot, lawyer.telegram_id, message, label, answer.as_markup(), with_file=with_file
-            ),
-        )

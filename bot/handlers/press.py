@@ -14,9 +14,10 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.filters import Command, CommandObject, StateFilter
 from aiogram.fsm.context import FSMContext
+from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -31,12 +32,15 @@ from bot.callbacks import PostCb
 from bot.filters import FILE, NOT_COMMAND, WORDS, HasRole
 from bot.handlers.common import outdated as _outdated
 from bot.handlers.common import reader_language as _lang
+from bot.handlers.relay import send_later
 from bot.handlers.states import PostCompose
 from bot.i18n import LANGUAGES, N_, fmt_datetime
+from bot.outbox import Outbox
+from bot.outbox.texts import TO_STAFF
 from bot.services.calendar import is_quiet
 from bot.services.members import MemberDirectory, MemberView
 from bot.services.staff import StaffView
-from bot.storage.models import Broadcast, PostStatus, StaffRole, utcnow
+from bot.storage.models import Broadcast, OutboxMessage, PostStatus, StaffRole, utcnow
 from bot.topics import MemberOrgs
 
 router = Router(name=__name__)
@@ -1199,6 +1203,7 @@ async def on_confirm(
     orgs: MemberOrgs,
     tz: ZoneInfo,
     bot: Bot,
+    outbox: Outbox,
 ) -> None:
     post = await _compose_post(query, callback_data, state, session)
     if post is None:
@@ -1206,6 +1211,9 @@ async def on_confirm(
     lang = _lang(member, i18n)
     try:
         post = await posts.confirm(session, staff, post.id, tz)
+        rows = []
+        if post.status == PostStatus.AWAITING_APPROVAL:
+            rows = await _ask_admins(session, outbox, post, orgs, tz, member_directory, i18n)
         await session.commit()
     except PostError as exc:
         await _refuse(query, session, exc)
@@ -1238,28 +1246,35 @@ async def on_confirm(
     if isinstance(query.message, Message):
         await query.message.edit_text(done, reply_markup=None)
     await query.answer()
-    if post.status == PostStatus.AWAITING_APPROVAL:
-        await _ask_admins(bot, session, post, orgs, tz, member_directory, i18n)
+    await outbox.deliver(bot, rows)
 
 
-async def _tell(
-    bot: Bot, chat_id: int, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    try:
-        await bot.send_message(chat_id, text, reply_markup=markup)
-    except (TelegramBadRequest, TelegramForbiddenError):
-        log.warning("could not tell %s about a post", chat_id)
+def _tell(
+    session: AsyncSession,
+    outbox: Outbox,
+    chat_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+) -> list[OutboxMessage]:
+    """A notice to another person about a post, stored with the change it tells of."""
+    return send_later(
+        session,
+        outbox,
+        [SendMessage(chat_id=chat_id, text=text, reply_markup=markup)],
+        purpose=TO_STAFF,
+    )
 
 
 async def _ask_admins(
-    bot: Bot,
     session: AsyncSession,
+    outbox: Outbox,
     post: Broadcast,
     orgs: MemberOrgs,
     tz: ZoneInfo,
     member_directory: MemberDirectory,
     i18n: I18n,
-) -> None:
+) -> list[OutboxMessage]:
+    rows: list[OutboxMessage] = []
     for admin_id in await posts.approvers(session):
         lang = await member_directory.language_of(session, admin_id)
         with i18n.use_locale(lang):
@@ -1274,7 +1289,8 @@ async def _ask_admins(
             builder.adjust(2)
             text = _("📨 A post awaits your approval.") + "\n\n"
             text += await card_text(session, post, lang, orgs, tz)
-            await _tell(bot, admin_id, text, builder.as_markup())
+            rows += _tell(session, outbox, admin_id, text, builder.as_markup())
+    return rows
 
 
 # --- /posts: lists and the card of a post --------------------------------------------------
@@ -1481,6 +1497,7 @@ async def on_manage(
     orgs: MemberOrgs,
     tz: ZoneInfo,
     bot: Bot,
+    outbox: Outbox,
 ) -> None:
     action = {
         "cancelyes": posts.cancel,
@@ -1491,6 +1508,21 @@ async def on_manage(
     }[callback_data.action]
     try:
         post = await action(session, staff, callback_data.post)
+        rows = []
+        if callback_data.action in ("approve", "reject") and post.created_by != staff.telegram_id:
+            lang = await member_directory.language_of(session, post.created_by)
+            with i18n.use_locale(lang):
+                text = (
+                    _("✅ An admin approved your post No. {number}: {when}.").format(
+                        number=post.id, when=schedule_text(post, lang, tz)
+                    )
+                    if callback_data.action == "approve"
+                    else _(
+                        "↩️ An admin returned your post No. {number} to drafts. Change it in "
+                        "/posts and confirm it again."
+                    ).format(number=post.id)
+                )
+            rows = _tell(session, outbox, post.created_by, text)
         await session.commit()
     except PostError as exc:
         await _refuse(query, session, exc)
@@ -1507,20 +1539,7 @@ async def on_manage(
     await _show_card(
         query, session, post, staff, _lang(member, i18n), orgs, tz, notes[callback_data.action]
     )
-    if callback_data.action in ("approve", "reject") and post.created_by != staff.telegram_id:
-        lang = await member_directory.language_of(session, post.created_by)
-        with i18n.use_locale(lang):
-            text = (
-                _("✅ An admin approved your post No. {number}: {when}.").format(
-                    number=post.id, when=schedule_text(post, lang, tz)
-                )
-                if callback_data.action == "approve"
-                else _(
-                    "↩️ An admin returned your post No. {number} to drafts. Change it in "
-                    "/posts and confirm it again."
-                ).format(number=post.id)
-            )
-            await _tell(bot, post.created_by, text)
+    await outbox.deliver(bot, rows)
 
 
 @router.message(Command("approval"), HasRole(StaffRole.ADMIN))

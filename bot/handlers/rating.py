@@ -5,7 +5,8 @@ from __future__ import annotations
 from aiogram import Bot, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.methods import SendMessage
+from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,15 +14,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import DeskCb, RateCb, RateCommentCb
 from bot.filters import WORDS, Registered
-from bot.handlers.reach import reach
+from bot.handlers.common import outdated
+from bot.handlers.relay import send_later
 from bot.handlers.states import RatingComment
+from bot.outbox import Outbox
+from bot.outbox.texts import TO_STAFF
 from bot.services.desk import DeskError
 from bot.services.members import MemberDirectory, MemberView
 from bot.services.outcomes import add_rating_comment, rate, reopen
+from bot.storage.models import Appeal, OutboxMessage, Staff
 
 router = Router(name=__name__)
 router.message.filter(Registered())
 router.callback_query.filter(Registered())
+
+
+def not_solved_markup(appeal_id: int) -> InlineKeyboardMarkup:
+    """Kept under the thanks: a member who rated may still find the problem not solved."""
+    builder = kb.InlineKeyboard()
+    builder.button(
+        text=_("❌ Not solved after all"), callback_data=RateCb(appeal=appeal_id, score=0)
+    )
+    return builder.as_markup()
 
 
 @router.callback_query(RateCb.filter())
@@ -34,66 +48,92 @@ async def on_rate(
     bot: Bot,
     i18n: I18n,
     member_directory: MemberDirectory,
+    outbox: Outbox,
 ) -> None:
     if not isinstance(query.message, Message):
         await query.answer()
         return
+    rows = []
     try:
         if callback_data.score == 0:
             appeal, lawyer = await reopen(session, member, callback_data.appeal)
+            if lawyer is not None:
+                rows = await _tell_lawyer(session, outbox, i18n, member_directory, lawyer, appeal)
         else:
             appeal = await rate(session, member, callback_data.appeal, callback_data.score)
-            lawyer = None
         await session.commit()
     except DeskError as exc:
         await session.rollback()
         await query.answer(
             _("More than 7 days have passed since closing; please send a new appeal (/ask).")
             if exc.code == "too-late"
-            else _("This button is outdated. Please use the latest message."),
+            else outdated(),
             show_alert=True,
         )
         return
     await query.answer()
     if callback_data.score == 0:
+        await state.set_state(None)  # a comment half-written on the rating is not wanted now
         await query.message.edit_text(
             _("Appeal No. {number} is reopened. The lawyer will get back to you here.").format(
                 number=appeal.id
             )
         )
-        if lawyer is not None:
-            lang = await member_directory.language_of(session, lawyer.telegram_id)
-            with i18n.use_locale(lang):
-                back = kb.InlineKeyboard()
-                back.button(
-                    text=_("Open the appeal"), callback_data=DeskCb(action="card", value=appeal.id)
-                )
-                back_text = _(
-                    "🔁 The member says appeal No. {number} is not solved: it is back with you."
-                ).format(number=appeal.id)
-            chat = lawyer.telegram_id
-            # A lawyer who blocked the bot still finds the appeal in /mine.
-            await reach(
-                chat, lambda: bot.send_message(chat, back_text, reply_markup=back.as_markup())
-            )
+        # The lawyer who closed it (or, if they left, the region's lawyers by the desk's
+        # clock) hears of it; one who blocked the bot still finds it in /mine.
+        await outbox.deliver(bot, rows)
         return
     await state.set_state(RatingComment.comment)
     await state.update_data(rating_appeal=appeal.id)
-    skip = kb.InlineKeyboard()
-    skip.button(text=_("Skip"), callback_data=RateCommentCb(appeal=appeal.id))
+    markup = not_solved_markup(appeal.id)
+    markup.inline_keyboard.insert(
+        0,
+        [
+            InlineKeyboardButton(
+                text=_("Skip"), callback_data=RateCommentCb(appeal=appeal.id).pack()
+            )
+        ],
+    )
     await query.message.edit_text(
         _(
             "Thank you for the rating {stars}! You may add a comment in one message, or press Skip."
         ).format(stars="⭐" * callback_data.score),
-        reply_markup=skip.as_markup(),
+        reply_markup=markup,
+    )
+
+
+async def _tell_lawyer(
+    session: AsyncSession,
+    outbox: Outbox,
+    i18n: I18n,
+    member_directory: MemberDirectory,
+    lawyer: Staff,
+    appeal: Appeal,
+) -> list[OutboxMessage]:
+    lang = await member_directory.language_of(session, lawyer.telegram_id)
+    with i18n.use_locale(lang):
+        back = kb.InlineKeyboard()
+        back.button(text=_("Open the appeal"), callback_data=DeskCb(action="card", value=appeal.id))
+        back_text = _(
+            "🔁 The member says appeal No. {number} is not solved: it is back with you."
+        ).format(number=appeal.id)
+    return send_later(
+        session,
+        outbox,
+        [SendMessage(chat_id=lawyer.telegram_id, text=back_text, reply_markup=back.as_markup())],
+        purpose=TO_STAFF,
+        appeal_id=appeal.id,
     )
 
 
 @router.callback_query(StateFilter(RatingComment.comment), RateCommentCb.filter())
-async def on_skip(query: CallbackQuery, state: FSMContext) -> None:
+async def on_skip(query: CallbackQuery, callback_data: RateCommentCb, state: FSMContext) -> None:
     await state.set_state(None)
     if isinstance(query.message, Message):
-        await query.message.edit_text(_("Thank you! Your rating helps the union."))
+        await query.message.edit_text(
+            _("Thank you! Your rating helps the union."),
+            reply_markup=not_solved_markup(callback_data.appeal),
+        )
     await query.answer()
 
 
@@ -108,4 +148,6 @@ async def on_comment(
     except DeskError:
         await session.rollback()
     await state.set_state(None)
-    await message.answer(_("Thank you! Your rating helps the union."))
+    await message.answer(
+        _("Thank you! Your rating helps the union."), reply_markup=not_solved_markup(appeal_id)
+    )

@@ -22,6 +22,11 @@ class AddToAppeal(StatesGroup):
     message = State()
 
 
+class Conversation(StatesGroup):
+    # The member wrote while lawyers answer several of their appeals: which one is it for?
+    choose = State()
+
+
 class Mailbox(StatesGroup):
     text = State()
     confirm = State()

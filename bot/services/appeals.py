@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.members import MemberView, has_consent
+from bot.services.staff import StaffView
+from bot.storage import outbox as store
 from bot.storage.models import (
     OPEN_STATUSES,
     Appeal,
     AppealMessage,
     AppealSource,
+    AppealStatus,
     FaqEvent,
     FaqEventKind,
     Member,
     MessageSide,
+    OutboxMessage,
     Staff,
 )
 from bot.topics import TOPICS
@@ -52,6 +57,7 @@ class Draft:
     faq_node: str | None = None
     hide_from_employer: bool = False
     attachments: list[dict[str, Any]] = field(default_factory=list)
+    token: str | None = None  # the draft's one-time token (Appeal.draft_token)
 
 
 async def create_appeal(
@@ -62,6 +68,14 @@ async def create_appeal(
     full_name: str | None,
     username: str | None,
 ) -> Appeal:
+    if draft.token:
+        # The same draft sent again (a double tap, a retry after an error, an update
+        # delivered twice): the appeal it made, not a second one.
+        made = await session.scalar(select(Appeal).where(Appeal.draft_token == draft.token))
+        if made is not None:
+            if made.member_id != member.id:
+                raise AppealError("not-found")
+            return made
     if not has_consent(member):
         raise AppealError("consent")
     if member.member_org is None:
@@ -88,6 +102,7 @@ async def create_appeal(
         source=draft.source,
         faq_node=draft.faq_node,
         language=member.language,
+        draft_token=draft.token,
     )
     session.add(appeal)
     if draft.faq_node:
@@ -178,9 +193,65 @@ async def attachment_count(session: AsyncSession, appeal_id: int) -> int:
 
 
 async def holding_lawyer(session: AsyncSession, appeal_id: int) -> Staff | None:
-    """The lawyer who has taken the appeal, if any: member replies go to them."""
+    """The lawyer who has taken the appeal and may still handle it (active, and their role
+    still covers its region): member replies go to them."""
     appeal = await session.get(Appeal, appeal_id)
     if appeal is None or appeal.claimed_by is None:
         return None
     staff = await session.get(Staff, appeal.claimed_by)
-    return staff if staff is not None and staff.active else None
+    if staff is None or not staff.active or not StaffView.of(staff).covers(appeal.member_org):
+        return None
+    return staff
+
+
+async def in_conversation(session: AsyncSession, member: MemberView) -> list[Appeal]:
+    """The member's open appeals whose lawyer has written to them: what the member types
+    next is most likely meant for that lawyer."""
+    rows = await session.scalars(
+        select(Appeal)
+        .where(
+            Appeal.member_id == member.id,
+            Appeal.status.in_((AppealStatus.CLAIMED, AppealStatus.ANSWERED)),
+            Appeal.claimed_by.is_not(None),
+            Appeal.first_answer_at.is_not(None),
+        )
+        .order_by(Appeal.id)
+    )
+    return list(rows)
+
+
+UNDO_WINDOW = timedelta(minutes=30)
+
+
+@dataclass
+class Withdrawn:
+    appeal_id: int
+    text: str | None
+    attachments: list[dict[str, Any]]
+    copies: list[tuple[int, int]]  # (chat, Telegram message id) already delivered
+
+
+async def withdraw(
+    session: AsyncSession, member: MemberView, message_id: int, *, now: datetime
+) -> Withdrawn:
+    """The member's message was meant as a new question, not for their lawyer: it leaves
+    the appeal; copies not yet delivered are cancelled, delivered ones are returned so the
+    caller can delete them from the lawyer's chat."""
+    message = await session.get(AppealMessage, message_id)
+    if message is None or message.side != MessageSide.MEMBER:
+        raise AppealError("not-found")
+    await get_member_appeal(session, member, message.appeal_id)
+    if now - message.sent_at > UNDO_WINDOW:
+        raise AppealError("too-late")
+    copies = await store.delivered_copies(session, message.id)
+    await store.cancel(session, OutboxMessage.appeal_message_id == message.id)
+    await session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.appeal_message_id == message.id)
+        .values(appeal_message_id=None)
+        .execution_options(synchronize_session=False)
+    )
+    withdrawn = Withdrawn(message.appeal_id, message.text, list(message.attachments), copies)
+    await session.delete(message)
+    await session.flush()
+    return withdrawn

@@ -67,10 +67,21 @@ class AppealCard:
     member: Member
     earlier_appeals: int
     lawyer: Staff | None
-    notes: list[AppealMessage]
+    # The whole thread after the first text, oldest first: the member's later messages,
+    # the lawyers' answers and internal notes; `authors` names the staff who wrote.
+    thread: list[AppealMessage]
+    authors: dict[int, str]
+
+    @property
+    def notes(self) -> list[AppealMessage]:
+        return [m for m in self.thread if m.side == MessageSide.NOTE]
 
 
-async def open_card(session: AsyncSession, staff: StaffView, appeal_id: int) -> AppealCard:
+async def open_card(
+    session: AsyncSession, staff: StaffView, appeal_id: int, *, audited: bool = True
+) -> AppealCard:
+    """An appeal as its lawyers see it, with its whole thread. `audited`: a new opening
+    (a page of the same card is not written to the audit log again)."""
     appeal = await session.get(Appeal, appeal_id)
     if appeal is None or not staff.covers(appeal.member_org):
         raise DeskError("not-found")
@@ -81,14 +92,21 @@ async def open_card(session: AsyncSession, staff: StaffView, appeal_id: int) -> 
         .where(Appeal.member_id == appeal.member_id, Appeal.created_at < appeal.created_at)
     )
     lawyer = await session.get(Staff, appeal.claimed_by) if appeal.claimed_by else None
-    notes = await session.scalars(
-        select(AppealMessage)
-        .where(AppealMessage.appeal_id == appeal.id, AppealMessage.side == MessageSide.NOTE)
-        .order_by(AppealMessage.id.desc())
-        .limit(3)
+    thread = list(
+        await session.scalars(
+            select(AppealMessage)
+            .where(AppealMessage.appeal_id == appeal.id)
+            .order_by(AppealMessage.id)
+        )
     )
-    await audit(session, staff.telegram_id, "open-appeal", appeal_id=appeal.id)
-    return AppealCard(appeal, member, int(earlier or 0), lawyer, list(reversed(list(notes))))
+    staff_ids = {m.author_staff_id for m in thread if m.author_staff_id}
+    authors: dict[int, str] = {}
+    if staff_ids:
+        for person in await session.scalars(select(Staff).where(Staff.id.in_(staff_ids))):
+            authors[person.id] = person.full_name or str(person.telegram_id)
+    if audited:
+        await audit(session, staff.telegram_id, "open-appeal", appeal_id=appeal.id)
+    return AppealCard(appeal, member, int(earlier or 0), lawyer, thread, authors)
 
 
 @dataclass
@@ -133,12 +151,14 @@ async def my_open_appeals(session: AsyncSession, staff: StaffView) -> list[Appea
 
 
 async def held_appeal(session: AsyncSession, staff: StaffView, appeal_id: int) -> Appeal:
-    """The open appeal this lawyer holds: only they may write in it, close it or hand it on."""
+    """The open appeal this lawyer holds and may still handle: only they may write in it,
+    close it or hand it on, and only while their role covers its region."""
     appeal = await session.get(Appeal, appeal_id)
     if (
         appeal is None
         or appeal.claimed_by != staff.id
         or appeal.status not in (AppealStatus.CLAIMED, AppealStatus.ANSWERED)
+        or not staff.covers(appeal.member_org)
     ):
         raise DeskError("not-yours")
     return appeal
@@ -151,29 +171,30 @@ async def lawyer_writes(
     *,
     text: str | None,
     attachments: list[dict[str, object]],
-) -> tuple[Appeal, Member]:
+) -> tuple[Appeal, Member, AppealMessage]:
     """Store the lawyer's message in the appeal's thread; only the lawyer who holds it."""
     appeal = await held_appeal(session, staff, appeal_id)
     if text is not None and len(text) > MAX_TEXT:
         raise DeskError("too-long")
+    if not (text or attachments):
+        raise DeskError("empty")
     now = utcnow()
-    session.add(
-        AppealMessage(
-            appeal_id=appeal.id,
-            side=MessageSide.LAWYER,
-            author_staff_id=staff.id,
-            text=text,
-            attachments=list(attachments),
-            sent_at=now,
-        )
+    message = AppealMessage(
+        appeal_id=appeal.id,
+        side=MessageSide.LAWYER,
+        author_staff_id=staff.id,
+        text=text,
+        attachments=list(attachments),
+        sent_at=now,
     )
+    session.add(message)
     if appeal.first_answer_at is None:
         appeal.first_answer_at = now
     appeal.last_lawyer_at = now
     appeal.status = AppealStatus.ANSWERED
     await audit(session, staff.telegram_id, "answer", appeal_id=appeal.id)
     await session.flush()
-    return appeal, await session.get_one(Member, appeal.member_id)
+    return appeal, await session.get_one(Member, appeal.member_id), message
 
 
 async def add_note(session: AsyncSession, staff: StaffView, appeal_id: int, text: str) -> None:

@@ -144,12 +144,15 @@ async def reopen(
     appeal.reopen_count += 1
     appeal.closed_at = None
     appeal.rating = None
-    if lawyer is not None and lawyer.active:
+    if lawyer is not None and lawyer.active and StaffView.of(lawyer).covers(appeal.member_org):
         appeal.status = AppealStatus.CLAIMED
     else:
+        # The lawyer left or no longer covers the region: back to the region's queue, and
+        # its lawyers are told by the desk's clock.
         lawyer = None
         appeal.status = AppealStatus.REOPENED
         appeal.claimed_by = None
         appeal.claimed_at = None
+        appeal.notified_at = None
     await session.flush()
     return appeal, lawyer

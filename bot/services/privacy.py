@@ -19,7 +19,9 @@ figures before and after):
 - faq_event: the link to the member erased;
 - delivery: chat id (minus the member row's id) and poll id erased, pending rows skipped;
 - survey_answer: kept; it points to the anonymised member row only;
-- fsm_record: every conversation state of the person deleted.
+- fsm_record: every conversation state of the person deleted;
+- outbox: messages to or about the member not yet sent are cancelled (their words
+  erased); the rows that remain keep the placeholder instead of the Telegram id.
 
 Anonymous mailbox messages are stored without a member link, so they are neither exported
 nor changed. Open appeals stay open (closing them would change the report: appeals
@@ -42,6 +44,7 @@ from sqlalchemy import ColumnElement, Text, cast, delete, exists, func, or_, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.staff import audit
+from bot.storage import outbox
 from bot.storage.models import (
     OPEN_STATUSES,
     Appeal,
@@ -397,6 +400,7 @@ async def forget_member(session: AsyncSession, member_id: int, *, note: str | No
         .where(_fsm_keys_of(telegram_id))
         .execution_options(synchronize_session=False)
     )
+    await outbox.forget_person(session, telegram_id, placeholder, ids)
     member.telegram_id = placeholder
     member.full_name = None
     member.username = None

@@ -60,7 +60,10 @@ async def desk_scan(
     # New appeals, grouped per lawyer: one message however many arrived.
     fresh = await session.execute(
         update(Appeal)
-        .where(Appeal.notified_at.is_(None), Appeal.status == AppealStatus.QUEUED)
+        .where(
+            Appeal.notified_at.is_(None),
+            Appeal.status.in_((AppealStatus.QUEUED, AppealStatus.REOPENED)),
+        )
         .values(notified_at=now)
         .returning(Appeal.id, Appeal.member_org)
         .execution_options(synchronize_session=False)

@@ -198,6 +198,9 @@ class Appeal(Base):
     member_org: Mapped[str] = mapped_column(String(40))
     workplace_type: Mapped[WorkplaceType | None] = mapped_column(_enum(WorkplaceType))
     topic: Mapped[str] = mapped_column(String(40))
+    # The draft's one-time token: a second "Send" of the same draft (a double tap, a retry
+    # after an error, a redelivered update) finds this appeal instead of making another.
+    draft_token: Mapped[str | None] = mapped_column(String(32), unique=True)
     text: Mapped[str | None] = mapped_column(Text)
     attachments: Mapped[list[Any]] = mapped_column(default=list)
     hide_from_employer: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -467,3 +470,49 @@ class Lease(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     owner: Mapped[str | None] = mapped_column(String(128))
     until: Mapped[datetime | None]
+
+
+class OutboxStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENDING = "sending"  # taken by a sender until lease_until; back to pending if it died
+    SENT = "sent"
+    BLOCKED = "blocked"  # the recipient cannot be reached: blocked the bot, gone, erased
+    FAILED = "failed"  # Telegram refused it (400) or it could not be sent in time
+    CANCELLED = "cancelled"  # withdrawn before it was sent (or its appeal's texts erased)
+
+
+class OutboxMessage(Base):
+    """A message the bot sends to someone on another person's behalf or unasked (member ↔
+    lawyer relays, notices to staff, reports), stored in the transaction that caused it and
+    sent by the outbox's sender (bot/outbox/), so nothing is lost between the two."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        Index("ix_outbox_due", "status", "not_before"),
+        Index("ix_outbox_chat", "chat_id", "status", "id"),
+        Index("ix_outbox_sent_message", "chat_id", "message_id"),
+        Index("ix_outbox_appeal", "appeal_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    method: Mapped[str] = mapped_column(String(32))  # the Bot API method, e.g. sendMessage
+    # Its parameters; erased once it is done (the words are kept in the appeal).
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    purpose: Mapped[str] = mapped_column(String(24))
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id"))
+    appeal_message_id: Mapped[int | None] = mapped_column(ForeignKey("appeal_message.id"))
+    # Who is told when it cannot be delivered (the lawyer whose answer did not reach the
+    # member, the member whose words did not reach the lawyer), in their language.
+    writer_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    writer_language: Mapped[str | None] = mapped_column(String(8))
+    status: Mapped[OutboxStatus] = mapped_column(_enum(OutboxStatus), default=OutboxStatus.PENDING)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(default=utcnow)
+    owner: Mapped[str | None] = mapped_column(String(128))
+    lease_until: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    # Telegram's id of the message as delivered: a reply to it belongs to `appeal_id`.
+    message_id: Mapped[int | None] = mapped_column(BigInteger)
+    error: Mapped[str | None] = mapped_column(String(200))

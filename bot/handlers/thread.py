@@ -1,0 +1,139 @@
+"""An appeal's card as its lawyers read it: who and what, then the whole thread (the first
+text, the member's later messages, the lawyers' answers, internal notes, files), in pages
+that fit one Telegram message each, newest last."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import datetime
+from html import escape
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiogram.utils.i18n import gettext as _
+from babel.dates import format_timedelta
+
+from bot.handlers.media import TEXT_LIMIT, clip, utf16_len
+from bot.i18n import fmt_datetime
+from bot.keyboards import WORKPLACE_LABELS
+from bot.services.desk import AppealCard
+from bot.storage.models import MessageSide, utcnow
+from bot.topics import MemberOrgs, topic_title
+
+MARGIN = 64  # the page line, and a safe distance
+TAGS = re.compile(r"<[^>]+>")
+
+
+def shown_length(markup: str) -> int:
+    """What Telegram counts against its limit: the text once our HTML is parsed."""
+    return utf16_len(html.unescape(TAGS.sub("", markup)))
+
+
+def age(created: datetime, lang: str) -> str:
+    return format_timedelta(utcnow() - created, threshold=1.1, format="short", locale=lang)
+
+
+def header(card: AppealCard, orgs: MemberOrgs, lang: str) -> str:
+    appeal, member = card.appeal, card.member
+    who = escape(member.full_name or _("(name not given)"))
+    if member.username:
+        who += " @" + escape(member.username)
+    lines = [
+        _("<b>Appeal No. {number}</b> · {topic}").format(
+            number=appeal.id, topic=escape(topic_title(appeal.topic, lang))
+        ),
+        _("Region: {org} · workplace: {workplace}").format(
+            org=escape(orgs.title(appeal.member_org, lang)),
+            workplace=_(WORKPLACE_LABELS[appeal.workplace_type]) if appeal.workplace_type else "—",
+        ),
+        _("Member: {who} · earlier appeals: {count}").format(who=who, count=card.earlier_appeals),
+        _("Waiting: {age} · files: {files}").format(
+            age=age(appeal.created_at, lang), files=len(files_of(card))
+        ),
+    ]
+    if appeal.hide_from_employer:
+        lines.append(_("🔒 Do not name the member to their workplace's union committee."))
+    if card.lawyer is not None:
+        lines.append(
+            _("Taken by: {name}").format(
+                name=escape(card.lawyer.full_name or str(card.lawyer.telegram_id))
+            )
+        )
+    return "\n".join(lines)
+
+
+def files_of(card: AppealCard) -> list[dict[str, Any]]:
+    """Every file of the appeal: those sent with it, then those added in the thread."""
+    files = list(card.appeal.attachments or [])
+    for message in card.thread:
+        files.extend(message.attachments or [])
+    return files
+
+
+def _file_lines(attachments: list[dict[str, Any]]) -> list[str]:
+    return [
+        "📎 " + (escape(str(item.get("name"))) if item.get("name") else _("photo"))
+        for item in attachments or []
+    ]
+
+
+def entries(card: AppealCard, lang: str, tz: ZoneInfo) -> list[str]:
+    """The thread as HTML blocks, oldest first; the first is the appeal's own text."""
+    erased = "<i>{}</i>".format(
+        _("The text is erased: at the member's request, or after the storage period.")
+    )
+    appeal = card.appeal
+    first = [
+        "👤 <b>{}</b> · {}".format(_("Member"), fmt_datetime(appeal.created_at, lang, tz)),
+        f"«{escape(appeal.text)}»" if appeal.text is not None else erased,
+        *_file_lines(appeal.attachments),
+    ]
+    blocks = ["\n".join(first)]
+    for message in card.thread:
+        when = fmt_datetime(message.sent_at, lang, tz)
+        name = escape(card.authors.get(message.author_staff_id or 0, ""))
+        if message.side == MessageSide.MEMBER:
+            head = "👤 <b>{}</b> · {}".format(_("Member"), when)
+        elif message.side == MessageSide.LAWYER:
+            head = "👩‍⚖️ <b>{}</b> · {}".format(name or _("Lawyer"), when)
+        else:
+            head = "📝 <b>{}</b> · {}".format(
+                _("Internal note, {name}").format(name=name) if name else _("Internal note"), when
+            )
+        if message.text is not None:
+            words = escape(message.text)
+            body = f"<i>{words}</i>" if message.side == MessageSide.NOTE else words
+        elif not message.attachments:
+            body = erased
+        else:
+            body = ""
+        lines = [head, *([body] if body else []), *_file_lines(message.attachments)]
+        blocks.append("\n".join(lines))
+    return blocks
+
+
+def pages(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> list[str]:
+    """The card in pages, each within Telegram's limit: the header on every page, then as
+    many whole entries as fit, the newest on the last page."""
+    head = header(card, orgs, lang)
+    budget = TEXT_LIMIT - shown_length(head) - MARGIN
+    groups: list[list[str]] = [[]]
+    used = 0
+    for entry in reversed(entries(card, lang, tz)):
+        block, size = entry, shown_length(entry) + 2
+        if size > budget:  # longer than a page by itself: its words, plainly, cut
+            block = escape(clip(html.unescape(TAGS.sub("", entry)), budget - 2))
+            size = budget
+        if groups[0] and used + size > budget:
+            groups.insert(0, [])
+            used = 0
+        groups[0].insert(0, block)
+        used += size
+    texts = []
+    for number, group in enumerate(groups, start=1):
+        text = head + "\n\n" + "\n\n".join(group)
+        if len(groups) > 1:
+            text += "\n\n" + _("Page {page} of {pages}").format(page=number, pages=len(groups))
+        texts.append(text)
+    return texts
