@@ -66,19 +66,26 @@ class Person:
             **kwargs,
         )
 
-    async def send(self, text: str) -> list[TelegramMethod[Any]]:
+    async def send(
+        self, text: str, *, reply_to: Message | None = None
+    ) -> list[TelegramMethod[Any]]:
+        """`reply_to`: the message this one quotes (Telegram's reply)."""
         entities = None
         if text.startswith("/"):
             entities = [
                 MessageEntity(type="bot_command", offset=0, length=len(text.split(maxsplit=1)[0]))
             ]
-        return await self.feed(message=self._message(text=text, entities=entities))
+        return await self.feed(
+            message=self._message(text=text, entities=entities, reply_to_message=reply_to)
+        )
 
     async def send_photo(
-        self, file_id: str, caption: str | None = None
+        self, file_id: str, caption: str | None = None, *, reply_to: Message | None = None
     ) -> list[TelegramMethod[Any]]:
         photo = [PhotoSize(file_id=file_id, file_unique_id=file_id + "u", width=800, height=600)]
-        return await self.feed(message=self._message(photo=photo, caption=caption))
+        return await self.feed(
+            message=self._message(photo=photo, caption=caption, reply_to_message=reply_to)
+        )
 
     async def send_document(
         self, file_id: str, name: str = "order.pdf"
@@ -141,6 +148,13 @@ class Person:
 
     def last_text(self) -> str:
         return self.last_message().text or ""
+
+    def message_with(self, words: str) -> Message:
+        """The bot's latest message in this chat whose text or caption contains `words`."""
+        for message in reversed(self.messages()):
+            if words in (message.text or message.caption or ""):
+                return message
+        raise AssertionError(f"no message with {words!r}; last: {self.last_text()!r}")
 
 
 def buttons(message: Message) -> list[tuple[str, str]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -46,6 +46,8 @@ class RecordingSession(BaseSession):
         self.screen = Screen()
         self._ids = itertools.count(10_000)
         self.blocked: set[int] = set()  # chats that answer 403, as after a member blocks the bot
+        # Per chat, errors the next requests to it raise (made from the method), in order.
+        self.failing: dict[int, list[Callable[[TelegramMethod[Any]], Exception]]] = {}
 
     async def close(self) -> None:
         return None
@@ -71,6 +73,9 @@ class RecordingSession(BaseSession):
         chat_id = getattr(method, "chat_id", None)
         if chat_id in self.blocked:
             raise TelegramForbiddenError(method, "Forbidden: bot was blocked by the user")
+        failing = self.failing.get(chat_id) if isinstance(chat_id, int) else None
+        if failing:
+            raise failing.pop(0)(method)
         if returning is Message or (
             isinstance(returning, type) is False and "Message" in str(returning) and chat_id
         ):

@@ -303,6 +303,16 @@ async def on_draft_consent(
     await next_step(query.message, state, member)
 
 
+@router.message(StateFilter(AppealDraft.consent), FILE)
+async def on_file_before_consent(message: Message) -> None:
+    await message.answer(
+        _(
+            "To pass documents to a lawyer, I need your consent first: please answer with the "
+            "buttons above. Nothing from this file was kept."
+        )
+    )
+
+
 @router.callback_query(StateFilter(AppealDraft.topic), TopicCb.filter())
 async def on_topic(
     query: CallbackQuery, callback_data: TopicCb, state: FSMContext, member: MemberView

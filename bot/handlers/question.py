@@ -23,6 +23,7 @@ from bot.callbacks import SearchAskCb, SearchCb
 from bot.faq.search import FaqIndex
 from bot.faq.smalltalk import Talk, classify
 from bot.filters import WORDS, Registered
+from bot.handlers.states import AppealDraft
 from bot.services.appeals import MAX_TEXT
 from bot.services.members import MemberView, has_consent
 
@@ -97,7 +98,9 @@ async def answer_question(
     await anchor.answer(reply, reply_markup=builder.as_markup())
 
 
-@router.message(StateFilter(None), WORDS)
+# Also while the consent question of an appeal is open: a member who has not (yet) agreed
+# can still read and search the FAQ; the consent buttons above stay live.
+@router.message(StateFilter(None, AppealDraft.consent), WORDS)
 async def on_question(
     message: Message, state: FSMContext, member: MemberView, faq_index: FaqIndex
 ) -> None:

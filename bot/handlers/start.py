@@ -63,6 +63,15 @@ async def show_main_menu(message: Message, text: str | None = None) -> None:
 
 @router.message(CommandStart(), Registered())
 async def cmd_start_registered(message: Message, state: FSMContext) -> None:
+    current = await state.get_state()
+    if current and current.startswith("AppealDraft"):
+        from bot.handlers.appeal import ask_keep_or_restart, has_draft
+
+        if has_draft(await state.get_data()):
+            # An unfinished appeal is never dropped silently: keep it, or start again.
+            await state.update_data(restart={"menu": True})
+            await ask_keep_or_restart(message)
+            return
     await state.clear()
     await show_main_menu(message)
 
