@@ -43,7 +43,7 @@ async def test_send_again_after_the_conversation_failed_to_save_makes_no_second_
     async def failing_once(self: BaseStorage, key: Any, state: Any = None) -> None:
         if state is None and failures:  # the draft's end, right after the appeal committed
             raise failures.pop()
-        await real(self, key, state)  # type: ignore[arg-type]
+        await real(self, key, state)
 
     monkeypatch.setattr(type(storage), "set_state", failing_once)
     confirm = member.message_with("Проверьте")
