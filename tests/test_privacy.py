@@ -181,12 +181,11 @@ async def member_story(ctx: Context, person: Callable[..., Person]) -> dict[str,
     await member.send("/feedback")
     await member.press("fb:kind:suggestion")
     await member.send(SIGNED)
-    await member.press("fb:send:")
+    await member.press("fb:send:signed")
     await member.send("/feedback")
     await member.press("fb:kind:complaint")
     await member.send(ANONYMOUS)
-    await member.press("fb:anon:")
-    await member.press("fb:send:")
+    await member.press("fb:send:anonymous")
 
     answer = ctx.faq.answers[0]
     await member.press(f"faq:open:{answer.id}")
