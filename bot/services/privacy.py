@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Text, and_, cast, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.staff import audit
@@ -429,11 +429,19 @@ def months_before(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month + 1, day=min(moment.day, last_day))
 
 
-def _not_purged() -> ColumnElement[bool]:
+def _system_note() -> ColumnElement[bool]:
+    """A note the bot left (erasure, retention), not a lawyer's: neither activity on the
+    appeal nor text of the member's case."""
+    return and_(AppealMessage.side == MessageSide.NOTE, AppealMessage.author_staff_id.is_(None))
+
+
+def _not_purged(*, but_system_notes: bool = False) -> ColumnElement[bool]:
+    """Something of the appeal's texts or files is still stored."""
+    kept = or_(AppealMessage.text.is_not(None), _has_files(AppealMessage.attachments))
     message_left = exists(
         select(AppealMessage.id).where(
             AppealMessage.appeal_id == Appeal.id,
-            or_(AppealMessage.text.is_not(None), _has_files(AppealMessage.attachments)),
+            and_(kept, ~_system_note()) if but_system_notes else kept,
         )
     )
     return or_(
@@ -444,33 +452,122 @@ def _not_purged() -> ColumnElement[bool]:
     )
 
 
-async def purge_expired(
-    session: AsyncSession, now: datetime, months: int, *, limit: int | None = None
-) -> int:
-    """Remove the texts (appeal, messages of every side, rating comment) and file ids of
-    appeals closed more than `months` calendar months before `now`; everything the report
-    counts stays. Returns how many appeals lost their texts. At most `limit` appeals per
-    call (the caller commits and calls again). Pure in `now`; the caller commits."""
-    cutoff = months_before(now, months)
-    statement = (
-        select(Appeal)
-        .where(Appeal.status == AppealStatus.CLOSED, Appeal.closed_at < cutoff, _not_purged())
-        .order_by(Appeal.id)
+def _idle_since(cutoff: datetime) -> ColumnElement[bool]:
+    """No activity on the appeal from `cutoff` on: created, reopened and last written to
+    (by the member or a lawyer, notes included) before it."""
+    recent = exists(
+        select(AppealMessage.id).where(
+            AppealMessage.appeal_id == Appeal.id,
+            AppealMessage.sent_at >= cutoff,
+            ~_system_note(),
+        )
     )
-    if limit is not None:
-        statement = statement.limit(limit)
-    appeals = list(await session.scalars(statement))
-    if not appeals:
-        return 0
+    return and_(
+        Appeal.created_at < cutoff,
+        or_(Appeal.reopened_at.is_(None), Appeal.reopened_at < cutoff),
+        ~recent,
+    )
+
+
+@dataclass
+class Purged:
+    """What a retention pass removed the texts of."""
+
+    closed: int = 0  # appeals closed more than the period ago
+    idle: int = 0  # appeals never closed, without activity for the period (still open)
+    mailbox: int = 0  # mailbox letters sent more than the period ago
+
+    def __add__(self, other: Purged) -> Purged:
+        return Purged(
+            self.closed + other.closed, self.idle + other.idle, self.mailbox + other.mailbox
+        )
+
+    def most(self) -> int:
+        return max(self.closed, self.idle, self.mailbox)
+
+    def __bool__(self) -> bool:
+        return self.most() > 0
+
+
+async def _erase_texts(
+    session: AsyncSession, appeals: Sequence[Appeal], *, keep_system_notes: bool
+) -> None:
     for appeal in appeals:  # through the ORM, as every Appeal change (the tally's hook)
         appeal.text = None
         appeal.attachments = []
         appeal.rating_comment = None
+    messages = AppealMessage.appeal_id.in_([a.id for a in appeals])
     await session.execute(
         update(AppealMessage)
-        .where(AppealMessage.appeal_id.in_([a.id for a in appeals]))
+        .where(and_(messages, ~_system_note()) if keep_system_notes else messages)
         .values(text=None, attachments=[])
         .execution_options(synchronize_session=False)
     )
+
+
+async def purge_expired(
+    session: AsyncSession,
+    now: datetime,
+    months: int,
+    *,
+    limit: int | None = None,
+    note: str | None = None,
+) -> Purged:
+    """Remove what is past the retention period of `months` calendar months before `now`;
+    everything the report counts stays:
+
+    - appeals closed before it: texts (appeal, messages of every side, rating comment)
+      and file ids;
+    - appeals never closed and idle since before it (created, reopened and last written
+      to before it): the same, except the bot's own notes; they stay open for a lawyer to
+      close, with `note` (an internal note) saying why the texts are gone;
+    - mailbox letters sent before it: their texts (the row stays: the report counts it).
+
+    At most `limit` of each per call (the caller commits and calls again). Pure in
+    `now`; the caller commits."""
+    cutoff = months_before(now, months)
+    done = Purged()
+    closed = (
+        select(Appeal)
+        .where(Appeal.status == AppealStatus.CLOSED, Appeal.closed_at < cutoff, _not_purged())
+        .order_by(Appeal.id)
+        .limit(limit)
+    )
+    appeals = list(await session.scalars(closed))
+    if appeals:
+        await _erase_texts(session, appeals, keep_system_notes=False)
+        done.closed = len(appeals)
+    idle = (
+        select(Appeal)
+        .where(
+            Appeal.status.in_(OPEN_STATUSES),
+            _idle_since(cutoff),
+            _not_purged(but_system_notes=True),
+        )
+        .order_by(Appeal.id)
+        .limit(limit)
+    )
+    appeals = list(await session.scalars(idle))
+    if appeals:
+        await _erase_texts(session, appeals, keep_system_notes=True)
+        if note:
+            for appeal in appeals:
+                session.add(AppealMessage(appeal_id=appeal.id, side=MessageSide.NOTE, text=note))
+        done.idle = len(appeals)
+    letters = (
+        select(Feedback.id)
+        .where(Feedback.created_at < cutoff, Feedback.text != "")
+        .order_by(Feedback.id)
+        .limit(limit)
+    )
+    ids = list(await session.scalars(letters))
+    if ids:
+        await session.execute(
+            update(Feedback)
+            .where(Feedback.id.in_(ids))
+            .values(text="")
+            .execution_options(synchronize_session=False)
+        )
+        done.mailbox = len(ids)
     await session.flush()
-    return len(appeals)
+    return done
