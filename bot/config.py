@@ -22,6 +22,8 @@ class ToolSettings(BaseSettings):
     timezone: str = "Asia/Almaty"
     faq_dir: Path = Path(__file__).parent / "faq" / "content"
     member_orgs_file: Path = Path(__file__).parent / "data" / "member_orgs.yaml"
+    # `db backup DIRECTORY` keeps this many dated copies of the database there.
+    backup_keep: int = Field(default=7, ge=1)
 
     @field_validator("timezone")
     @classmethod
