@@ -24,7 +24,7 @@ from bot.services.appeals import Draft, add_member_message, create_appeal
 from bot.services.desk import claim, lawyer_writes
 from bot.services.members import MemberView, save_onboarding
 from bot.services.outcomes import Outcome, close_appeal, rate
-from bot.services.privacy import Purged, months_before
+from bot.services.privacy import Purged, export_member, months_before
 from bot.services.staff import StaffView, ensure_admins
 from bot.storage.db import create_session_factory
 from bot.storage.migrate import upgrade
@@ -293,8 +293,11 @@ async def test_mydata_then_forget_leaves_nothing_personal_and_the_report_unchang
         thread = [(m["from"], m["text"]) for m in closed["messages"]]
         assert ("lawyer", LAWYER_TEXT) in thread and ("member", MEMBER_MORE) in thread
         assert any(f["file_id"] == FILES[2] for m in closed["messages"] for f in m["files"])
-        assert closed["handled_by"] == "lawyer" and closed["internal_notes"] == 1
-        assert NOTE_TEXT not in dump  # internal notes are counted, not shown
+        assert closed["handled_by"] == "lawyer"
+        # The lawyers' notes about the member's case are personal data about the member.
+        notes = closed["internal_notes"]
+        assert [(n["by"], n["text"]) for n in notes] == [("lawyer", NOTE_TEXT)]
+        assert notes[0]["written_at"] and appeals[story["open"]]["internal_notes"] == []
         assert str(LAWYER_ID) not in dump and "Айжан" not in dump  # lawyers by role only
         assert OTHERS_TEXT not in dump and str(OTHER_ID) not in dump
         assert [m["text"] for m in mine["mailbox"]] == [SIGNED]  # not the anonymous one
@@ -693,6 +696,14 @@ async def test_retention_reaches_appeals_never_closed_and_the_mailbox(
             )
             letters = list(await session.scalars(select(Feedback).order_by(Feedback.id)))
             assert [f.text for f in letters] == ["", "Новое письмо"]
+            # /mydata tells the member too, in the bot's own note.
+            mine = await export_member(session, member.id, now=now)
+            (gone,) = [a for a in mine["appeals"] if a["number"] == idle]
+            assert gone["text"] is None and [m["text"] for m in gone["messages"]] == [None]
+            assert [(n["by"], n["text"]) for n in gone["internal_notes"]] == [
+                ("bot", "bot note"),
+                ("bot", thread[2].text),
+            ]
             audit = await session.scalar(select(Audit).where(Audit.action == "retention-purge"))
             assert audit is not None
             assert audit.details == {"appeals": 0, "idle_appeals": 1, "mailbox": 1, "months": 36}

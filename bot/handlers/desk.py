@@ -138,7 +138,9 @@ def _card(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> tuple[
         )
     notes = ""
     if card.notes:
-        notes = "\n\n<b>{}</b>".format(_("Internal notes (the member does not see them):"))
+        notes = "\n\n<b>{}</b>".format(
+            _("Internal notes (not sent to the member; included in their /mydata):")
+        )
         for note in card.notes:
             notes += "\n📝 " + escape(clip(note.text or "", 300))
     head = "\n".join(lines)
@@ -411,7 +413,9 @@ async def on_note(query: CallbackQuery, callback_data: DeskCb, state: FSMContext
     if isinstance(query.message, Message):
         await query.message.answer(
             _(
-                "Write the internal note for appeal No. {number}. The member will not see it."
+                "Write the internal note for appeal No. {number}. It is not sent to the member, "
+                "but it is part of their personal data: the member gets it with everything else "
+                "if they ask for their data (/mydata)."
             ).format(number=callback_data.value)
         )
     await query.answer()

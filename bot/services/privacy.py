@@ -63,7 +63,7 @@ from bot.storage.models import (
 # The actor of audit rows written on nobody's staff authority: the member's own request,
 # the retention clock. (Writing the member's Telegram id there would undo the erasure.)
 SYSTEM_ACTOR = 0
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: internal notes given with their texts, not counted
 
 
 def placeholder_telegram_id(member_id: int) -> int:
@@ -128,8 +128,9 @@ async def export_member(
     now: datetime,
     conversation: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything stored about the member, JSON-ready. Lawyers appear by role only;
-    internal notes are counted, not shown (they are the lawyers' working notes).
+    """Everything stored about the member, JSON-ready. Lawyers appear by role only.
+    Internal notes are given with their texts: written about the member's case, they are
+    personal data about the member, which law 94-V lets them see.
     `conversation`: the member's unfinished dialogue as the FSM storage holds it."""
     member = await session.get_one(Member, member_id)
     appeals = list(
@@ -166,10 +167,19 @@ async def export_member(
     )
 
     thread: dict[int, list[dict[str, Any]]] = {i: [] for i in appeal_ids}
-    notes: dict[int, int] = dict.fromkeys(appeal_ids, 0)
+    notes: dict[int, list[dict[str, Any]]] = {i: [] for i in appeal_ids}
     for message in messages:
         if message.side == MessageSide.NOTE:
-            notes[message.appeal_id] += 1
+            notes[message.appeal_id].append(
+                {
+                    "written_at": _iso(message.sent_at),
+                    # A note without an author is the bot's own (erasure, retention).
+                    "by": role_by_id.get(message.author_staff_id, "lawyer")
+                    if message.author_staff_id
+                    else "bot",
+                    "text": message.text,
+                }
+            )
             continue
         author = (
             "member"
@@ -259,7 +269,10 @@ async def export_member(
 
 
 def _appeal_json(
-    appeal: Appeal, thread: list[dict[str, Any]], notes: int, handled_by: str | None
+    appeal: Appeal,
+    thread: list[dict[str, Any]],
+    notes: list[dict[str, Any]],
+    handled_by: str | None,
 ) -> dict[str, Any]:
     closed = appeal.status == AppealStatus.CLOSED
     return {
