@@ -17,6 +17,7 @@ from aiogram.types import BufferedInputFile, PollAnswer, User
 from sqlalchemy import select
 
 from bot.app import Context, build_context, create_bot, create_dispatcher
+from bot.handlers.privacy import delivered_copies, forget_text
 from bot.report.figures import build_report
 from bot.report.period import Period
 from bot.retention import NOTE_RETAINED, retention_job
@@ -314,6 +315,8 @@ async def test_mydata_then_forget_leaves_nothing_personal_and_the_report_unchang
         # /forget explains, names the open appeal, and asks.
         sent = await member.send("/forget")
         assert f"№ {story['open']}" in texts(sent)
+        with ctx.i18n.context(), ctx.i18n.use_locale("ru"):
+            assert delivered_copies() in texts(sent)  # Telegram's copies are out of reach
         yes = next(d for _, d in buttons(member.last_message()) if d.startswith("forget:yes:"))
         sent = await member.press("forget:yes:0123456789abcdef")  # forged: nothing happens
         assert any(isinstance(r, AnswerCallbackQuery) and r.show_alert for r in sent)
@@ -349,7 +352,9 @@ async def test_mydata_then_forget_leaves_nothing_personal_and_the_report_unchang
             assert [f.text for f in feedback] == ["", ANONYMOUS]
             assert all(f.member_id is None for f in feedback)
             assert await session.scalar(select(FaqEvent.member_id)) is None
-            assert (await session.scalars(select(SurveyAnswer.options))).all() == [[0]]
+            # Survey answers stay, linked only to the anonymised row (README says the same).
+            answers = await session.execute(select(SurveyAnswer.member_id, SurveyAnswer.options))
+            assert [tuple(a) for a in answers] == [(story["row"], [0])]
             assert (
                 await session.scalar(select(FsmRecord.key).where(FsmRecord.key.like("%901%")))
                 is None
@@ -370,6 +375,21 @@ async def test_mydata_then_forget_leaves_nothing_personal_and_the_report_unchang
         # The stale confirmation does nothing.
         sent = await member.press(yes)
         assert OUTDATED in texts([r for r in sent if isinstance(r, AnswerCallbackQuery)])
+
+
+def test_readme_and_the_confirmation_say_what_forget_keeps(ctx: Context) -> None:
+    """What the code keeps (the test above): survey answers. The README's /forget paragraph
+    and the confirmation must list them among what stays, not what goes."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    paragraph = readme.split("- `/forget`", 1)[1].split("\n- ", 1)[0]
+    erased, kept = paragraph.split("It keeps", 1)
+    with ctx.i18n.context(), ctx.i18n.use_locale("en"):  # the English source texts
+        confirmation = forget_text([])
+        copies = delivered_copies()
+    goes, stays = confirmation.split("Kept without", 1)
+    assert "survey answers" in kept and "survey answers" not in erased
+    assert "survey answers" in stays and "survey answers" not in goes
+    assert copies in stays and "cannot be deleted by the bot" in " ".join(paragraph.split())
 
 
 async def test_cancel_and_stale_buttons_change_nothing(

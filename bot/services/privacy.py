@@ -3,7 +3,8 @@
 - `export_member`: everything stored about a member, as one JSON-ready document (/mydata).
 - `forget_member`: erase a member's personal data on their request (/forget), keeping only
   the anonymous facts the union's statistics and the legal inspection's report count.
-- `purge_expired`: the retention period of appeal texts (APPEAL_TEXT_RETENTION_MONTHS).
+- `purge_expired`: the retention period (APPEAL_TEXT_RETENTION_MONTHS) of appeal texts,
+  closed or idle, and of mailbox texts.
 
 What /forget erases, and what it keeps as anonymous facts (the report gives the same
 figures before and after):
@@ -18,8 +19,14 @@ figures before and after):
   organisation, date stay (the report counts the mailbox);
 - faq_event: the link to the member erased;
 - delivery: chat id (minus the member row's id) and poll id erased, pending rows skipped;
-- survey_answer: kept; it points to the anonymised member row only;
-- fsm_record: every conversation state of the person deleted.
+- survey_answer: kept; it points to the anonymised member row only (a survey's results
+  do not change afterwards);
+- fsm_record: every conversation state of the person deleted;
+- audit: rows of staff access to the appeals stay (they name the staff, not the member).
+
+Copies Telegram already delivered (to lawyers' chats, an admin's mailbox pages, the
+member's own chat) are out of the bot's reach; the confirmation says so. README's Privacy
+section says the same: keep the three in agreement (tests/test_privacy.py checks them).
 
 Anonymous mailbox messages are stored without a member link, so they are neither exported
 nor changed. Open appeals stay open (closing them would change the report: appeals
