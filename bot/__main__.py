@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import json
 import logging
+import os
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
@@ -27,9 +28,15 @@ def main(argv: list[str] | None = None) -> int:
     db_sub = db.add_subparsers(dest="db_command", required=True)
     db_sub.add_parser("upgrade", help="create or migrate the database to the latest schema")
     backup = db_sub.add_parser(
-        "backup", help="copy the SQLite database to FILE while the bot runs (online backup)"
+        "backup",
+        help="copy the SQLite database to FILE while the bot runs (online backup)",
+        description="Copy the SQLite database while the bot runs (online backup). FILE may be "
+        "a directory (existing, or written with a trailing /): the copy is then named after "
+        "the database and the time in UTC, e.g. qorgau-20261203T033000Z.db, and only the "
+        "newest BACKUP_KEEP (default 7) copies of that name are kept there; other files are "
+        "never touched. For PostgreSQL use pg_dump.",
     )
-    backup.add_argument("file", type=Path, help="where to write the copy")
+    backup.add_argument("file", help="the copy's file name, or a directory")
     backup.add_argument("--force", action="store_true", help="overwrite FILE if it exists")
     faq = sub.add_parser("faq", help="FAQ content tasks")
     faq_sub = faq.add_subparsers(dest="faq_command", required=True)
@@ -82,7 +89,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "faq":
         return faq_check(args.dir) if args.faq_command == "check" else faq_search(args)
     if args.command == "db" and args.db_command == "backup":
-        return db_backup(args.file, args.force)
+        # A directory: an existing one, or one named with a trailing separator.
+        into = Path(args.file).is_dir() or args.file.endswith(("/", os.sep))
+        return db_backup(Path(args.file), args.force, into=into)
     if args.command == "db":
         return run_async(db_upgrade())
     return run_async(run_bot())
@@ -151,16 +160,27 @@ def run_async(coro: Coroutine[Any, Any, int]) -> int:
         return 0
 
 
-def db_backup(target: Path, force: bool) -> int:
-    from bot.storage.backup import BackupError, backup
+def db_backup(target: Path, force: bool, *, into: bool = False) -> int:
+    from bot.storage.backup import BackupError, backup, backup_into
 
     settings = load_settings(ToolSettings)
     try:
-        size = backup(settings.database_url, target, overwrite=force)
+        if into:
+            rotated = backup_into(
+                settings.database_url, target, keep=settings.backup_keep, overwrite=force
+            )
+            target, size = rotated.copy, rotated.size
+        else:
+            size = backup(settings.database_url, target, overwrite=force)
     except BackupError as exc:
         print(f"backup: {exc}", file=sys.stderr)
         return 2 if "pg_dump" in str(exc) or "exists" in str(exc) else 1
     print(f"backup written: {target} ({size / 1e6:.1f} MB)")
+    if into:
+        print(
+            f"older copies removed: {len(rotated.removed)}; "
+            f"the newest {settings.backup_keep} are kept (BACKUP_KEEP)"
+        )
     return 0
 
 

@@ -71,7 +71,7 @@ class MyCb(CallbackData, prefix="my"):
 
 
 class FeedbackCb(CallbackData, prefix="fb"):
-    # kind (value = kind), anon, send, cancel
+    # kind (value = kind), send (value = signed / anonymous), cancel; anon: an older switch
     action: str
     value: str = ""
 

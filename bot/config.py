@@ -22,6 +22,8 @@ class ToolSettings(BaseSettings):
     timezone: str = "Asia/Almaty"
     faq_dir: Path = Path(__file__).parent / "faq" / "content"
     member_orgs_file: Path = Path(__file__).parent / "data" / "member_orgs.yaml"
+    # `db backup DIRECTORY` keeps this many dated copies of the database there.
+    backup_keep: int = Field(default=7, ge=1)
 
     @field_validator("timezone")
     @classmethod
@@ -63,8 +65,12 @@ class Settings(ToolSettings):
     broadcast_paid: bool = False
     broadcast_lease_seconds: float = Field(default=30.0, gt=0)  # a dead sender's post waits this
     posts_tick_seconds: float = Field(default=10.0, gt=0)  # how often due posts are looked for
-    # Appeal and message texts and file ids are removed this long after an appeal closed.
+    # Appeal and message texts and file ids are removed this long after an appeal closed
+    # (or after the last activity of one never closed); mailbox texts this long after sent.
     appeal_text_retention_months: int = Field(default=36, gt=0)
+    # Conversations (FSM state: half-written appeals, letters, posts) untouched this long are
+    # deleted; in Redis (scaled mode) their keys expire after it.
+    fsm_ttl_days: int = Field(default=30, gt=0)
 
     @field_validator("bot_token")
     @classmethod

@@ -1,18 +1,27 @@
-"""The retention clock: appeal texts, message texts and file ids are removed
-APPEAL_TEXT_RETENTION_MONTHS after the appeal closed (bot/services/privacy.py).
+"""The retention clock (law 94-V: keep only what is needed, only as long as needed).
 
-Schedule `retention_job(ctx)` once a day (it is idempotent: a run finds nothing left to do
-until more appeals pass the limit). Only one process should run it, like the desk's clock.
+- `retention_job`: appeal texts, message texts and file ids are removed
+  APPEAL_TEXT_RETENTION_MONTHS after the appeal closed, or after the last activity of an
+  appeal never closed (it stays open, with a note for the lawyers); mailbox texts that
+  long after they were sent (bot/services/privacy.py).
+- `fsm_sweep_job`: conversations untouched for FSM_TTL_DAYS are deleted (bot/storage/fsm.py).
+
+Schedule both once a day (they are idempotent: a run finds nothing left to do until more
+passes the limit). Only one process should run them, like the desk's clock.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from bot.services.privacy import SYSTEM_ACTOR, purge_expired
+from aiogram.fsm.storage.base import BaseStorage
+
+from bot.i18n import LANGUAGES, N_
+from bot.services.privacy import SYSTEM_ACTOR, Purged, purge_expired
 from bot.services.staff import audit
+from bot.storage.fsm import DatabaseStorage
 from bot.storage.models import utcnow
 
 if TYPE_CHECKING:
@@ -21,23 +30,65 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 BATCH = 500  # appeals per transaction: a first run over years of appeals never holds long locks
+# Left in an appeal never closed whose texts were removed, in both languages: the lawyers of
+# any language read it.
+NOTE_RETAINED = N_(
+    "🗄 The texts and files of this appeal were removed: nothing happened in it for {months} "
+    "months, the storage period of personal data. Please close this appeal."
+)
 
 
-async def retention_job(ctx: Context, now: datetime | None = None) -> int:
+async def retention_job(ctx: Context, now: datetime | None = None) -> Purged:
     """Purge what is past the retention period, in batches of one transaction each (each
-    with its audit row). Returns the number of appeals whose texts were removed."""
+    with its audit row). Returns how many appeals and letters lost their texts."""
     months = ctx.settings.appeal_text_retention_months
     moment = now or utcnow()
-    total = 0
+    note = "\n\n".join(
+        ctx.i18n.gettext(NOTE_RETAINED, locale=lang).format(months=months) for lang in LANGUAGES
+    )
+    total = Purged()
     while True:
         async with ctx.session_factory() as session:
-            purged = await purge_expired(session, moment, months, limit=BATCH)
+            purged = await purge_expired(session, moment, months, limit=BATCH, note=note)
             if purged:
-                await audit(session, SYSTEM_ACTOR, "retention-purge", appeals=purged, months=months)
+                await audit(
+                    session,
+                    SYSTEM_ACTOR,
+                    "retention-purge",
+                    appeals=purged.closed,
+                    idle_appeals=purged.idle,
+                    mailbox=purged.mailbox,
+                    months=months,
+                )
             await session.commit()
         total += purged
-        if purged < BATCH:
+        if purged.most() < BATCH:
             break
     if total:
-        log.info("retention: texts of %d appeals closed over %d months ago removed", total, months)
+        log.info(
+            "retention: texts removed of %d appeals closed and %d idle over %d months ago, "
+            "and of %d mailbox letters",
+            total.closed,
+            total.idle,
+            months,
+            total.mailbox,
+        )
     return total
+
+
+async def fsm_sweep_job(ctx: Context, storage: BaseStorage, now: datetime | None = None) -> int:
+    """Delete the conversations untouched for FSM_TTL_DAYS; how many. `storage`: the
+    dispatcher's, whose cache must forget them too. Redis's keys (scaled mode) expire by
+    themselves; rows left in the table from embedded mode are swept all the same."""
+    days = ctx.settings.fsm_ttl_days
+    before = (now or utcnow()) - timedelta(days=days)
+    table = (
+        storage if isinstance(storage, DatabaseStorage) else DatabaseStorage(ctx.session_factory)
+    )
+    swept = await table.sweep(before)
+    if swept:
+        async with ctx.session_factory() as session:
+            await audit(session, SYSTEM_ACTOR, "fsm-sweep", conversations=swept, days=days)
+            await session.commit()
+        log.info("retention: %d conversations untouched for %d days deleted", swept, days)
+    return swept

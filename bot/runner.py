@@ -15,7 +15,7 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.fsm.storage.base import DefaultKeyBuilder
+from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder
 from aiogram.fsm.storage.redis import RedisEventIsolation, RedisStorage
 from aiogram.utils.backoff import Backoff, BackoffConfig
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -31,7 +31,7 @@ from bot.faq.content import FaqError
 from bot.jobs import desk_job
 from bot.lean_types import warm_up
 from bot.middlewares import RedisFloodCounter
-from bot.retention import retention_job
+from bot.retention import fsm_sweep_job, retention_job
 from bot.scale.lease import ProcessLease
 from bot.scale.once import MemorySeenUpdates, OnceMiddleware, RedisSeenUpdates
 from bot.scale.pacer import SharedPacer
@@ -79,11 +79,19 @@ async def _connect_redis(settings: Settings) -> Redis | None:
     return redis
 
 
+def redis_fsm_storage(settings: Settings, redis: Redis) -> RedisStorage:
+    """Conversations in Redis (scaled mode): a key untouched for FSM_TTL_DAYS expires."""
+    ttl = timedelta(days=settings.fsm_ttl_days)
+    keys = DefaultKeyBuilder(prefix=f"{settings.redis_prefix}:fsm")
+    return RedisStorage(redis, key_builder=keys, state_ttl=ttl, data_ttl=ttl)
+
+
 def _scheduler(
-    ctx: Context, bot: Bot, leader: ProcessLease, runner: PostRunner
+    ctx: Context, bot: Bot, leader: ProcessLease, runner: PostRunner, storage: BaseStorage
 ) -> AsyncIOScheduler:
     """Every instance runs one; only the scheduler lease's holder does the clock's work
-    (the desk's notices, due posts, the nightly retention). Any instance sends running posts."""
+    (the desk's notices, due posts, the nightly retention and sweep of old conversations).
+    Any instance sends running posts."""
     settings = ctx.settings
     scheduler = AsyncIOScheduler(timezone=settings.timezone)
     now = datetime.now(UTC)
@@ -101,6 +109,7 @@ def _scheduler(
     async def retention() -> None:
         if leader.held:
             await retention_job(ctx)
+            await fsm_sweep_job(ctx, storage)
 
     jobs: list[tuple[Callable[[], Awaitable[None]], str, float]] = [
         (lead, "lease", settings.scheduler_lease_seconds / 3),
@@ -118,8 +127,8 @@ def _scheduler(
             # The lease first; the others a moment later, when it is known who leads.
             next_run_time=now if name == "lease" else now + timedelta(seconds=1),
         )
-    # Appeal texts past APPEAL_TEXT_RETENTION_MONTHS: every night (idempotent), and a
-    # minute after start, so a bot that was down at night still does it.
+    # Texts past APPEAL_TEXT_RETENTION_MONTHS, conversations past FSM_TTL_DAYS: every night
+    # (idempotent), and a minute after start, so a bot that was down at night still does it.
     scheduler.add_job(
         retention,
         "cron",
@@ -165,12 +174,12 @@ async def run(settings: Settings) -> int:
         prefix = settings.redis_prefix
         # A client of their own: the dispatcher closes its storage's client when it stops.
         fsm_redis = Redis.from_url(str(settings.redis_url))
-        keys = DefaultKeyBuilder(prefix=f"{prefix}:fsm")
+        storage = redis_fsm_storage(settings, fsm_redis)
         sync = DirectorySync(redis, prefix, ctx.member_directory, ctx.staff_directory)
         dp = create_dispatcher(
             ctx,
-            storage=RedisStorage(fsm_redis, key_builder=keys),
-            isolation=RedisEventIsolation(fsm_redis, key_builder=keys),
+            storage=storage,
+            isolation=RedisEventIsolation(fsm_redis, key_builder=storage.key_builder),
             flood_counter=RedisFloodCounter(redis, prefix),
             once=OnceMiddleware(RedisSeenUpdates(redis, prefix)) if settings.webhook_url else None,
             sync=sync,
@@ -182,7 +191,7 @@ async def run(settings: Settings) -> int:
         )
     leader = ProcessLease(ctx.engine, "scheduler", owner, settings.scheduler_lease_seconds)
     runner = post_runner(ctx, bot, owner, redis)
-    scheduler = _scheduler(ctx, bot, leader, runner)
+    scheduler = _scheduler(ctx, bot, leader, runner, dp.storage)
     try:
         await wait_for_bot_api(bot)
         try:

@@ -73,7 +73,7 @@ async def test_member_text_and_names_reach_staff_escaped(
     await member.send("/feedback")
     await member.press("fb:kind:complaint")
     await member.send("Mailbox " + EVIL)
-    await member.press("fb:send:")
+    await member.press("fb:send:signed")
     async with ctx.session_factory() as session:
         appeal_id = int(await session.scalar(select(Appeal.id)) or 0)
 
@@ -130,7 +130,7 @@ async def test_no_token_and_no_member_text_in_the_logs_at_info(
     await member.send("/feedback")
     await member.press("fb:kind:complaint")
     await member.send(secret_words[2])
-    await member.press("fb:send:")
+    await member.press("fb:send:signed")
     await make_lawyer(admin, lawyer)
     async with ctx.session_factory() as session:
         appeal_id = int(await session.scalar(select(Appeal.id)) or 0)

@@ -232,7 +232,7 @@ async def test_member_journey(running: tuple[FakeBotAPI, BotProcess], lang: str)
     await phone.say("/feedback", reply_contains="")
     await phone.tap("fb:kind:suggestion")
     await phone.say("Кітапхана / библиотека үшін көбірек семинар", reply_contains="")
-    await phone.tap("fb:send:")
+    await phone.tap("fb:send:signed")
     with sqlite3.connect(bot.db) as db:
         assert db.execute("SELECT count(*) FROM feedback").fetchone()[0] == 1
 

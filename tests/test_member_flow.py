@@ -275,8 +275,7 @@ async def test_mailbox_anonymous_and_admin_inbox(
     await member.send("/feedback")
     await member.press("fb:kind:suggestion")
     await member.send("Сделайте, пожалуйста, семинар по аттестации для молодых педагогов.")
-    await member.press("fb:anon:")
-    await member.press("fb:send:")
+    await member.press("fb:send:anonymous")
     async with ctx.session_factory() as session:
         item = await session.scalar(select(Feedback))
     assert item is not None and item.anonymous and item.member_id is None
@@ -299,7 +298,7 @@ async def test_inbox_pages(person: Callable[..., Person], ctx: Context) -> None:
         await member.send("/feedback")
         await member.press("fb:kind:complaint")
         await member.send(f"жалоба номер {i}")
-        await member.press("fb:send:")
+        await member.press("fb:send:signed")
     admin = person(ADMIN_ID)
     sent = await admin.send("/inbox")
     assert "жалоба номер 6" in texts(sent) and "жалоба номер 0" not in texts(sent)

@@ -17,15 +17,16 @@ from aiogram.types import BufferedInputFile, PollAnswer, User
 from sqlalchemy import select
 
 from bot.app import Context, build_context, create_bot, create_dispatcher
+from bot.handlers.privacy import delivered_copies, forget_text
 from bot.outbox import Outbox
 from bot.report.figures import build_report
 from bot.report.period import Period
-from bot.retention import retention_job
+from bot.retention import NOTE_RETAINED, retention_job
 from bot.services.appeals import Draft, add_member_message, create_appeal
 from bot.services.desk import claim, lawyer_writes
 from bot.services.members import MemberView, save_onboarding
 from bot.services.outcomes import Outcome, close_appeal, rate
-from bot.services.privacy import months_before
+from bot.services.privacy import Purged, export_member, months_before
 from bot.services.staff import StaffView, ensure_admins
 from bot.storage.db import create_session_factory
 from bot.storage.migrate import upgrade
@@ -41,6 +42,7 @@ from bot.storage.models import (
     DeliveryStatus,
     FaqEvent,
     Feedback,
+    FeedbackKind,
     FsmRecord,
     Member,
     MessageSide,
@@ -183,12 +185,11 @@ async def member_story(ctx: Context, person: Callable[..., Person]) -> dict[str,
     await member.send("/feedback")
     await member.press("fb:kind:suggestion")
     await member.send(SIGNED)
-    await member.press("fb:send:")
+    await member.press("fb:send:signed")
     await member.send("/feedback")
     await member.press("fb:kind:complaint")
     await member.send(ANONYMOUS)
-    await member.press("fb:anon:")
-    await member.press("fb:send:")
+    await member.press("fb:send:anonymous")
 
     answer = ctx.faq.answers[0]
     await member.press(f"faq:open:{answer.id}")
@@ -295,8 +296,11 @@ async def test_mydata_then_forget_leaves_nothing_personal_and_the_report_unchang
         thread = [(m["from"], m["text"]) for m in closed["messages"]]
         assert ("lawyer", LAWYER_TEXT) in thread and ("member", MEMBER_MORE) in thread
         assert any(f["file_id"] == FILES[2] for m in closed["messages"] for f in m["files"])
-        assert closed["handled_by"] == "lawyer" and closed["internal_notes"] == 1
-        assert NOTE_TEXT not in dump  # internal notes are counted, not shown
+        assert closed["handled_by"] == "lawyer"
+        # The lawyers' notes about the member's case are personal data about the member.
+        notes = closed["internal_notes"]
+        assert [(n["by"], n["text"]) for n in notes] == [("lawyer", NOTE_TEXT)]
+        assert notes[0]["written_at"] and appeals[story["open"]]["internal_notes"] == []
         assert str(LAWYER_ID) not in dump and "Айжан" not in dump  # lawyers by role only
         assert OTHERS_TEXT not in dump and str(OTHER_ID) not in dump
         assert [m["text"] for m in mine["mailbox"]] == [SIGNED]  # not the anonymous one
@@ -313,6 +317,8 @@ async def test_mydata_then_forget_leaves_nothing_personal_and_the_report_unchang
         # /forget explains, names the open appeal, and asks.
         sent = await member.send("/forget")
         assert f"№ {story['open']}" in texts(sent)
+        with ctx.i18n.context(), ctx.i18n.use_locale("ru"):
+            assert delivered_copies() in texts(sent)  # Telegram's copies are out of reach
         yes = next(d for _, d in buttons(member.last_message()) if d.startswith("forget:yes:"))
         sent = await member.press("forget:yes:0123456789abcdef")  # forged: nothing happens
         assert any(isinstance(r, AnswerCallbackQuery) and r.show_alert for r in sent)
@@ -348,7 +354,9 @@ async def test_mydata_then_forget_leaves_nothing_personal_and_the_report_unchang
             assert [f.text for f in feedback] == ["", ANONYMOUS]
             assert all(f.member_id is None for f in feedback)
             assert await session.scalar(select(FaqEvent.member_id)) is None
-            assert (await session.scalars(select(SurveyAnswer.options))).all() == [[0]]
+            # Survey answers stay, linked only to the anonymised row (README says the same).
+            answers = await session.execute(select(SurveyAnswer.member_id, SurveyAnswer.options))
+            assert [tuple(a) for a in answers] == [(story["row"], [0])]
             assert (
                 await session.scalar(select(FsmRecord.key).where(FsmRecord.key.like("%901%")))
                 is None
@@ -369,6 +377,21 @@ async def test_mydata_then_forget_leaves_nothing_personal_and_the_report_unchang
         # The stale confirmation does nothing.
         sent = await member.press(yes)
         assert OUTDATED in texts([r for r in sent if isinstance(r, AnswerCallbackQuery)])
+
+
+def test_readme_and_the_confirmation_say_what_forget_keeps(ctx: Context) -> None:
+    """What the code keeps (the test above): survey answers. The README's /forget paragraph
+    and the confirmation must list them among what stays, not what goes."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    paragraph = readme.split("- `/forget`", 1)[1].split("\n- ", 1)[0]
+    erased, kept = paragraph.split("It keeps", 1)
+    with ctx.i18n.context(), ctx.i18n.use_locale("en"):  # the English source texts
+        confirmation = forget_text([])
+        copies = delivered_copies()
+    goes, stays = confirmation.split("Kept without", 1)
+    assert "survey answers" in kept and "survey answers" not in erased
+    assert "survey answers" in stays and "survey answers" not in goes
+    assert copies in stays and "cannot be deleted by the bot" in " ".join(paragraph.split())
 
 
 async def test_cancel_and_stale_buttons_change_nothing(
@@ -538,8 +561,8 @@ async def test_retention_removes_texts_after_the_period_and_keeps_the_report(
 
         before = await figures()
         assert before["indicators"]["appeals_considered"] == 2
-        assert await retention_job(ctx) == 1
-        assert await retention_job(ctx) == 0  # nothing left to do
+        assert await retention_job(ctx) == Purged(closed=1)
+        assert await retention_job(ctx) == Purged()  # nothing left to do
         assert await figures() == before
 
         async with ctx.session_factory() as session:
@@ -565,10 +588,160 @@ async def test_retention_removes_texts_after_the_period_and_keeps_the_report(
                 messages[ids[35]]
             )
             audit = await session.scalar(select(Audit).where(Audit.action == "retention-purge"))
-            assert audit is not None and audit.details == {"appeals": 1, "months": 36}
+            assert audit is not None
+            assert audit.details == {"appeals": 1, "idle_appeals": 0, "mailbox": 0, "months": 36}
             assert audit.staff_telegram_id == 0
         # A year later the other one goes too.
-        assert await retention_job(ctx, now=now + timedelta(days=366)) == 1
+        assert await retention_job(ctx, now=now + timedelta(days=366)) == Purged(closed=1)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_retention_reaches_appeals_never_closed_and_the_mailbox(
+    kind: str, tmp_path: Path
+) -> None:
+    """An appeal nobody closed loses its texts the retention period after its last
+    activity and stays open with a note; a mailbox letter the period after it was sent."""
+    async with bot_on(kind, tmp_path) as (ctx, person, _recording):
+        now = datetime.now(UTC)
+
+        def ago(months: int) -> datetime:
+            return months_before(now, months)
+
+        async with ctx.session_factory() as session:
+            member = MemberView.of(
+                await save_onboarding(
+                    session,
+                    970,
+                    language="ru",
+                    member_org="almaty",
+                    workplace_type=WorkplaceType.SCHOOL,
+                    consent=True,
+                )
+            )
+            lawyer_row = Staff(telegram_id=971, role=StaffRole.LAWYER, member_orgs=["almaty"])
+            session.add(lawyer_row)
+            await session.commit()
+            lawyer = StaffView.of(lawyer_row)
+
+            async def appeal(label: str, created: datetime) -> int:
+                draft = Draft(
+                    topic="pay",
+                    text=f"Обращение {label}",
+                    source=AppealSource.DIRECT,
+                    attachments=[{"kind": "photo", "file_id": f"F-{label}", "name": None}],
+                )
+                made = await create_appeal(session, member, draft, full_name="Имя", username=None)
+                made.created_at = created  # through the ORM: the tally follows
+                await session.commit()
+                return made.id
+
+            # Idle: taken and answered 38 months ago, nothing since.
+            idle = await appeal("idle", ago(40))
+            assert (await claim(session, lawyer, idle)).won
+            await session.commit()
+            session.expire_all()
+            await lawyer_writes(
+                session,
+                lawyer,
+                idle,
+                text="Ответ idle",
+                attachments=[{"kind": "document", "file_id": "L-idle", "name": "x"}],
+            )
+            # A note the bot left earlier (as /forget does): it stays, it is no activity.
+            session.add(AppealMessage(appeal_id=idle, side=MessageSide.NOTE, text="bot note"))
+            # The member wrote 35 months ago: not idle for the whole period.
+            talking = await appeal("talking", ago(40))
+            await add_member_message(
+                session, member, talking, text="Дополнение talking", attachments=[]
+            )
+            # Reopened by the member 10 months ago.
+            reopened = await appeal("reopened", ago(40))
+            await session.flush()
+            for message in await session.scalars(select(AppealMessage)):
+                message.sent_at = ago(38) if message.appeal_id == idle else ago(35)
+            again = await session.get_one(Appeal, reopened)
+            again.status, again.reopened_at = AppealStatus.REOPENED, ago(10)
+            old_letter = Feedback(
+                member_org="almaty",
+                kind=FeedbackKind.COMPLAINT,
+                anonymous=True,
+                text="Старое письмо",
+                created_at=ago(37),
+            )
+            new_letter = Feedback(
+                member_id=member.id,
+                member_org="almaty",
+                kind=FeedbackKind.SUGGESTION,
+                text="Новое письмо",
+                created_at=ago(35),
+            )
+            session.add_all([old_letter, new_letter])
+            await session.commit()
+        period = Period(ago(41).astimezone(TZ).date(), now.astimezone(TZ).date())
+
+        async def figures() -> dict[str, Any]:
+            async with ctx.session_factory() as session:
+                report = await build_report(
+                    session, period, orgs=None, tz=TZ, member_orgs=ctx.orgs, now=NOW
+                )
+                await session.commit()
+            return report.as_json()
+
+        before = await figures()
+        assert await retention_job(ctx) == Purged(idle=1, mailbox=1)
+        assert await retention_job(ctx) == Purged()  # its own note is no activity
+        assert await figures() == before
+
+        note = ctx.i18n.gettext(NOTE_RETAINED, locale="ru").format(months=36)
+        async with ctx.session_factory() as session:
+            kept = await session.get_one(Appeal, idle)
+            assert (kept.text, kept.attachments, kept.status) == (None, [], AppealStatus.ANSWERED)
+            thread = list(
+                await session.scalars(
+                    select(AppealMessage)
+                    .where(AppealMessage.appeal_id == idle)
+                    .order_by(AppealMessage.id)
+                )
+            )
+            assert [(m.side, m.text, m.attachments) for m in thread[:2]] == [
+                (MessageSide.LAWYER, None, []),
+                (MessageSide.NOTE, "bot note", []),
+            ]
+            assert thread[2].side == MessageSide.NOTE and note in (thread[2].text or "")
+            for untouched in (talking, reopened):
+                assert (await session.get_one(Appeal, untouched)).text is not None
+            assert (
+                await session.scalar(
+                    select(AppealMessage.text).where(AppealMessage.appeal_id == talking)
+                )
+                == "Дополнение talking"
+            )
+            letters = list(await session.scalars(select(Feedback).order_by(Feedback.id)))
+            assert [f.text for f in letters] == ["", "Новое письмо"]
+            # /mydata tells the member too, in the bot's own note.
+            mine = await export_member(session, member.id, now=now)
+            (gone,) = [a for a in mine["appeals"] if a["number"] == idle]
+            assert gone["text"] is None and [m["text"] for m in gone["messages"]] == [None]
+            assert [(n["by"], n["text"]) for n in gone["internal_notes"]] == [
+                ("bot", "bot note"),
+                ("bot", thread[2].text),
+            ]
+            audit = await session.scalar(select(Audit).where(Audit.action == "retention-purge"))
+            assert audit is not None
+            assert audit.details == {"appeals": 0, "idle_appeals": 1, "mailbox": 1, "months": 36}
+
+        # The admin sees the erased letter counted, without a text.
+        sent = await person(ADMIN_ID).send("/inbox")
+        assert "Новое письмо" in texts(sent) and "Старое письмо" not in texts(sent)
+        assert texts(sent).count("<i>") == 1
+
+        # A year later the letter and the appeal the member wrote to go too; the reopened
+        # one (10 + 12 months) stays.
+        later = await retention_job(ctx, now=now + timedelta(days=366))
+        assert later == Purged(idle=1, mailbox=1)
+        async with ctx.session_factory() as session:
+            assert (await session.get_one(Appeal, talking)).text is None
+            assert (await session.get_one(Appeal, reopened)).text == "Обращение reopened"
 
 
 def test_months_before_keeps_the_day_within_the_month() -> None:

@@ -9,20 +9,28 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from aiogram import Bot
+from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Update
 from redis.asyncio import Redis
+from sqlalchemy import select, update
 
+from bot.app import Context
+from bot.runner import _scheduler, post_runner, redis_fsm_storage
 from bot.scale.lease import ProcessLease
 from bot.scale.once import MemorySeenUpdates, OnceMiddleware, RedisSeenUpdates
 from bot.scale.pacer import SharedPacer
 from bot.scale.sync import DirectorySync, SettledChanges
 from bot.services.members import MemberDirectory, MemberView
 from bot.services.staff import StaffDirectory
+from bot.storage.fsm import DatabaseStorage
 from bot.storage.migrate import upgrade
-from bot.storage.models import Member
+from bot.storage.models import Audit, FsmRecord, Member, utcnow
+from tests.conftest import make_settings
 from tests.databases import KINDS, database
 
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
@@ -256,3 +264,45 @@ async def test_a_change_is_told_before_the_update_lets_go_of_the_member() -> Non
     assert result == "done"
     assert seen_in_handler == []  # publishing takes a while...
     assert [m.split(" ", 1)[1] for m in redis.published] == ["member:77"]  # ...and is done
+
+
+async def test_conversations_in_redis_expire_after_fsm_ttl_days(redis: tuple[Redis, str]) -> None:
+    client, prefix = redis
+    settings = make_settings("sqlite+aiosqlite:///unused.db", redis_prefix=prefix)
+    assert settings.fsm_ttl_days == 30
+    storage = redis_fsm_storage(settings, client)
+    key = StorageKey(bot_id=1, chat_id=60, user_id=60)
+    await storage.set_state(key, "AppealDraft:text")
+    await storage.set_data(key, {"draft": {"text": "черновик"}})
+    for part in ("state", "data"):
+        name = storage.key_builder.build(key, part)
+        assert name.startswith(f"{prefix}:fsm:")
+        assert 30 * 86400 - 60 < await client.ttl(name) <= 30 * 86400, part
+
+
+async def test_the_nightly_job_of_the_scheduler_holder_sweeps_old_conversations(
+    ctx: Context, bot: Bot
+) -> None:
+    storage = DatabaseStorage(ctx.session_factory)
+    old, fresh = StorageKey(bot_id=1, chat_id=61, user_id=61), StorageKey(1, 62, 62)
+    for key in (old, fresh):
+        await storage.set_state(key, "Mailbox:text")
+    async with ctx.session_factory() as session, session.begin():
+        await session.execute(
+            update(FsmRecord)
+            .where(FsmRecord.key == storage.key_builder.build(old))
+            .values(updated_at=utcnow() - timedelta(days=31))
+        )
+    leader = ProcessLease(ctx.engine, "scheduler", "host:1", seconds=30.0)
+    scheduler = _scheduler(ctx, bot, leader, post_runner(ctx, bot, "host:1", None), storage)
+    nightly = scheduler.get_job("retention")
+    await nightly.func()  # not the lease's holder: nothing happens
+    assert await storage.get_state(old) == "Mailbox:text"
+    assert await leader.hold()
+    await nightly.func()
+    assert await storage.get_state(old) is None
+    assert await storage.get_state(fresh) == "Mailbox:text"
+    async with ctx.session_factory() as session:
+        audit = await session.scalar(select(Audit).where(Audit.action == "fsm-sweep"))
+    assert audit is not None and audit.details == {"conversations": 1, "days": 30}
+    await leader.release()

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.services.appeals import (
@@ -21,7 +24,7 @@ from bot.services.members import MemberView, save_onboarding
 from bot.storage.db import create_engine, create_session_factory, normalise_url
 from bot.storage.fsm import DatabaseStorage
 from bot.storage.migrate import downgrade, upgrade
-from bot.storage.models import AppealSource, AppealStatus, WorkplaceType
+from bot.storage.models import AppealSource, AppealStatus, FsmRecord, WorkplaceType, utcnow
 from tests.databases import database
 
 
@@ -132,6 +135,81 @@ async def test_fsm_storage_survives_a_new_storage_instance(
     await second.set_state(key, None)
     await second.set_data(key, {})
     assert await second.get_state(key) is None and await second.get_data(key) == {}
+
+
+async def age(sessions: async_sessionmaker[AsyncSession], key: str, days: float) -> None:
+    """Make a conversation look last written `days` ago."""
+    async with sessions() as session, session.begin():
+        await session.execute(
+            update(FsmRecord)
+            .where(FsmRecord.key == key)
+            .values(updated_at=utcnow() - timedelta(days=days))
+        )
+
+
+async def test_fsm_sweep_deletes_what_is_past_the_ttl_and_the_cache_forgets_it(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    storage = DatabaseStorage(sessions)
+    old, fresh = StorageKey(bot_id=1, chat_id=50, user_id=50), StorageKey(1, 51, 51)
+    for key in (old, fresh):
+        await storage.set_state(key, "AppealDraft:text")
+        await storage.update_data(key, {"draft": {"text": f"черновик {key.user_id}"}})
+    await age(sessions, storage.key_builder.build(old), days=31)
+    await age(sessions, storage.key_builder.build(fresh), days=29)
+    assert await storage.get_state(old) == "AppealDraft:text"  # read from the cache
+
+    assert await storage.sweep(utcnow() - timedelta(days=30)) == 1
+    async with sessions() as session:
+        keys = list(await session.scalars(select(FsmRecord.key)))
+    assert keys == [storage.key_builder.build(fresh)]
+    # This process's cache does not bring the swept conversation back.
+    assert await storage.get_state(old) is None and await storage.get_data(old) == {}
+    assert await storage.get_state(fresh) == "AppealDraft:text"
+    assert (await storage.get_data(fresh))["draft"]["text"] == "черновик 51"
+    assert await storage.sweep(utcnow() - timedelta(days=30)) == 0
+
+
+class PausedRead:
+    """A session factory whose first statement, once run, waits for `go`: a read of the
+    conversation caught half-way while the sweep deletes it."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.reading, self.go = asyncio.Event(), asyncio.Event()
+
+    def __call__(self) -> AsyncSession:
+        session = self.sessions()
+        if self.reading.is_set():
+            return session
+        self.reading.set()
+        execute = session.execute
+
+        async def paused(*args: Any, **kwargs: Any) -> Any:
+            result = await execute(*args, **kwargs)
+            await self.go.wait()
+            return result
+
+        session.execute = paused  # type: ignore[method-assign]
+        return session
+
+
+async def test_a_read_under_way_during_the_sweep_does_not_cache_the_swept_row(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    key = StorageKey(bot_id=1, chat_id=52, user_id=52)
+    await DatabaseStorage(sessions).set_state(key, "Mailbox:confirm")
+    storage = DatabaseStorage(sessions)  # as after a restart: nothing cached yet
+    await age(sessions, storage.key_builder.build(key), days=31)
+    paused = PausedRead(sessions)
+    storage.session_factory = paused  # type: ignore[assignment]
+    read = asyncio.create_task(storage.get_state(key))
+    await paused.reading.wait()
+    await asyncio.sleep(0.05)  # the read has its row and waits
+    assert await storage.sweep(utcnow() - timedelta(days=30)) == 1
+    paused.go.set()
+    assert await read == "Mailbox:confirm"  # read before the sweep: its answer stands
+    assert await storage.get_state(key) is None  # but it was not kept
 
 
 def test_url_normalisation() -> None:

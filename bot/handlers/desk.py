@@ -541,7 +541,9 @@ async def on_note(query: CallbackQuery, callback_data: DeskCb, state: FSMContext
     if isinstance(query.message, Message):
         await query.message.answer(
             _(
-                "Write the internal note for appeal No. {number}. The member will not see it."
+                "Write the internal note for appeal No. {number}. It is not sent to the member, "
+                "but it is part of their personal data: the member gets it with everything else "
+                "if they ask for their data (/mydata)."
             ).format(number=callback_data.value)
         )
     await query.answer()

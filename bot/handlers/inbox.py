@@ -47,14 +47,21 @@ async def inbox_view(
     ]
     for item, author in items:
         who = _("anonymous") if item.anonymous or author is None else _author(author)
-        text = clip(item.text, 600)
+        text = (
+            escape(clip(item.text, 600))
+            if item.text
+            # /forget, or the retention period (bot/services/privacy.py): the row stays counted
+            else "<i>{}</i>".format(
+                _("The text is erased: at the member's request, or after the storage period.")
+            )
+        )
         blocks.append(
             "\n".join(
                 (
                     f"#{item.id} · {fmt_datetime(item.created_at, lang, tz)} · "
                     + _(KIND_LABELS[item.kind]),
                     f"{escape(orgs.title(item.member_org, lang))} · {who}",
-                    escape(text),
+                    text,
                 )
             )
         )

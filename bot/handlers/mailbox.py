@@ -17,7 +17,7 @@ from bot.filters import WORDS, MenuButton, Registered
 from bot.handlers.media import clip
 from bot.handlers.states import Mailbox
 from bot.i18n import N_
-from bot.services.mailbox import MAX_TEXT, send_to_mailbox
+from bot.services.mailbox import MAX_TEXT, MailboxError, may_sign, send_to_mailbox
 from bot.services.members import MemberView
 from bot.storage.models import FeedbackKind
 
@@ -32,6 +32,7 @@ KIND_LABELS = {
     FeedbackKind.THANKS: N_("🙏 Thanks"),
 }
 KINDS = {kind.value for kind in FeedbackKind}
+SIGNED, ANONYMOUS = "signed", "anonymous"  # FeedbackCb values of the two send buttons
 
 
 def kinds_markup() -> InlineKeyboardMarkup:
@@ -43,21 +44,40 @@ def kinds_markup() -> InlineKeyboardMarkup:
     return builder.as_markup()
 
 
-def confirm_view(data: dict[str, object]) -> tuple[str, InlineKeyboardMarkup]:
-    anonymous = bool(data.get("anonymous"))
-    text = _(
-        "<b>Your message to the union's leadership</b>\n{kind}\n\n«{text}»\n\n"
-        "Anonymous: <b>{anonymous}</b>"
-    ).format(
+def anonymous_only() -> str:
+    return _(
+        "You have not given your consent to the storage of personal data, so you can write "
+        "here only anonymously: your message is stored without your name and Telegram "
+        "account, with your member organisation only. Please do not put your name or other "
+        "personal details in the text."
+    )
+
+
+def write_prompt(member: MemberView) -> str:
+    text = _("Write your message in one piece (up to {limit} characters).").format(limit=MAX_TEXT)
+    return text if may_sign(member) else text + "\n\n" + anonymous_only()
+
+
+def confirm_view(data: dict[str, object], member: MemberView) -> tuple[str, InlineKeyboardMarkup]:
+    """The letter and one button per way of sending it: each button sends."""
+    text = _("<b>Your message to the union's leadership</b>\n{kind}\n\n«{text}»").format(
         kind=_(KIND_LABELS[FeedbackKind(str(data["kind"]))]),
         text=escape(clip(str(data.get("text", "")), PREVIEW)),
-        anonymous=_("yes") if anonymous else _("no"),
     )
     builder = kb.InlineKeyboard()
-    builder.button(text=_("📨 Send"), callback_data=FeedbackCb(action="send"))
+    if may_sign(member):
+        text += "\n\n" + _(
+            "Sent with your name, the union's leadership sees who wrote it. Sent anonymously, "
+            "it is stored without your name and Telegram account, with your member "
+            "organisation only."
+        )
+        builder.button(
+            text=_("📨 Send with my name"), callback_data=FeedbackCb(action="send", value=SIGNED)
+        )
+    else:
+        text += "\n\n" + anonymous_only()
     builder.button(
-        text=_("👤 Sign with my name") if anonymous else _("🕶 Send anonymously"),
-        callback_data=FeedbackCb(action="anon"),
+        text=_("🕶 Send anonymously"), callback_data=FeedbackCb(action="send", value=ANONYMOUS)
     )
     builder.button(text=_("✖️ Cancel"), callback_data=FeedbackCb(action="cancel"))
     builder.adjust(1)
@@ -79,28 +99,26 @@ async def cmd_feedback(message: Message, state: FSMContext) -> None:
 
 
 @router.callback_query(FeedbackCb.filter(F.action == "kind"))
-async def on_kind(query: CallbackQuery, callback_data: FeedbackCb, state: FSMContext) -> None:
+async def on_kind(
+    query: CallbackQuery, callback_data: FeedbackCb, state: FSMContext, member: MemberView
+) -> None:
     if callback_data.value not in {k.value for k in FeedbackKind}:
         await query.answer(
             _("This button is outdated. Please use the latest message."), show_alert=True
         )
         return
     await state.set_state(Mailbox.text)
-    await state.update_data(mailbox={"kind": callback_data.value, "anonymous": False})
+    await state.update_data(mailbox={"kind": callback_data.value})
     if isinstance(query.message, Message):
-        await query.message.edit_text(
-            _("Write your message in one piece (up to {limit} characters).").format(limit=MAX_TEXT)
-        )
+        await query.message.edit_text(write_prompt(member))
     await query.answer()
 
 
 @router.message(StateFilter(Mailbox.text), WORDS)
-async def on_text(message: Message, state: FSMContext) -> None:
+async def on_text(message: Message, state: FSMContext, member: MemberView) -> None:
     text = (message.text or "").strip()
     if not text:  # only spaces: nothing to send yet
-        await message.answer(
-            _("Write your message in one piece (up to {limit} characters).").format(limit=MAX_TEXT)
-        )
+        await message.answer(write_prompt(member))
         return
     if len(text) > MAX_TEXT:
         await message.answer(
@@ -113,24 +131,19 @@ async def on_text(message: Message, state: FSMContext) -> None:
     data["text"] = text
     await state.update_data(mailbox=data)
     await state.set_state(Mailbox.confirm)
-    view, markup = confirm_view(data)
+    view, markup = confirm_view(data, member)
     await message.answer(view, reply_markup=markup)
 
 
-@router.callback_query(StateFilter(Mailbox.confirm), FeedbackCb.filter(F.action == "anon"))
-async def on_anon(query: CallbackQuery, state: FSMContext) -> None:
-    data = dict((await state.get_data()).get("mailbox") or {})
-    data["anonymous"] = not data.get("anonymous")
-    await state.update_data(mailbox=data)
-    view, markup = confirm_view(data)
-    if isinstance(query.message, Message):
-        await query.message.edit_text(view, reply_markup=markup)
-    await query.answer()
-
-
-@router.callback_query(StateFilter(Mailbox.confirm), FeedbackCb.filter(F.action == "send"))
+@router.callback_query(
+    StateFilter(Mailbox.confirm), FeedbackCb.filter(F.action.in_({"send", "anon"}))
+)
 async def on_send(
-    query: CallbackQuery, state: FSMContext, session: AsyncSession, member: MemberView
+    query: CallbackQuery,
+    callback_data: FeedbackCb,
+    state: FSMContext,
+    session: AsyncSession,
+    member: MemberView,
 ) -> None:
     data = dict((await state.get_data()).get("mailbox") or {})
     if not str(data.get("text") or "").strip() or data.get("kind") not in KINDS:
@@ -138,13 +151,23 @@ async def on_send(
             _("This button is outdated. Please use the latest message."), show_alert=True
         )
         return
-    await send_to_mailbox(
-        session,
-        member,
-        kind=FeedbackKind(str(data["kind"])),
-        text=str(data["text"]),
-        anonymous=bool(data.get("anonymous")),
-    )
+    if callback_data.action != "send" or callback_data.value not in (SIGNED, ANONYMOUS):
+        # A confirmation drawn before the two send buttons (a switch and "Send"): drawn
+        # again, so nothing goes out in a way the member did not choose on this screen.
+        await _redraw(query, data, member)
+        return
+    try:
+        await send_to_mailbox(
+            session,
+            member,
+            kind=FeedbackKind(str(data["kind"])),
+            text=str(data["text"]),
+            anonymous=callback_data.value == ANONYMOUS,
+        )
+    except MailboxError:  # signed without consent: a stale screen, or the consent changed
+        await session.rollback()
+        await _redraw(query, data, member)
+        return
     await session.commit()
     await state.set_state(None)
     await state.update_data(mailbox=None)
@@ -152,6 +175,13 @@ async def on_send(
         await query.message.edit_text(
             _("Thank you! Your message has been passed to the union's leadership.")
         )
+    await query.answer()
+
+
+async def _redraw(query: CallbackQuery, data: dict[str, object], member: MemberView) -> None:
+    view, markup = confirm_view(data, member)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(view, reply_markup=markup)
     await query.answer()
 
 

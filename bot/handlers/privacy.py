@@ -80,6 +80,16 @@ async def cmd_mydata(
     )
 
 
+def delivered_copies() -> str:
+    """What /forget cannot reach: Telegram keeps what it delivered, the bot cannot delete it."""
+    return _(
+        "The bot cannot delete copies already delivered to Telegram chats: your appeals, "
+        "messages and files as lawyers received them in their Telegram, your mailbox letters "
+        "on the screen of an admin who read them, and everything in your own chat with the "
+        "bot (you can clear that chat yourself)."
+    )
+
+
 def forget_text(open_numbers: list[int]) -> str:
     text = _(
         "<b>Erase my personal data</b>\n\n"
@@ -94,6 +104,7 @@ def forget_text(open_numbers: list[int]) -> str:
         "Messages you sent to the mailbox anonymously are not linked to you and stay as they "
         "are. Erased data cannot be restored. Afterwards the bot treats you as a new user."
     )
+    text += "\n\n" + delivered_copies()
     if open_numbers:
         text += "\n\n" + _(
             "⚠️ Your appeals still open: {numbers}. They stay with the lawyers without your "

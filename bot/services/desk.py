@@ -198,7 +198,8 @@ async def lawyer_writes(
 
 
 async def add_note(session: AsyncSession, staff: StaffView, appeal_id: int, text: str) -> None:
-    """An internal note in the appeal's thread: lawyers see it, the member never does."""
+    """An internal note in the appeal's thread: lawyers see it; it is not sent to the member,
+    but /mydata gives it to them (it is personal data about them, law 94-V)."""
     appeal = await session.get(Appeal, appeal_id)
     if appeal is None or not staff.covers(appeal.member_org):
         raise DeskError("not-found")

@@ -3,7 +3,8 @@
 - `export_member`: everything stored about a member, as one JSON-ready document (/mydata).
 - `forget_member`: erase a member's personal data on their request (/forget), keeping only
   the anonymous facts the union's statistics and the legal inspection's report count.
-- `purge_expired`: the retention period of appeal texts (APPEAL_TEXT_RETENTION_MONTHS).
+- `purge_expired`: the retention period (APPEAL_TEXT_RETENTION_MONTHS) of appeal texts,
+  closed or idle, and of mailbox texts.
 
 What /forget erases, and what it keeps as anonymous facts (the report gives the same
 figures before and after):
@@ -18,10 +19,16 @@ figures before and after):
   organisation, date stay (the report counts the mailbox);
 - faq_event: the link to the member erased;
 - delivery: chat id (minus the member row's id) and poll id erased, pending rows skipped;
-- survey_answer: kept; it points to the anonymised member row only;
+- survey_answer: kept; it points to the anonymised member row only (a survey's results
+  do not change afterwards);
 - fsm_record: every conversation state of the person deleted;
 - outbox: messages to or about the member not yet sent are cancelled (their words
-  erased); the rows that remain keep the placeholder instead of the Telegram id.
+  erased); the rows that remain keep the placeholder instead of the Telegram id;
+- audit: rows of staff access to the appeals stay (they name the staff, not the member).
+
+Copies Telegram already delivered (to lawyers' chats, an admin's mailbox pages, the
+member's own chat) are out of the bot's reach; the confirmation says so. README's Privacy
+section says the same: keep the three in agreement (tests/test_privacy.py checks them).
 
 Anonymous mailbox messages are stored without a member link, so they are neither exported
 nor changed. Open appeals stay open (closing them would change the report: appeals
@@ -40,7 +47,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Text, cast, delete, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, Text, and_, cast, delete, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.staff import audit
@@ -66,7 +73,7 @@ from bot.storage.models import (
 # The actor of audit rows written on nobody's staff authority: the member's own request,
 # the retention clock. (Writing the member's Telegram id there would undo the erasure.)
 SYSTEM_ACTOR = 0
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: internal notes given with their texts, not counted
 
 
 def placeholder_telegram_id(member_id: int) -> int:
@@ -131,8 +138,9 @@ async def export_member(
     now: datetime,
     conversation: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything stored about the member, JSON-ready. Lawyers appear by role only;
-    internal notes are counted, not shown (they are the lawyers' working notes).
+    """Everything stored about the member, JSON-ready. Lawyers appear by role only.
+    Internal notes are given with their texts: written about the member's case, they are
+    personal data about the member, which law 94-V lets them see.
     `conversation`: the member's unfinished dialogue as the FSM storage holds it."""
     member = await session.get_one(Member, member_id)
     appeals = list(
@@ -169,10 +177,19 @@ async def export_member(
     )
 
     thread: dict[int, list[dict[str, Any]]] = {i: [] for i in appeal_ids}
-    notes: dict[int, int] = dict.fromkeys(appeal_ids, 0)
+    notes: dict[int, list[dict[str, Any]]] = {i: [] for i in appeal_ids}
     for message in messages:
         if message.side == MessageSide.NOTE:
-            notes[message.appeal_id] += 1
+            notes[message.appeal_id].append(
+                {
+                    "written_at": _iso(message.sent_at),
+                    # A note without an author is the bot's own (erasure, retention).
+                    "by": role_by_id.get(message.author_staff_id, "lawyer")
+                    if message.author_staff_id
+                    else "bot",
+                    "text": message.text,
+                }
+            )
             continue
         author = (
             "member"
@@ -262,7 +279,10 @@ async def export_member(
 
 
 def _appeal_json(
-    appeal: Appeal, thread: list[dict[str, Any]], notes: int, handled_by: str | None
+    appeal: Appeal,
+    thread: list[dict[str, Any]],
+    notes: list[dict[str, Any]],
+    handled_by: str | None,
 ) -> dict[str, Any]:
     closed = appeal.status == AppealStatus.CLOSED
     return {
@@ -433,11 +453,19 @@ def months_before(moment: datetime, months: int) -> datetime:
     return moment.replace(year=year, month=month + 1, day=min(moment.day, last_day))
 
 
-def _not_purged() -> ColumnElement[bool]:
+def _system_note() -> ColumnElement[bool]:
+    """A note the bot left (erasure, retention), not a lawyer's: neither activity on the
+    appeal nor text of the member's case."""
+    return and_(AppealMessage.side == MessageSide.NOTE, AppealMessage.author_staff_id.is_(None))
+
+
+def _not_purged(*, but_system_notes: bool = False) -> ColumnElement[bool]:
+    """Something of the appeal's texts or files is still stored."""
+    kept = or_(AppealMessage.text.is_not(None), _has_files(AppealMessage.attachments))
     message_left = exists(
         select(AppealMessage.id).where(
             AppealMessage.appeal_id == Appeal.id,
-            or_(AppealMessage.text.is_not(None), _has_files(AppealMessage.attachments)),
+            and_(kept, ~_system_note()) if but_system_notes else kept,
         )
     )
     return or_(
@@ -448,33 +476,122 @@ def _not_purged() -> ColumnElement[bool]:
     )
 
 
-async def purge_expired(
-    session: AsyncSession, now: datetime, months: int, *, limit: int | None = None
-) -> int:
-    """Remove the texts (appeal, messages of every side, rating comment) and file ids of
-    appeals closed more than `months` calendar months before `now`; everything the report
-    counts stays. Returns how many appeals lost their texts. At most `limit` appeals per
-    call (the caller commits and calls again). Pure in `now`; the caller commits."""
-    cutoff = months_before(now, months)
-    statement = (
-        select(Appeal)
-        .where(Appeal.status == AppealStatus.CLOSED, Appeal.closed_at < cutoff, _not_purged())
-        .order_by(Appeal.id)
+def _idle_since(cutoff: datetime) -> ColumnElement[bool]:
+    """No activity on the appeal from `cutoff` on: created, reopened and last written to
+    (by the member or a lawyer, notes included) before it."""
+    recent = exists(
+        select(AppealMessage.id).where(
+            AppealMessage.appeal_id == Appeal.id,
+            AppealMessage.sent_at >= cutoff,
+            ~_system_note(),
+        )
     )
-    if limit is not None:
-        statement = statement.limit(limit)
-    appeals = list(await session.scalars(statement))
-    if not appeals:
-        return 0
+    return and_(
+        Appeal.created_at < cutoff,
+        or_(Appeal.reopened_at.is_(None), Appeal.reopened_at < cutoff),
+        ~recent,
+    )
+
+
+@dataclass
+class Purged:
+    """What a retention pass removed the texts of."""
+
+    closed: int = 0  # appeals closed more than the period ago
+    idle: int = 0  # appeals never closed, without activity for the period (still open)
+    mailbox: int = 0  # mailbox letters sent more than the period ago
+
+    def __add__(self, other: Purged) -> Purged:
+        return Purged(
+            self.closed + other.closed, self.idle + other.idle, self.mailbox + other.mailbox
+        )
+
+    def most(self) -> int:
+        return max(self.closed, self.idle, self.mailbox)
+
+    def __bool__(self) -> bool:
+        return self.most() > 0
+
+
+async def _erase_texts(
+    session: AsyncSession, appeals: Sequence[Appeal], *, keep_system_notes: bool
+) -> None:
     for appeal in appeals:  # through the ORM, as every Appeal change (the tally's hook)
         appeal.text = None
         appeal.attachments = []
         appeal.rating_comment = None
+    messages = AppealMessage.appeal_id.in_([a.id for a in appeals])
     await session.execute(
         update(AppealMessage)
-        .where(AppealMessage.appeal_id.in_([a.id for a in appeals]))
+        .where(and_(messages, ~_system_note()) if keep_system_notes else messages)
         .values(text=None, attachments=[])
         .execution_options(synchronize_session=False)
     )
+
+
+async def purge_expired(
+    session: AsyncSession,
+    now: datetime,
+    months: int,
+    *,
+    limit: int | None = None,
+    note: str | None = None,
+) -> Purged:
+    """Remove what is past the retention period of `months` calendar months before `now`;
+    everything the report counts stays:
+
+    - appeals closed before it: texts (appeal, messages of every side, rating comment)
+      and file ids;
+    - appeals never closed and idle since before it (created, reopened and last written
+      to before it): the same, except the bot's own notes; they stay open for a lawyer to
+      close, with `note` (an internal note) saying why the texts are gone;
+    - mailbox letters sent before it: their texts (the row stays: the report counts it).
+
+    At most `limit` of each per call (the caller commits and calls again). Pure in
+    `now`; the caller commits."""
+    cutoff = months_before(now, months)
+    done = Purged()
+    closed = (
+        select(Appeal)
+        .where(Appeal.status == AppealStatus.CLOSED, Appeal.closed_at < cutoff, _not_purged())
+        .order_by(Appeal.id)
+        .limit(limit)
+    )
+    appeals = list(await session.scalars(closed))
+    if appeals:
+        await _erase_texts(session, appeals, keep_system_notes=False)
+        done.closed = len(appeals)
+    idle = (
+        select(Appeal)
+        .where(
+            Appeal.status.in_(OPEN_STATUSES),
+            _idle_since(cutoff),
+            _not_purged(but_system_notes=True),
+        )
+        .order_by(Appeal.id)
+        .limit(limit)
+    )
+    appeals = list(await session.scalars(idle))
+    if appeals:
+        await _erase_texts(session, appeals, keep_system_notes=True)
+        if note:
+            for appeal in appeals:
+                session.add(AppealMessage(appeal_id=appeal.id, side=MessageSide.NOTE, text=note))
+        done.idle = len(appeals)
+    letters = (
+        select(Feedback.id)
+        .where(Feedback.created_at < cutoff, Feedback.text != "")
+        .order_by(Feedback.id)
+        .limit(limit)
+    )
+    ids = list(await session.scalars(letters))
+    if ids:
+        await session.execute(
+            update(Feedback)
+            .where(Feedback.id.in_(ids))
+            .values(text="")
+            .execution_options(synchronize_session=False)
+        )
+        done.mailbox = len(ids)
     await session.flush()
-    return len(appeals)
+    return done

@@ -1,17 +1,28 @@
 """`python -m bot db backup FILE`: a consistent copy of the SQLite database while the bot
 runs (SQLite's online backup API: pages are copied in steps, writers are not blocked for
-the whole copy, and the copy is of one moment). PostgreSQL has pg_dump for that."""
+the whole copy, and the copy is of one moment). PostgreSQL has pg_dump for that.
+
+Given a directory, the copy is named after the database and the moment (UTC), e.g.
+`qorgau-20261203T033000Z.db`, and only the newest BACKUP_KEEP copies of that name are kept
+(a backup is personal data too: law 94-V asks to keep no more than needed). Nothing else
+in the directory is touched.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import tempfile
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
 from bot.storage.db import normalise_url
+
+STAMP = "%Y%m%dT%H%M%SZ"  # sorts as it happened: fixed width, UTC
 
 
 class BackupError(Exception):
@@ -64,3 +75,46 @@ def backup(database_url: str, target: Path, *, overwrite: bool = False) -> int:
             if os.path.exists(leftover):
                 os.unlink(leftover)
     return target.stat().st_size
+
+
+@dataclass
+class Rotated:
+    copy: Path
+    size: int
+    removed: list[Path] = field(default_factory=list)
+
+
+def _copy_name(source: Path, moment: datetime) -> str:
+    return f"{source.stem}-{moment.astimezone(UTC).strftime(STAMP)}{source.suffix or '.db'}"
+
+
+def dated_copies(directory: Path, source: Path) -> list[Path]:
+    """The copies of `source` this command made in `directory`, oldest first."""
+    name = re.compile(re.escape(source.stem) + r"-\d{8}T\d{6}Z" + re.escape(source.suffix or ".db"))
+    return sorted(
+        (path for path in directory.iterdir() if name.fullmatch(path.name) and path.is_file()),
+        key=lambda path: path.name,
+    )
+
+
+def backup_into(
+    database_url: str,
+    directory: Path,
+    *,
+    keep: int,
+    now: datetime | None = None,
+    overwrite: bool = False,
+) -> Rotated:
+    """A dated copy in `directory`, then this database's dated copies beyond the newest
+    `keep` (the new one counted) removed. The new copy is never removed, even if a clock
+    set back makes older copies look newer."""
+    if keep < 1:
+        raise BackupError("BACKUP_KEEP must be at least 1")
+    source = sqlite_path(database_url)
+    target = directory / _copy_name(source, now or datetime.now(UTC))
+    size = backup(database_url, target, overwrite=overwrite)
+    others = [path for path in dated_copies(directory, source) if path != target]
+    stale = others[: max(0, len(others) - (keep - 1))]
+    for path in stale:
+        path.unlink(missing_ok=True)
+    return Rotated(target, size, stale)

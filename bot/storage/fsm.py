@@ -3,6 +3,9 @@
 Reads are served from a write-through cache: in embedded mode one process owns every
 member's conversation (and aiogram's event isolation serialises each member's updates), so
 the cache never disagrees with the database. Several instances use Redis instead (DESIGN.md).
+
+Conversations untouched for FSM_TTL_DAYS are swept (`DatabaseStorage.sweep`, run by the
+retention clock): a half-written appeal or letter is not kept for ever.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import copy
 from collections import OrderedDict
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from aiogram.fsm.state import State
@@ -22,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.storage.models import FsmRecord, utcnow
 
 CACHE_SIZE = 50_000
+SWEEP_BATCH = 1_000  # rows deleted per transaction: a first sweep never holds long locks
 
 
 def upsert(session: AsyncSession, key: str, state: str | None, data: dict[str, Any]) -> Insert:
@@ -40,6 +45,18 @@ def upsert(session: AsyncSession, key: str, state: str | None, data: dict[str, A
     )
 
 
+async def sweep_records(session: AsyncSession, before: datetime, limit: int) -> list[str]:
+    """Delete up to `limit` conversations last written before `before`; their keys."""
+    stale = select(FsmRecord.key).where(FsmRecord.updated_at < before).limit(limit)
+    deleted = await session.execute(
+        delete(FsmRecord)
+        .where(FsmRecord.key.in_(stale), FsmRecord.updated_at < before)
+        .returning(FsmRecord.key)
+        .execution_options(synchronize_session=False)
+    )
+    return list(deleted.scalars())
+
+
 class DatabaseStorage(BaseStorage):
     def __init__(
         self,
@@ -51,12 +68,16 @@ class DatabaseStorage(BaseStorage):
         self.key_builder = key_builder or DefaultKeyBuilder()
         self.cache_size = cache_size
         self._cache: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
+        # Counts sweeps: a read that began before a sweep does not cache what it read (it
+        # may be a row the sweep deleted meanwhile).
+        self._sweeps = 0
 
     async def _load(self, key: str) -> tuple[str | None, dict[str, Any]]:
         cached = self._cache.get(key)
         if cached is not None:
             self._cache.move_to_end(key)
             return cached
+        sweeps = self._sweeps
         async with self.session_factory() as session:
             row = (
                 await session.execute(
@@ -64,7 +85,8 @@ class DatabaseStorage(BaseStorage):
                 )
             ).first()
         value = (row[0], dict(row[1] or {})) if row else (None, {})
-        self._remember(key, value)
+        if sweeps == self._sweeps:
+            self._remember(key, value)
         return value
 
     def _remember(self, key: str, value: tuple[str | None, dict[str, Any]]) -> None:
@@ -101,6 +123,22 @@ class DatabaseStorage(BaseStorage):
 
     async def get_data(self, key: StorageKey) -> dict[str, Any]:
         return copy.deepcopy((await self._load(self.key_builder.build(key)))[1])
+
+    async def sweep(self, before: datetime) -> int:
+        """Delete the conversations last written before `before`, in the database and in
+        this process's cache; how many. (A write racing the sweep is kept: its upsert
+        either comes after the delete and makes the row again, or renews `updated_at` so
+        the delete passes it over; only the cache has to forget what was deleted.)"""
+        total = 0
+        while True:
+            async with self.session_factory() as session, session.begin():
+                keys = await sweep_records(session, before, SWEEP_BATCH)
+            self._sweeps += 1
+            for key in keys:
+                self._cache.pop(key, None)
+            total += len(keys)
+            if len(keys) < SWEEP_BATCH:
+                return total
 
     async def clear_all(self) -> None:
         async with self.session_factory() as session, session.begin():
