@@ -254,8 +254,8 @@ def _children(datas: list[str]) -> list[str]:
 async def search(d: Driver, p: Person) -> bool:
     if not await d.say(p, p.rng.choice(QUESTIONS)):
         return False
-    hits = await d.look(p, "faq:hit:")
-    if hits is None or not await d.press(p, next(h for h in hits if h.startswith("faq:hit:"))):
+    hits = await d.look(p, "hit:open:")
+    if hits is None or not await d.press(p, next(h for h in hits if h.startswith("hit:open:"))):
         return False
     if p.rng.random() < 0.7:
         answer = await d.look(p, "faq:yes:")
