@@ -10,14 +10,14 @@ from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
-from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import I18n, get_i18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
 from bot.callbacks import DeskCb, OutcomeCb, RateCb
 from bot.filters import WORDS, HasRole
-from bot.handlers.common import outdated
+from bot.handlers.common import outdated, reader_language
 from bot.handlers.desk import end_writing
 from bot.handlers.relay import Writer, not_reached, send_later, unreachable
 from bot.handlers.states import Closing
@@ -120,7 +120,9 @@ async def _save(state: FSMContext, appeal_id: int, outcome: Outcome, topic: str)
 
 
 def _lang(member: MemberView | None) -> str:
-    return member.language if member else "kk"
+    """The lawyer's language: their choice as a member, else the language of this update
+    (a lawyer who is not a member read topics in Kazakh on a Russian closing screen)."""
+    return reader_language(member, get_i18n())
 
 
 @router.callback_query(OutcomeCb.filter(F.action.in_({"open", "sure"})))
