@@ -112,7 +112,8 @@ from common import (
 if TYPE_CHECKING:
     import aiohttp
 
-SECRET = secrets.token_urlsafe(32)  # as the README says to make one
+# Made as the README says; the load generator (a child process) reads the parent's.
+SECRET = os.environ.setdefault("BENCH_WEBHOOK_SECRET", secrets.token_urlsafe(32))
 FIRST = 3_000_000  # the first seeded member's Telegram id
 NEWCOMERS = 5_000_000  # Telegram ids of people who onboard during the run start here
 REPLY_TIMEOUT = 30.0  # embedded mode: an update without a reply by then is an error
