@@ -39,8 +39,9 @@ PLACEHOLDER_WORDS = (
     "qwerty",
 )
 # Shannon entropy of the characters times the length: an estimate that random secrets pass
-# with room to spare (secrets.token_urlsafe(32): ~190 bits at least; openssl rand -hex 32:
-# ~230) and strings with few distinct characters do not.
+# with room to spare (lowest of 200,000 each: secrets.token_urlsafe(32) 179 bits, openssl
+# rand -hex 32 211) and strings with few distinct characters do not. 32 hex characters
+# (openssl rand -hex 16) cannot reach it: at most 4 bits a character.
 SECRET_MIN_BITS = 128.0
 MAKE_A_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
 
