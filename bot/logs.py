@@ -85,20 +85,25 @@ def frames(exc: BaseException) -> str:
 # The engine's hooks (bot/storage/db.py) run inside every statement: where a database
 # error was raised is the bot's code that ran the statement.
 PLUMBING = ("bot.storage.db",)
+# aiogram calls every handler, and the update's own dispatch, through this module.
+AIOGRAM_HANDLER_CALL = "aiogram.dispatcher.event.handler"
 
 
 def where(exc: BaseException) -> tuple[str, str]:
-    """The handler the exception came through (the first frame in bot.handlers) and the
-    bot's own frame nearest to where it was raised, each as module:function."""
-    ours = [
-        (module, name)
-        for module, _line, name in _frames_of(exc.__traceback__)
-        if module.startswith("bot.") and module not in PLUMBING
-    ]
-    handlers = [f for f in ours if f[0].startswith("bot.handlers.")]
-    handler = f"{handlers[0][0]}:{handlers[0][1]}" if handlers else "-"
-    raised = f"{ours[-1][0]}:{ours[-1][1]}" if ours else "-"
+    """The handler the exception came from (the bot's first frame inside aiogram's last
+    handler call; "-" when it came from a middleware) and the bot's own frame nearest to
+    where it was raised, each as module:function."""
+    frames = _frames_of(exc.__traceback__)
+    calls = [i for i, (module, _, _) in enumerate(frames) if module == AIOGRAM_HANDLER_CALL]
+    handlers = [f for f in frames[calls[-1] + 1 :] if _ours(f[0])] if calls else []
+    ours = [f for f in frames if _ours(f[0])]
+    handler = f"{handlers[0][0]}:{handlers[0][2]}" if handlers else "-"
+    raised = f"{ours[-1][0]}:{ours[-1][2]}" if ours else "-"
     return handler, raised
+
+
+def _ours(module: str) -> bool:
+    return module.startswith("bot.") and module not in PLUMBING
 
 
 class PrivateFormatter(logging.Formatter):

@@ -8,6 +8,7 @@ import io
 import logging
 import sqlite3
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -15,9 +16,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.app import Context
 from bot.logs import PrivateFormatter, configure, describe, frames, where
 from tests.databases import KINDS, database
-from tests.driver import texts
+from tests.driver import Person, texts
 from tests.test_faults import APOLOGY
 from tests.test_member_flow import onboard
 from tests.test_privacy import bot_on
@@ -152,3 +154,20 @@ def test_the_running_bots_log_describes_exceptions_passed_by_anyone() -> None:
     # A traceback another handler formatted first (and cached on the record) is not reused.
     assert MARKER in (record.exc_text or "")
     assert MARKER not in formatter.format(record)
+
+
+async def test_an_error_before_any_handler_names_no_handler(
+    person: Callable[..., Person],
+    ctx: Context,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError(MARKER)
+
+    monkeypatch.setattr(ctx.member_directory, "get", broken)
+    caplog.set_level(logging.INFO)
+    await person(7002).send("/start")
+    [line] = [r.getMessage() for r in caplog.records if r.name == "bot.handlers.errors"]
+    assert "(message): RuntimeError in -, raised in bot.middlewares:PeopleMiddleware" in line
+    assert MARKER not in caplog.text
