@@ -10,10 +10,10 @@ polling instance (SQLite), for the same mixed member workload.
 Processes (the machine this was written on has 2 cores; everything shares them):
 
 - the bot: `python -m bot`, exactly as deployed. Scaled mode: two instances with
-  WEBHOOK_URL/WEBHOOK_SECRET/WEBHOOK_LISTEN, REDIS_URL with a prefix of this run's own
-  (REDIS_PREFIX; its keys are deleted afterwards) and DATABASE_URL on a PostgreSQL database
-  of this run's own (CREATE DATABASE t_bench_…, dropped afterwards) on the server of
-  TEST_DATABASE_URL. Embedded mode: one instance, long polling, a SQLite file.
+  WEBHOOK_URL/WEBHOOK_SECRET/WEBHOOK_LISTEN/METRICS_LISTEN, REDIS_URL with a prefix of this
+  run's own (REDIS_PREFIX; its keys are deleted afterwards) and DATABASE_URL on a PostgreSQL
+  database of this run's own (CREATE DATABASE t_bench_…, dropped afterwards) on the server
+  of TEST_DATABASE_URL. Embedded mode: one instance, long polling, a SQLite file.
 - the fake Bot API (tests/fake_bot_api.py) in a subprocess of its own (this script with
   --serve): the bots' replies go there, so its CPU is not the bots'. In embedded mode it
   also queues the updates the bot long-polls.
@@ -81,6 +81,7 @@ import json
 import math
 import os
 import random
+import secrets
 import signal
 import socket
 import subprocess
@@ -111,7 +112,8 @@ from common import (
 if TYPE_CHECKING:
     import aiohttp
 
-SECRET = "bench-secret-0123456789abcdef"
+# Made as the README says; the load generator (a child process) reads the parent's.
+SECRET = os.environ.setdefault("BENCH_WEBHOOK_SECRET", secrets.token_urlsafe(32))
 FIRST = 3_000_000  # the first seeded member's Telegram id
 NEWCOMERS = 5_000_000  # Telegram ids of people who onboard during the run start here
 REPLY_TIMEOUT = 30.0  # embedded mode: an update without a reply by then is an error
@@ -748,11 +750,21 @@ class BotInstance:
     """`python -m bot`, its log in a file (read afterwards: a pipe left full would stop it)."""
 
     def __init__(
-        self, env: dict[str, str], log: Path, port: int | None = None, profile: Path | None = None
+        self,
+        env: dict[str, str],
+        log: Path,
+        port: int | None = None,
+        profile: Path | None = None,
+        metrics_port: int | None = None,
     ) -> None:
         self.log = log
         self.port = port
-        base = {k: v for k, v in os.environ.items() if not k.startswith(("WEBHOOK_", "REDIS_"))}
+        self.metrics_port = metrics_port
+        base = {
+            k: v
+            for k, v in os.environ.items()
+            if not k.startswith(("WEBHOOK_", "REDIS_", "METRICS_"))
+        }
         command = [sys.executable, "-m", "bot"]
         if profile is not None:  # --profile: cProfile's figures, written when the bot stops
             profile.parent.mkdir(parents=True, exist_ok=True)
@@ -782,7 +794,8 @@ class BotInstance:
     def metrics(self) -> dict[str, float]:
         counts: dict[str, float] = {}
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
+            url = f"http://127.0.0.1:{self.metrics_port}/metrics"
+            with urllib.request.urlopen(url, timeout=5) as r:
                 page = r.read().decode()
         except (urllib.error.URLError, OSError):
             return counts
@@ -978,17 +991,18 @@ def _webhook_run(
     try:
         urls = json.loads(server.read())
         for i in range(args.instances):
-            port = _free_port()
+            port, metrics_port = _free_port(), _free_port()
             env = {
                 **bot_env(urls["api"], url, args.log_level),
                 "WEBHOOK_URL": f"http://127.0.0.1:{port}/tg",
                 "WEBHOOK_SECRET": SECRET,
                 "WEBHOOK_LISTEN": f"127.0.0.1:{port}",
+                "METRICS_LISTEN": f"127.0.0.1:{metrics_port}",
                 "REDIS_URL": args.redis_url,
                 "REDIS_PREFIX": prefix,
             }
             profile = args.profile / f"webhook-bot{i + 1}.prof" if args.profile else None
-            bots.append(BotInstance(env, tmp / f"bot{i + 1}.log", port, profile))
+            bots.append(BotInstance(env, tmp / f"bot{i + 1}.log", port, profile, metrics_port))
         for bot in bots:
             bot.wait_healthy()
         targets = ",".join(f"http://127.0.0.1:{bot.port}/tg" for bot in bots)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import os
 import sys
 from collections.abc import Coroutine
@@ -205,16 +204,11 @@ async def db_upgrade() -> int:
 
 
 async def run_bot() -> int:
+    from bot.logs import configure
     from bot.runner import run
 
     settings = load_settings(Settings)
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    if logging.getLogger().level > logging.DEBUG:
-        # Two lines per job run (the lease every few seconds) would drown the bot's own log.
-        logging.getLogger("apscheduler.executors").setLevel(logging.WARNING)
+    configure(settings.log_level)  # no member's words or database values in it: bot/logs.py
     return await run(settings)
 
 

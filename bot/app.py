@@ -38,6 +38,7 @@ from bot.middlewares import (
     PeopleMiddleware,
 )
 from bot.outbox import Outbox
+from bot.private_chats import PrivateChatsOnly
 from bot.report.tally import configure as configure_tally
 from bot.scale.once import OnceMiddleware
 from bot.scale.sync import DirectorySync, SettledChanges
@@ -145,6 +146,8 @@ def create_dispatcher(
     in_flight = InFlight()
     dp.update.outer_middleware(in_flight)
     dp.shutdown.register(in_flight.wait)  # before aiogram closes the bot's session
+    # Groups and channels are turned away before anything reads the database or Redis.
+    dp.update.outer_middleware(PrivateChatsOnly(ctx.i18n))
     if once is not None:
         dp.update.outer_middleware(once)  # a redelivered update goes no further
     dp.update.outer_middleware(CountingMiddleware())

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
+from collections import Counter
 from pathlib import Path
 from typing import Annotated
 
@@ -11,6 +14,36 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 TOKEN_RE = re.compile(r"^\d{3,15}:[A-Za-z0-9_-]{20,}$")
 DEFAULT_DB = "sqlite+aiosqlite:///data/qorgau.db"
+
+# WEBHOOK_SECRET is all that stands between the internet and the bot's updates: anyone who
+# knows it can post updates as any member. Telegram allows 1-256 of these characters.
+SECRET_CHARS = re.compile(r"[A-Za-z0-9_-]+")
+SECRET_MIN_LENGTH = 32
+SECRET_MAX_LENGTH = 256
+# Words of the examples people copy instead of making a secret (the README's own example
+# among them). Five characters or more, so that a random secret holds one by chance about
+# once in a million.
+PLACEHOLDER_WORDS = (
+    "change",
+    "example",
+    "secret",
+    "password",
+    "passwd",
+    "placeholder",
+    "random",
+    "your-",
+    "your_",
+    "sample",
+    "replace",
+    "default",
+    "qwerty",
+)
+# Shannon entropy of the characters times the length: an estimate that random secrets pass
+# with room to spare (lowest of 200,000 each: secrets.token_urlsafe(32) 179 bits, openssl
+# rand -hex 32 211) and strings with few distinct characters do not. 32 hex characters
+# (openssl rand -hex 16) cannot reach it: at most 4 bits a character.
+SECRET_MIN_BITS = 128.0
+MAKE_A_SECRET = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
 
 
 class ToolSettings(BaseSettings):
@@ -45,7 +78,10 @@ class Settings(ToolSettings):
     redis_prefix: str = "qorgau"  # keys and channels of this bot in a shared Redis
     webhook_url: str | None = None
     webhook_secret: SecretStr | None = None
-    webhook_listen: str = "0.0.0.0:8080"
+    # Behind the proxy, on loopback; 0.0.0.0 only when Telegram reaches the instance directly.
+    webhook_listen: str = "127.0.0.1:8080"
+    # Prometheus's /metrics on an address of its own: never beside the public webhook path.
+    metrics_listen: str = "127.0.0.1:9090"
     webhook_max_connections: int = Field(default=40, ge=1, le=100)
     # Flood control: more than FLOOD_LIMIT updates in FLOOD_WINDOW_SECONDS from one person →
     # their updates are not handled for FLOOD_BLOCK_SECONDS (one polite notice).
@@ -108,18 +144,24 @@ class Settings(ToolSettings):
         if parts.scheme not in ("https", "http") or not parts.netloc:
             raise ValueError("WEBHOOK_URL must be a full URL, e.g. https://bot.example.kz/tg")
         secret = self.webhook_secret.get_secret_value() if self.webhook_secret else ""
-        if not re.fullmatch(r"[A-Za-z0-9_-]{16,256}", secret):
+        weakness = secret_weakness(secret)
+        if weakness:
             raise ValueError(
-                "WEBHOOK_SECRET must be set with WEBHOOK_URL: 16-256 letters, digits, _ or -"
+                f"WEBHOOK_SECRET {weakness}: use {SECRET_MIN_LENGTH} or more random letters, "
+                f"digits, _ or -, e.g. the output of {MAKE_A_SECRET}"
             )
-        self.listen_address()  # checked now, not at start
+        webhook, metrics = self.listen_address(), self.metrics_address()  # checked at start
+        if webhook[1] == metrics[1] and (
+            webhook[0] == metrics[0] or {webhook[0], metrics[0]} & {"0.0.0.0", "::"}
+        ):
+            raise ValueError("METRICS_LISTEN must be another address than WEBHOOK_LISTEN")
         return self
 
     def listen_address(self) -> tuple[str, int]:
-        host, sep, port = self.webhook_listen.rpartition(":")
-        if not sep or not port.isdigit() or not 0 < int(port) < 65536:
-            raise ValueError("WEBHOOK_LISTEN must be host:port, e.g. 127.0.0.1:8081")
-        return host or "0.0.0.0", int(port)
+        return _address(self.webhook_listen, "WEBHOOK_LISTEN", "127.0.0.1:8081")
+
+    def metrics_address(self) -> tuple[str, int]:
+        return _address(self.metrics_listen, "METRICS_LISTEN", "127.0.0.1:9091")
 
     @property
     def webhook_path(self) -> str:
@@ -136,6 +178,56 @@ class Settings(ToolSettings):
         return value
 
 
+def _address(value: str, name: str, example: str) -> tuple[str, int]:
+    host, sep, port = value.rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"{name} must be host:port, e.g. {example}")
+    return host or "0.0.0.0", int(port)
+
+
+def secret_weakness(secret: str) -> str | None:
+    """Why a webhook secret is too weak to use (never quoting it), or None."""
+    if not secret:
+        return "must be set with WEBHOOK_URL"
+    if not SECRET_CHARS.fullmatch(secret):
+        return "may hold only letters, digits, _ and -"
+    if not SECRET_MIN_LENGTH <= len(secret) <= SECRET_MAX_LENGTH:
+        return f"must be {SECRET_MIN_LENGTH}-{SECRET_MAX_LENGTH} characters long"
+    lowered = secret.lower()
+    if any(word in lowered for word in PLACEHOLDER_WORDS):
+        return "looks like an example or a placeholder, not a secret"
+    if _repeats(secret):
+        return "repeats itself"
+    if _steps_predictable(secret):
+        return "is a run of neighbouring characters"
+    if _entropy_bits(secret) < SECRET_MIN_BITS:
+        return "has too few different characters"
+    return None
+
+
+def _repeats(secret: str) -> bool:
+    """The secret is a shorter string written out at least twice ("abcabcabc…")."""
+    n = len(secret)
+    return any(
+        all(secret[i] == secret[i + period] for i in range(n - period))
+        for period in range(1, n // 2 + 1)
+    )
+
+
+def _steps_predictable(secret: str) -> bool:
+    """More than half the steps go to the same, the next or the previous character
+    ("abcdef…", "aaab…"); random secrets have about 5 % (hex: 19 %)."""
+    steps = [abs(ord(b) - ord(a)) <= 1 for a, b in itertools.pairwise(secret)]
+    return sum(steps) * 2 > len(steps)
+
+
+def _entropy_bits(secret: str) -> float:
+    counts = Counter(secret)
+    n = len(secret)
+    per_character = -sum(c / n * math.log2(c / n) for c in counts.values())
+    return per_character * n
+
+
 def settings_error_line(exc: Exception) -> str:
     """One clear line naming the variable that is wrong."""
     from pydantic import ValidationError
@@ -143,10 +235,11 @@ def settings_error_line(exc: Exception) -> str:
     if isinstance(exc, ValidationError):
         problems = []
         for err in exc.errors():
-            name = str(err["loc"][0]).upper() if err["loc"] else "settings"
+            name = str(err["loc"][0]).upper() if err["loc"] else ""
             if err["type"] == "missing":
                 problems.append(f"{name} is not set")
             else:
+                # A check of several settings (no loc) names them in its message.
                 msg = str(err["msg"]).removeprefix("Value error, ")
                 problems.append(msg if name in msg else f"{name}: {msg}")
         return "configuration error: " + "; ".join(problems)

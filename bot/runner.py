@@ -36,7 +36,7 @@ from bot.scale.lease import ProcessLease
 from bot.scale.once import MemorySeenUpdates, OnceMiddleware, RedisSeenUpdates
 from bot.scale.pacer import SharedPacer
 from bot.scale.sync import DirectorySync
-from bot.scale.webhook import exit_if_stuck, stopped
+from bot.scale.webhook import CannotListen, exit_if_stuck, stopped
 from bot.scale.webhook import serve as serve_webhook
 from bot.services.staff import ensure_admins
 from bot.storage.migrate import upgrade
@@ -192,6 +192,7 @@ async def run(settings: Settings) -> int:
     leader = ProcessLease(ctx.engine, "scheduler", owner, settings.scheduler_lease_seconds)
     runner = post_runner(ctx, bot, owner, redis)
     scheduler = _scheduler(ctx, bot, leader, runner, dp.storage)
+    failure = ""  # said last, after the stop's own log lines
     try:
         await wait_for_bot_api(bot)
         try:
@@ -213,7 +214,9 @@ async def run(settings: Settings) -> int:
             log.info("Qorgau starts polling: %d FAQ answers", len(ctx.faq.answers))
             await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
     except TelegramUnauthorizedError:
-        return _fail("BOT_TOKEN was refused by Telegram (Unauthorized)")
+        failure = "BOT_TOKEN was refused by Telegram (Unauthorized)"
+    except CannotListen as exc:
+        failure = str(exc)
     finally:
         exit_if_stuck()
         if scheduler.running:
@@ -228,7 +231,7 @@ async def run(settings: Settings) -> int:
         await bot.session.close()
         await ctx.engine.dispose()
         stopped()
-    return 0
+    return _fail(failure) if failure else 0
 
 
 async def wait_for_bot_api(bot: Bot) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 from datetime import UTC, datetime
 from typing import Any
@@ -48,6 +49,12 @@ class Person:
             id=user_id, is_bot=False, first_name=first_name, language_code=language_code
         )
         self.chat = Chat(id=user_id, type="private")
+
+    def in_chat(self, chat: Chat) -> Person:
+        """The same person writing somewhere else, e.g. in a group the bot is in."""
+        elsewhere = copy.copy(self)
+        elsewhere.chat = chat
+        return elsewhere
 
     # --- what the person does --------------------------------------------------------------
 

@@ -232,10 +232,15 @@ async def test_raising_handler_is_logged_with_update_id_and_apologised(
     sent = member.session.requests[before:]
     assert texts(sent) == apology
     errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    # The update, the handler and the exception's type with its frames; not its message.
     assert any(
-        "987654" in r.getMessage() and r.name == "bot.handlers.errors" and r.exc_info
+        "987654" in r.getMessage()
+        and r.name == "bot.handlers.errors"
+        and "RuntimeError in bot.handlers.my_appeals:" in r.getMessage()
+        and "  bot.handlers.my_appeals:" in r.getMessage()
         for r in errors
     ), [r.getMessage() for r in errors]
+    assert "the service failed" not in caplog.text
 
     # A button whose handler raises: the button is answered and the apology sent.
     monkeypatch.setattr(my_appeals, "get_member_appeal", broken)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import secrets
 import signal
 import socket
 import uuid
@@ -36,7 +37,7 @@ from tests.test_e2e import BotProcess, Phone
 pytestmark = pytest.mark.e2e
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 REDIS_URL = os.environ.get("TEST_REDIS_URL")
-SECRET = "test-secret-0123456789abcdef"
+SECRET = secrets.token_urlsafe(32)  # as the README says to make one
 AUTHOR = 900  # ADMIN_IDS of the e2e bot
 
 
@@ -76,11 +77,13 @@ class WebhookBot(BotProcess):
         super().__init__(api, database_url)
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
+        self.metrics_url = f"http://127.0.0.1:{_free_port()}/metrics"
         assert REDIS_URL is not None
         self.extra_env = {
             "WEBHOOK_URL": f"{self.url}/tg",
             "WEBHOOK_SECRET": SECRET,
             "WEBHOOK_LISTEN": f"127.0.0.1:{self.port}",
+            "METRICS_LISTEN": self.metrics_url.removeprefix("http://").removesuffix("/metrics"),
             "REDIS_URL": REDIS_URL,
             "REDIS_PREFIX": prefix,
             **env,
@@ -119,6 +122,12 @@ class WebhookBot(BotProcess):
     async def get(self, path: str) -> tuple[int, str]:
         async with aiohttp.ClientSession() as http, http.get(f"{self.url}{path}") as response:
             return response.status, await response.text()
+
+    async def metrics(self) -> str:
+        """The Prometheus page, from METRICS_LISTEN."""
+        async with aiohttp.ClientSession() as http, http.get(self.metrics_url) as response:
+            assert response.status == 200
+            return await response.text()
 
 
 SPAWNED: list[BotProcess] = []
@@ -177,15 +186,15 @@ async def test_two_webhook_instances_handle_every_update_once(tmp_path: Path) ->
         assert replies[5100] >= 1
         assert {user: replies[user] for user in users} == dict.fromkeys(users, replies[5100])
 
-        # The secret token is checked; health and metrics are served by each instance.
+        # The secret token is checked; health and metrics are served by each instance,
+        # metrics on their own address only.
         assert await bots[0].post(api.updates[-1], secret="wrong") == 401
         pages = []
         for bot in bots:
             status, body = await bot.get("/healthz")
             assert status == 200 and '"ok"' in body
-            status, page = await bot.get("/metrics")
-            assert status == 200
-            pages.append(page)
+            assert (await bot.get("/metrics"))[0] == 404
+            pages.append(await bot.metrics())
         assert sum(_metric(p, "qorgau_updates_redelivered_total") for p in pages) == len(users)
         assert (
             sum(_metric(p, 'qorgau_updates_total{type="message"}') for p in pages) == len(users) + 1
@@ -270,11 +279,29 @@ async def test_the_scheduler_moves_to_the_other_instance_when_its_holder_dies(
         await engine.dispose()
         assert status == PostStatus.DONE
         assert isinstance(alive, WebhookBot)
-        _, page = await alive.get("/metrics")
+        page = await alive.metrics()
         assert _metric(page, 'qorgau_deliveries_total{status="delivered"}') == 20
         code, stderr = await alive.stop()
         assert code == 0 and "Traceback" not in stderr, stderr[-3000:]
         print(f"scheduler taken over {took:.1f} s after its holder was killed (lease 2 s)")
+
+
+async def test_an_address_already_taken_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    _needs_servers()
+    async with FakeBotAPI() as api, pg_database() as url:
+        bot = WebhookBot(api, url, f"test-{uuid.uuid4().hex[:10]}")
+        with socket.socket() as taken:
+            taken.bind(("127.0.0.1", 0))
+            taken.listen()
+            address = f"127.0.0.1:{taken.getsockname()[1]}"
+            bot.extra_env["METRICS_LISTEN"] = address
+            await bot.spawn()
+            assert bot.proc is not None
+            _, stderr = await asyncio.wait_for(bot.proc.communicate(), timeout=60)
+        assert bot.proc.returncode == 1
+        assert "Traceback" not in stderr.decode(), stderr.decode()[-3000:]
+        last = stderr.decode().strip().splitlines()[-1]
+        assert last == f"METRICS_LISTEN={address}: cannot listen there (Address already in use)"
 
 
 @pytest.mark.parametrize("mode", ["embedded", "scaled"])

@@ -1,10 +1,16 @@
-"""Webhook mode: an aiohttp server that takes Telegram's updates, /healthz and /metrics.
+"""Webhook mode: an aiohttp server that takes Telegram's updates and answers /healthz on
+WEBHOOK_LISTEN, and one of its own for Prometheus's /metrics on METRICS_LISTEN.
 
 Updates are handled before the answer goes back (not in the background): Telegram sends
 an update again when it gets no 2xx in time, so an instance that dies while handling one
 does not lose it; `OnceMiddleware` makes sure a redelivery is not handled twice. The
-secret token Telegram sends with each update (`WEBHOOK_SECRET`) is checked by aiogram's
-handler: a request without it gets 401.
+secret token Telegram sends with each update (`WEBHOOK_SECRET`) is checked first: any
+request without exactly that header gets 401.
+
+/healthz stays beside the updates: it says whether the listener Telegram's updates reach
+can handle them (database, Redis), and the proxy publishes only the webhook path, so it is
+not public. /metrics (counts of updates, errors, deliveries, the queue) is on its own
+address, which no proxy route leads to.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import secrets
 import signal
 import threading
 
@@ -57,14 +64,35 @@ def stopped() -> None:
         _watchdog.pop().cancel()
 
 
+class CannotListen(Exception):
+    """An address this instance cannot listen on; the message is one line naming it."""
+
+
+class UpdatesFromTelegram(SimpleRequestHandler):
+    """aiogram's handler, with a secret check that refuses any header that is not exactly
+    the secret with 401: aiogram's own compares with `secrets.compare_digest`, which raises
+    for a header with non-ASCII characters, and the request got a 500 (and a traceback)."""
+
+    def __init__(self, dispatcher: Dispatcher, bot: Bot, secret_token: str) -> None:
+        if not secret_token:
+            raise ValueError("the webhook needs its secret token")
+        super().__init__(dispatcher, bot, secret_token=secret_token, handle_in_background=False)
+
+    def verify_secret(self, telegram_secret_token: str, bot: Bot) -> bool:
+        secret = self.secret_token or ""
+        # The secret is ASCII (bot.config): a header that is not cannot be it.
+        return telegram_secret_token.isascii() and secrets.compare_digest(
+            telegram_secret_token, secret
+        )
+
+
 def build_app(
     dp: Dispatcher, bot: Bot, settings: Settings, engine: AsyncEngine, redis: Redis | None
 ) -> web.Application:
+    """The updates (on the webhook's path) and /healthz: what WEBHOOK_LISTEN serves."""
     app = web.Application()
-    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else None
-    SimpleRequestHandler(dp, bot, secret_token=secret, handle_in_background=False).register(
-        app, path=settings.webhook_path
-    )
+    secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+    UpdatesFromTelegram(dp, bot, secret).register(app, path=settings.webhook_path)
 
     async def healthz(_: web.Request) -> web.Response:
         problems = []
@@ -82,25 +110,53 @@ def build_app(
             return web.json_response({"status": "failing", "problems": problems}, status=503)
         return web.json_response({"status": "ok"})
 
+    app.router.add_get("/healthz", healthz)
+    setup_application(app, dp, bot=bot)
+    return app
+
+
+def build_metrics_app() -> web.Application:
+    """/metrics for Prometheus: what METRICS_LISTEN serves."""
+
     async def metrics(_: web.Request) -> web.Response:
         return web.Response(body=render(), content_type="text/plain", charset="utf-8")
 
-    app.router.add_get("/healthz", healthz)
+    app = web.Application()
     app.router.add_get("/metrics", metrics)
-    setup_application(app, dp, bot=bot)
     return app
+
+
+async def listen(runner: web.AppRunner, address: tuple[str, int], name: str) -> None:
+    host, port = address
+    site = web.TCPSite(runner, host, port)
+    try:
+        await site.start()
+    except OSError as exc:
+        # asyncio's own message repeats the address; the system's words say why.
+        reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
+        raise CannotListen(f"{name}={host}:{port}: cannot listen there ({reason})") from None
 
 
 async def serve(
     dp: Dispatcher, bot: Bot, settings: Settings, engine: AsyncEngine, redis: Redis | None
 ) -> None:
-    """Listen on WEBHOOK_LISTEN until SIGINT or SIGTERM; register the webhook if needed."""
+    """Listen on WEBHOOK_LISTEN and METRICS_LISTEN until SIGINT or SIGTERM; register the
+    webhook if needed. CannotListen if an address is taken or not this machine's."""
     host, port = settings.listen_address()
-    runner = web.AppRunner(build_app(dp, bot, settings, engine, redis), access_log=None)
-    await runner.setup()
     # At a stop, updates being handled get this long to finish (Telegram resends the rest).
-    site = web.TCPSite(runner, host, port, shutdown_timeout=10.0)
-    await site.start()
+    runner = web.AppRunner(
+        build_app(dp, bot, settings, engine, redis), access_log=None, shutdown_timeout=10.0
+    )
+    metrics_runner = web.AppRunner(build_metrics_app(), access_log=None, shutdown_timeout=1.0)
+    await runner.setup()
+    await metrics_runner.setup()
+    try:
+        await listen(metrics_runner, settings.metrics_address(), "METRICS_LISTEN")
+        await listen(runner, (host, port), "WEBHOOK_LISTEN")
+    except CannotListen:
+        await metrics_runner.cleanup()
+        await runner.cleanup()
+        raise
     gauges = asyncio.create_task(keep_gauges(engine))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -108,7 +164,13 @@ async def serve(
         loop.add_signal_handler(sig, stop.set)
     try:
         await register_webhook(dp, bot, settings)
-        log.info("Qorgau listens for updates on %s:%s%s", host, port, settings.webhook_path)
+        log.info(
+            "Qorgau listens for updates on %s:%s%s, metrics on %s:%s/metrics",
+            host,
+            port,
+            settings.webhook_path,
+            *settings.metrics_address(),
+        )
         await stop.wait()
     finally:
         exit_if_stuck()
@@ -117,6 +179,7 @@ async def serve(
         gauges.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await gauges
+        await metrics_runner.cleanup()
         await runner.cleanup()  # runs the dispatcher's shutdown, closes the bot's session
 
 

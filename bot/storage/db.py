@@ -43,12 +43,18 @@ def create_engine(
     busy_retry_pauses: tuple[float, ...] = BUSY_RETRY_PAUSES,
     **engine_kwargs: Any,
 ) -> AsyncEngine:
-    """Nothing connects here: an unreachable database shows at the first use."""
+    """Nothing connects here: an unreachable database shows at the first use.
+
+    A statement's values (members' texts among them) never appear in an error's message
+    (`hide_parameters`), and the SQLite driver does not log statements with their values.
+    """
     url = normalise_url(url)
     parsed = make_url(url)
-    kwargs: dict[str, Any] = dict(engine_kwargs)
+    kwargs: dict[str, Any] = {**engine_kwargs, "hide_parameters": True}
     if parsed.get_backend_name() == "sqlite":
         kwargs["connect_args"] = {"timeout": busy_timeout}
+        # aiosqlite logs every call at DEBUG with its arguments: the statement's values.
+        logging.getLogger("aiosqlite").setLevel(logging.WARNING)
     else:
         kwargs["pool_pre_ping"] = True
     engine = create_async_engine(url, **kwargs)
@@ -80,9 +86,13 @@ def _tune_sqlite(engine: AsyncEngine, database: str | None, busy_timeout: float)
         cursor.close()
 
 
-def _is_busy(exc: Exception) -> bool:
+BUSY_MESSAGES = ("database is locked", "database is busy")
+
+
+def _busy_reason(exc: Exception) -> str | None:
+    """SQLite's own words when it refused a statement as busy (they carry no values)."""
     message = str(exc)
-    return "database is locked" in message or "database is busy" in message
+    return next((words for words in BUSY_MESSAGES if words in message), None)
 
 
 def _retry_when_busy(engine: AsyncEngine, pauses: tuple[float, ...]) -> None:
@@ -100,11 +110,12 @@ def _retry_when_busy(engine: AsyncEngine, pauses: tuple[float, ...]) -> None:
                 execute(statement, parameters)
                 return True
             except Exception as exc:
-                if pause is None or not _is_busy(exc):
+                reason = _busy_reason(exc)
+                if pause is None or reason is None:
                     raise
                 log.warning(
                     "SQLite busy (%s); statement tried again in %.2f s (retry %d of %d)",
-                    exc,
+                    reason,
                     pause,
                     attempt + 1,
                     len(pauses),
