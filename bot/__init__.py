@@ -1,5 +1,5 @@
 """Qorgau: the union's Telegram bot."""
 
-from bot.lean_types import defer_aiogram_model_builds
+from bot.compat import start
 
-defer_aiogram_model_builds()
+start()
