@@ -1,12 +1,13 @@
 """bot/compat/: the patches on aiogram's and pydantic's internals hold on the installed
-versions; with an internal faked to differ, the start-up check switches that patch off with
-one WARNING line, and the bot still answers a member and sends a post through aiogram's
-normal path."""
+versions, which pyproject.toml pins; with an internal faked to differ, the start-up check
+switches that patch off with one WARNING line, and the bot still answers a member and sends
+a post through aiogram's normal path."""
 
 from __future__ import annotations
 
 import json
 import logging
+import tomllib
 from collections.abc import AsyncIterator
 from importlib.metadata import version
 from pathlib import Path
@@ -21,6 +22,8 @@ from aiogram.client.session.middlewares.base import (
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.methods import TelegramMethod
 from aiogram.methods.base import Response, TelegramType
+from packaging.requirements import Requirement
+from packaging.version import Version
 from pydantic import BaseModel
 from sqlalchemy import select
 
@@ -34,8 +37,30 @@ from bot.storage.migrate import upgrade
 from bot.storage.models import Delivery
 from tests.databases import database
 from tests.fake_bot_api import FakeBotAPI
-from tests.processes import python
+from tests.processes import ROOT, python
 from tests.test_broadcast_engine import FIRST_CHAT, TOKEN, _members, _post
+
+PINNED = ("aiogram", "pydantic")
+
+
+def _requirements() -> dict[str, Requirement]:
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    found = (Requirement(line) for line in project["dependencies"])
+    return {r.name: r for r in found if r.name in PINNED}
+
+
+@pytest.mark.parametrize("name", PINNED)
+def test_aiogram_and_pydantic_are_pinned_to_the_minor_version_the_suite_runs_on(
+    name: str,
+) -> None:
+    required = _requirements()[name].specifier
+    installed = Version(version(name))
+    major, minor = installed.release[:2]
+    assert installed in required
+    assert f"{major}.{minor}" == compat.TESTED_WITH[name]
+    assert Version(f"{major}.{minor}.99") in required
+    assert Version(f"{major}.{minor + 1}.0") not in required  # the next minor is untested
+    assert Version(f"{major}.{minor - 1}.0") not in required
 
 
 async def test_every_patch_holds_on_the_installed_versions(
