@@ -342,9 +342,11 @@ def main() -> int:
     if args.rate <= 0 or args.recipients <= 0:
         parser.error("--rate and --recipients must be positive")
 
-    # What the bot weighs before it does anything; `bot` first, as `python -m bot` starts
-    # (it defers the Telegram types' builds: bot/compat/lean_types.py).
-    import bot  # noqa: I001
+    # What the bot weighs before it does anything; the patches first, as `python -m bot`
+    # starts (they defer the Telegram types' builds: bot/compat/lean_types.py).
+    from bot import compat
+
+    compat.start()
     import aiogram  # noqa: F401
     import sqlalchemy.ext.asyncio  # noqa: F401
 

@@ -1,5 +1,1 @@
 """Qorgau: the union's Telegram bot."""
-
-from bot.compat import start
-
-start()

@@ -286,3 +286,23 @@ async def test_with_lean_sends_off_a_post_with_a_survey_goes_as_aiogram_sends_it
     texts = api.calls_for("sendMessage")
     assert all(c.params.get("allow_paid_broadcast") in (True, "true") for c in texts)
     assert all(c.params.get("parse_mode") == "HTML" for c in texts)
+
+
+ENTRY = """
+import json, sys
+import bot, bot.__main__
+assert "aiogram" not in sys.modules, "importing the bot imported aiogram"
+from bot.compat import lean_types
+assert not lean_types.PATCH.on
+code = bot.__main__.main(["faq", "check"])
+import aiogram.types
+print(json.dumps({"code": code, "on": lean_types.PATCH.on,
+    "deferred": not aiogram.types.Update.__pydantic_complete__}))
+"""
+
+
+def test_importing_the_bot_patches_nothing_and_python_m_bot_switches_the_patches_on() -> None:
+    done = python("-c", ENTRY)
+    assert done.returncode == 0, done.stderr[-3000:]
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found == {"code": 0, "on": True, "deferred": True}

@@ -9,8 +9,9 @@ from tests.processes import python
 
 CHECK = """
 import json
+from bot import compat
 from bot.compat.lean_types import aiogram_models
-import bot  # defers the builds: aiogram is imported here for the first time
+compat.start()  # defers the builds: aiogram is imported here for the first time
 def deep(n, f):  # pydantic reads the caller's frames when it builds on first use
     return f() if n == 0 else deep(n - 1, f)
 
