@@ -110,10 +110,10 @@ def switch_off() -> None:
     for model in _recorded:
         model.model_rebuild(_types_namespace=_namespace)
     # The methods were defined while the types were not built: build them too, as they
-    # are after aiogram's own import.
+    # are after aiogram's own import (one that cannot be built now is left to its first use).
     for model in aiogram_models():
         if not model.__pydantic_complete__:
-            model.model_rebuild(_types_namespace=_namespace)
+            model.model_rebuild(raise_errors=False, _types_namespace=_namespace)
 
 
 def warm_up() -> None:
