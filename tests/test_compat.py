@@ -31,7 +31,7 @@ from bot import compat
 from bot.app import with_request_middlewares
 from bot.broadcast.engine import Broadcaster, SendSettings
 from bot.broadcast.limiter import Pacer
-from bot.compat import lean_types, requests, routers, sends
+from bot.compat import handlers, lean_types, requests, routers, sends
 from bot.compat.sends import BotSession
 from bot.storage.migrate import upgrade
 from bot.storage.models import Delivery
@@ -73,6 +73,7 @@ async def test_every_patch_holds_on_the_installed_versions(
         "lean_sends": True,
         "response_types": True,
         "router_reuse": True,
+        "handler_names": True,
     }
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
 
@@ -121,6 +122,19 @@ FAKES: dict[str, dict[str, str]] = {
             "    self.__dict__['_parent'] = router\n"
             "    router.sub_routers.append(self)\n"
             "Router.parent_router = property(parent, attach)\n"
+        ),
+    },
+    # aiogram calls handlers from another module than aiogram.dispatcher.event.handler.
+    "handler_names": {
+        "before": "",
+        "after": (
+            "import asyncio, functools\n"
+            "from aiogram.dispatcher.event.handler import CallableObject\n"
+            "async def call(self, *args, **kwargs):\n"
+            "    kwargs = self._prepare_kwargs(kwargs)\n"
+            "    wrapped = functools.partial(self.callback, *args, **kwargs)\n"
+            "    return await wrapped() if self.awaitable else await asyncio.to_thread(wrapped)\n"
+            "CallableObject.call = call\n"
         ),
     },
 }
@@ -231,7 +245,7 @@ async def api() -> AsyncIterator[FakeBotAPI]:
 @pytest.fixture
 def patches_restored(monkeypatch: pytest.MonkeyPatch) -> None:
     """The check switches patches off for the whole process: on again after the test."""
-    for module in (lean_types, sends, requests, routers):
+    for module in (lean_types, sends, requests, routers, handlers):
         monkeypatch.setattr(module.PATCH, "on", module.PATCH.on)
         monkeypatch.setattr(module.PATCH, "off_because", module.PATCH.off_because)
 

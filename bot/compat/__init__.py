@@ -1,8 +1,9 @@
 """Everything the bot does with aiogram's and pydantic's internals, and the start-up check
 that each still behaves as relied on.
 
-Four patches make the bot lighter or faster than aiogram's general path. Each relies on
-something neither library documents, so each lives here, in one module of its own:
+Five patches make the bot lighter or faster than aiogram's general path, or its log
+clearer. Each relies on something neither library documents, so each lives here, in one
+module of its own:
 
 - `lean_types` (lean_types.py): the Telegram types built on first use, not all at import
   (import peak ~165 -> ~60 MB);
@@ -10,7 +11,9 @@ something neither library documents, so each lives here, in one module of its ow
   as a small JSON body (~0.2 ms of CPU less per send);
 - `response_types` (requests.py): the `Response[...]` classes aiogram reads answers with,
   held for the life of the process (pydantic holds them weakly);
-- `router_reuse` (routers.py): module-level routers taken over by a new Dispatcher.
+- `router_reuse` (routers.py): module-level routers taken over by a new Dispatcher;
+- `handler_names` (handlers.py): the module aiogram calls handlers from, which the log
+  uses to name the handler an error came from.
 
 The entry points (`python -m bot`, the tests, the benchmarks) call `start()` before anything
 imports aiogram; the bot and the benchmarks then `await check()`: each patch's assumptions
@@ -57,10 +60,11 @@ def versions() -> str:
 async def check() -> dict[str, bool]:
     """Try every patch that is on; switch off those whose assumptions do not hold (one
     WARNING line each). Returns each patch's state. Run before the bot is built."""
-    from bot.compat import lean_types, requests, routers, sends
+    from bot.compat import handlers, lean_types, requests, routers, sends
 
     # lean_types first: the others build Telegram types, which its fallback must have built.
-    for module in (lean_types, sends, requests, routers):
+    modules = (lean_types, sends, requests, routers, handlers)
+    for module in modules:
         patch = module.PATCH
         if not patch.on:
             continue
@@ -76,7 +80,7 @@ async def check() -> dict[str, bool]:
                 versions(),
                 reason,
             )
-    states = {m.PATCH.name: m.PATCH.on for m in (lean_types, sends, requests, routers)}
+    states = {module.PATCH.name: module.PATCH.on for module in modules}
     log.debug("patches on: %s (%s)", states, versions())
     return states
 
