@@ -222,11 +222,14 @@ async def run(args: argparse.Namespace, url: str, server: FakeServer) -> dict[st
     from aiogram import Bot
     from aiogram.client.telegram import TelegramAPIServer
 
+    from bot import compat
     from bot.app import with_request_middlewares
     from bot.broadcast.engine import Broadcaster, SendSettings
     from bot.broadcast.limiter import Pacer
-    from bot.broadcast.sends import BotSession
+    from bot.compat.sends import BotSession
     from bot.storage.migrate import upgrade
+
+    patches = await compat.check()  # as the bot starts: a patch that does not hold is off
 
     class StampedPacer(Pacer):
         """The engine's pacer, noting when it let each send go (8 bytes a send)."""
@@ -274,6 +277,7 @@ async def run(args: argparse.Namespace, url: str, server: FakeServer) -> dict[st
         "latency_s": args.latency,
         "concurrency": concurrency,
         "settings": {k: getattr(settings, k) for k in settings.__dataclass_fields__},
+        "compat_patches_on": patches,
         "finished": result.finished,
         "wall_s": round(wall, 2),
         "sends": seen["sends"],
@@ -338,9 +342,11 @@ def main() -> int:
     if args.rate <= 0 or args.recipients <= 0:
         parser.error("--rate and --recipients must be positive")
 
-    # What the bot weighs before it does anything; `bot` first, as `python -m bot` starts
-    # (it defers the Telegram types' builds: bot/lean_types.py).
-    import bot  # noqa: I001
+    # What the bot weighs before it does anything; the patches first, as `python -m bot`
+    # starts (they defer the Telegram types' builds: bot/compat/lean_types.py).
+    from bot import compat
+
+    compat.start()
     import aiogram  # noqa: F401
     import sqlalchemy.ext.asyncio  # noqa: F401
 

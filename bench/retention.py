@@ -108,6 +108,9 @@ def run_one(kind: str, url: str, args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> int:
+    from bot import compat
+
+    compat.start()  # before anything imports aiogram, as `python -m bot` starts
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--appeals", type=int, default=200_000)
     parser.add_argument("--members", type=int, default=20_000)

@@ -31,6 +31,7 @@ from aiogram import Bot, Dispatcher, Router  # noqa: E402
 from aiogram.types import CallbackQuery, Message, Update  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
+from bot import compat  # noqa: E402
 from bot.app import build_context, create_bot, create_dispatcher  # noqa: E402
 from bot.storage.migrate import upgrade  # noqa: E402
 from bot.storage.models import Appeal  # noqa: E402
@@ -85,6 +86,7 @@ async def run(members: int) -> dict[str, object]:
     tmp = Path(tempfile.mkdtemp())
     ctx = build_context(make_settings(f"sqlite+aiosqlite:///{tmp / 'bench.db'}"))
     await upgrade(ctx.engine)
+    await compat.check()  # as the bot starts (its Telegram types are built at import here)
     recording = RecordingSession()
     bot = create_bot(ctx.settings, session=recording)  # type: ignore[arg-type]
     dp = create_dispatcher(ctx)

@@ -11,6 +11,7 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from bot import compat
 from bot.config import Settings, ToolSettings
 from bot.faq.content import CONTENT_DIR
 
@@ -18,6 +19,8 @@ S = TypeVar("S", bound=ToolSettings)
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Before anything imports aiogram: its Telegram types are then built on first use.
+    compat.start()
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="Qorgau, the union's Telegram bot."
     )

@@ -19,7 +19,9 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from bot.broadcast.sends import BotSession
+from bot.compat import requests as response_types
+from bot.compat.routers import detach
+from bot.compat.sends import BotSession
 from bot.config import Settings
 from bot.faq.content import Faq, load_faq
 from bot.faq.search import FaqIndex
@@ -34,7 +36,6 @@ from bot.middlewares import (
     FloodControl,
     FloodCounter,
     InFlight,
-    KeepResponseTypes,
     PeopleMiddleware,
 )
 from bot.outbox import Outbox
@@ -116,7 +117,8 @@ def with_request_middlewares(bot: Bot) -> Bot:
     # Tapping a button whose screen is already shown: Telegram refuses the same edit with
     # 400 "message is not modified"; that is not an error for the member.
     bot.session.middleware(EditsThatChangeNothing())
-    bot.session.middleware(KeepResponseTypes())
+    if response_types.PATCH.on:  # off when the start-up check found pydantic's cache changed
+        bot.session.middleware(response_types.KeepResponseTypes())
     return bot
 
 
@@ -171,7 +173,7 @@ def create_dispatcher(
     routers = get_routers()
     for router in routers:
         # Module-level routers keep their parent; a fresh Dispatcher (each test builds one)
-        # takes them over. aiogram has no public detach, hence the private attribute.
-        router._parent_router = None
+        # takes them over.
+        detach(router)
     dp.include_routers(*routers)
     return dp

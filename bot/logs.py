@@ -21,6 +21,8 @@ from typing import TextIO
 
 from aiogram.exceptions import TelegramAPIError
 
+from bot.compat import handlers as handler_calls
+
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Messages that say what failed, never whose data: connections and files (OSError,
 # TimeoutError), Telegram's descriptions of a refused request.
@@ -85,8 +87,9 @@ def frames(exc: BaseException) -> str:
 # The engine's hooks (bot/storage/db.py) run inside every statement: where a database
 # error was raised is the bot's code that ran the statement.
 PLUMBING = ("bot.storage.db",)
-# aiogram calls every handler, and the update's own dispatch, through this module.
-AIOGRAM_HANDLER_CALL = "aiogram.dispatcher.event.handler"
+# aiogram calls every handler, and the update's own dispatch, through this module (an
+# internal of aiogram: bot/compat/handlers.py checks it at start).
+AIOGRAM_HANDLER_CALL = handler_calls.HANDLER_CALL_MODULE
 
 
 def where(exc: BaseException) -> tuple[str, str]:
@@ -95,6 +98,8 @@ def where(exc: BaseException) -> tuple[str, str]:
     where it was raised, each as module:function."""
     frames = _frames_of(exc.__traceback__)
     calls = [i for i, (module, _, _) in enumerate(frames) if module == AIOGRAM_HANDLER_CALL]
+    if not handler_calls.PATCH.on:  # aiogram calls handlers elsewhere: name none, not a wrong one
+        calls = []
     handlers = [f for f in frames[calls[-1] + 1 :] if _ours(f[0])] if calls else []
     ours = [f for f in frames if _ours(f[0])]
     handler = f"{handlers[0][0]}:{handlers[0][2]}" if handlers else "-"

@@ -346,25 +346,3 @@ class EditsThatChangeNothing(BaseRequestMiddleware):
                 # The edit methods return the message or True; nobody reads the message.
                 return True  # type: ignore[return-value]
             raise
-
-
-class KeepResponseTypes(BaseRequestMiddleware):
-    """aiogram reads every answer of Telegram with `Response[method.__returning__]`, a
-    pydantic generic class that pydantic keeps only weakly: each garbage collection drops
-    it, and the next request builds it again (a new class and its validator, ~1 ms; in the
-    1,000-a-second broadcast benchmark 5 % of the bot's CPU). Holding each one for the life of
-    the process builds it once. Register on the bot's session (`create_bot` does)."""
-
-    def __init__(self) -> None:
-        self.kept: dict[Any, Any] = {}
-
-    async def __call__(
-        self,
-        make_request: NextRequestMiddlewareType[TelegramType],
-        bot: Bot,
-        method: TelegramMethod[TelegramType],
-    ) -> Response[TelegramType]:
-        returning = method.__returning__
-        if returning not in self.kept:
-            self.kept[returning] = Response[returning]  # type: ignore[valid-type]
-        return await make_request(bot, method)

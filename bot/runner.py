@@ -26,10 +26,11 @@ from bot.broadcast.engine import Broadcaster, SendSettings
 from bot.broadcast.limiter import Pacer
 from bot.broadcast.worker import PostRunner
 from bot.commands import set_chat_commands, setup_command_menus
+from bot.compat import check as check_compat
+from bot.compat.lean_types import warm_up
 from bot.config import Settings
 from bot.faq.content import FaqError
 from bot.jobs import desk_job
-from bot.lean_types import warm_up
 from bot.middlewares import RedisFloodCounter
 from bot.retention import fsm_sweep_job, retention_job
 from bot.scale.lease import ProcessLease
@@ -167,6 +168,9 @@ async def run(settings: Settings) -> int:
         await ctx.engine.dispose()
         return _fail(f"Redis error (REDIS_URL): {type(exc).__name__}: {exc}")
     owner = ctx.owner
+    # aiogram's and pydantic's internals as the patches rely on them (bot/compat/): a patch
+    # whose assumption does not hold is switched off before the bot is built.
+    await check_compat()
     warm_up()  # the first member's update does not wait for the Telegram types' builds
     bot = create_bot(settings)
     sync: DirectorySync | None = None

@@ -1,4 +1,7 @@
-"""The tests import `bot` before aiogram, as `python -m bot` does, so they run with the
-Telegram types built on first use (bot/lean_types.py), like production."""
+"""The tests switch bot/compat/'s patches on before anything imports aiogram, as
+`python -m bot` does, so they run with the Telegram types built on first use, like
+production."""
 
-import bot  # noqa: F401
+from bot import compat
+
+compat.start()

@@ -22,7 +22,7 @@ from aiogram.types import (
     User,
 )
 
-from bot.broadcast.sends import Sent, SentPoll
+from bot.compat.sends import Sent, SentPoll
 
 BOT_USER = User(id=1000, is_bot=True, first_name="Qorgau", username="qorgau_test_bot")
 
@@ -80,7 +80,7 @@ class RecordingSession(BaseSession):
             isinstance(returning, type) is False and "Message" in str(returning) and chat_id
         ):
             return self._message(method, int(chat_id or 0))  # type: ignore[return-value]
-        if returning is Sent:  # a post's sends (bot/broadcast/sends.py): shown, answered lean
+        if returning is Sent:  # a post's sends (bot/compat/sends.py): shown, answered lean
             shown = self._message(method, int(chat_id or 0))
             poll = SentPoll(id=f"poll-{shown.message_id}") if isinstance(method, SendPoll) else None
             return Sent(message_id=shown.message_id, poll=poll)  # type: ignore[return-value]

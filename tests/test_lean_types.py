@@ -1,4 +1,4 @@
-"""Telegram types built on first use (bot/lean_types.py): every aiogram model can be built
+"""Telegram types built on first use (bot/compat/lean_types.py): every aiogram model can be built
 that way, and doing so costs less memory than aiogram's eager loop."""
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from tests.processes import python
 
 CHECK = """
 import json
-from bot.lean_types import aiogram_models
-import bot  # defers the builds: aiogram is imported here for the first time
+from bot import compat
+from bot.compat.lean_types import aiogram_models
+compat.start()  # defers the builds: aiogram is imported here for the first time
 def deep(n, f):  # pydantic reads the caller's frames when it builds on first use
     return f() if n == 0 else deep(n - 1, f)
 
@@ -23,7 +24,7 @@ before = peak_mb()
 models = list(aiogram_models())
 waiting = [m for m in models if not m.__pydantic_complete__]
 from aiogram.types import Update
-from bot.lean_types import warm_up
+from bot.compat.lean_types import warm_up
 assert not Update.__pydantic_complete__
 deep(3, warm_up)
 assert Update.__pydantic_complete__  # built before the first update

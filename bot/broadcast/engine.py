@@ -77,7 +77,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from bot.broadcast.limiter import Pacer
 from bot.broadcast.posts import LANGUAGES, Rendition, parts, rendition, send_part
-from bot.broadcast.sends import build_types
+from bot.compat.sends import build_types
 from bot.metrics import DELIVERIES
 from bot.storage.db import create_session_factory
 from bot.storage.models import (

@@ -22,17 +22,12 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.methods import TelegramMethod
+from aiogram.types import Message
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.expression import ColumnElement
 
-from bot.broadcast.sends import (
-    BroadcastDocument,
-    BroadcastMessage,
-    BroadcastPhoto,
-    BroadcastPoll,
-    Sent,
-)
+from bot.compat.sends import Sent, send_methods
 from bot.services.staff import StaffView, audit
 from bot.storage.models import (
     BotSetting,
@@ -357,9 +352,10 @@ async def send_part(
     """Send one part of a version, as members get it (the preview and the delivery engine
     both send through here); returns the poll's id for the "poll" part."""
     extra: dict[str, Any] = {"allow_paid_broadcast": True} if paid else {}
+    methods = send_methods()  # lean, or aiogram's own if the start-up check said so
     method: TelegramMethod[Any]
     if part == "poll":
-        method = BroadcastPoll(
+        method = methods.poll(
             chat_id=chat_id,
             question=version.poll_question or "",
             options=list(version.poll_options),
@@ -367,7 +363,7 @@ async def send_part(
             **extra,
         )
     elif version.media_kind == "photo" and version.media_file_id:
-        method = BroadcastPhoto(
+        method = methods.photo(
             chat_id=chat_id,
             photo=version.media_file_id,
             caption=version.text,
@@ -375,7 +371,7 @@ async def send_part(
             **extra,
         )
     elif version.media_kind == "document" and version.media_file_id:
-        method = BroadcastDocument(
+        method = methods.document(
             chat_id=chat_id,
             document=version.media_file_id,
             caption=version.text,
@@ -383,8 +379,9 @@ async def send_part(
             **extra,
         )
     else:
-        method = BroadcastMessage(chat_id=chat_id, text=version.text, parse_mode="HTML", **extra)
-    sent = cast(Sent, await bot(method))  # the lean answer type: bot/broadcast/sends.py
+        method = methods.message(chat_id=chat_id, text=version.text, parse_mode="HTML", **extra)
+    # The lean answer type (bot/compat/sends.py), or a whole Message: both carry the poll.
+    sent = cast(Sent | Message, await bot(method))
     return sent.poll.id if part == "poll" and sent.poll else None
 
 
