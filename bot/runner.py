@@ -3,6 +3,7 @@ or a webhook server (scaled: WEBHOOK_URL, with REDIS_URL for several instances).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
@@ -87,6 +88,20 @@ def redis_fsm_storage(settings: Settings, redis: Redis) -> RedisStorage:
     return RedisStorage(redis, key_builder=keys, state_ttl=ttl, data_ttl=ttl)
 
 
+def stops_quietly(job: Callable[[], Awaitable[None]]) -> Callable[[], Awaitable[None]]:
+    """A job cut short by the stop (APScheduler cancels the running ones at shutdown) ends
+    without APScheduler's "raised an exception" and traceback: the next start does it."""
+
+    async def run() -> None:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            log.debug("scheduled job %s stopped with the bot", job.__name__)
+
+    run.__name__ = job.__name__
+    return run
+
+
 def _scheduler(
     ctx: Context, bot: Bot, leader: ProcessLease, runner: PostRunner, storage: BaseStorage
 ) -> AsyncIOScheduler:
@@ -119,7 +134,7 @@ def _scheduler(
     ]
     for job, name, seconds in jobs:
         scheduler.add_job(
-            job,
+            stops_quietly(job),
             "interval",
             seconds=seconds,
             id=name,
@@ -131,7 +146,7 @@ def _scheduler(
     # Texts past APPEAL_TEXT_RETENTION_MONTHS, conversations past FSM_TTL_DAYS: every night
     # (idempotent), and a minute after start, so a bot that was down at night still does it.
     scheduler.add_job(
-        retention,
+        stops_quietly(retention),
         "cron",
         hour=3,
         minute=30,

@@ -58,6 +58,7 @@ class SharedPacer(Pacer):
         self._reserve = redis.register_script(_RESERVE)
         self._pause = redis.register_script(_PAUSE)
         self._slots: deque[float] = deque()
+        self._offsets: deque[tuple[float, float]] = deque(maxlen=32)  # (round trip, offset)
         self._lock = asyncio.Lock()
         self._pausing: set[asyncio.Task[None]] = set()
         self.late = 0  # slots dropped because this process came too late for them
@@ -68,25 +69,37 @@ class SharedPacer(Pacer):
             keys=self.keys, args=[self.interval, self.batch, self.catch_up]
         )
         answered = time.monotonic()
-        # Redis's clock to ours: the answer was read half-way through the round trip.
-        offset = (asked + answered) / 2 - float(redis_now)
+        # Redis's clock to ours: the answer was read half-way through the round trip, give
+        # or take half of it. On a busy machine one round trip can take 100 ms and more,
+        # and slots placed with a wrong offset land among the last ones: so the offset is
+        # the one of the quickest of the recent round trips.
+        self._offsets.append((answered - asked, (asked + answered) / 2 - float(redis_now)))
+        offset = min(self._offsets)[1]
         first = float(start) + offset
         self._slots.extend(first + i * self.interval for i in range(self.batch))
 
     async def slot(self) -> None:
+        # A slot used up to the window's margin late still leaves no second with more than
+        # `rate` sends (slots are window/rate apart); later than that, it is dropped.
+        late = max(self.tick, 0.005, self.window - max(1.0, 1.0 / self.rate))
         while True:
             async with self._lock:
                 if not self._slots:
                     await self._refill()
                 at = self._slots.popleft()
             now = time.monotonic()
-            if at < now - max(self.tick, 0.005):
+            if at < now - late:
                 self.late += 1
                 continue  # its moment passed while this process was busy: not used late
             if now < self._paused_until:
                 continue  # reserved before a pause began here
             if at > now:
                 await asyncio.sleep(at - now)
+                if time.monotonic() - at > late:
+                    # The event loop woke this sender late (a busy machine, a garbage
+                    # collection): using the slot now would crowd it against the next ones.
+                    self.late += 1
+                    continue
             if time.monotonic() < self._paused_until:
                 continue
             return
