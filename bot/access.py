@@ -24,7 +24,7 @@ from bot.commands import set_chat_commands
 from bot.outbox import letter
 from bot.outbox.texts import NOTICE, TO_MEMBER
 from bot.services.members import MemberDirectory
-from bot.services.staff import Released, ensure_admins
+from bot.services.staff import Released, ensure_admins, release_stale_holds
 from bot.staff_texts import role_title
 from bot.storage import outbox as store
 from bot.storage.models import OutboxMessage, Staff, StaffRole, utcnow
@@ -130,13 +130,16 @@ async def refresh_menu(
         log.info("command menu of %s not changed: %s", telegram_id, type(exc).__name__)
 
 
-async def apply_admin_ids(ctx: Context) -> dict[int, str]:
+async def settle_access(ctx: Context) -> dict[int, str]:
     """At start: ADMIN_IDS become admins; an admin who came from ADMIN_IDS and whose id is
     no longer there loses the role (audited; told, in the outbox, which sends it once the
-    bot runs). Returns the telegram ids whose admin role ended, with their language."""
+    bot runs); appeals held by someone who no longer covers them go back to the queue
+    (their members told). Returns the telegram ids whose admin role ended, with their
+    language."""
     async with ctx.session_factory() as session:
         changes = await ensure_admins(session, ctx.settings.admin_ids)
-        tell_members(session, ctx.i18n, changes.released)
+        released = changes.released + await release_stale_holds(session)
+        tell_members(session, ctx.i18n, released)
         ended: dict[int, str] = {}
         for telegram_id in changes.revoked:
             lang = await ctx.member_directory.language_of(session, telegram_id)
@@ -154,11 +157,12 @@ async def apply_admin_ids(ctx: Context) -> dict[int, str]:
             ended[telegram_id] = lang
         await session.commit()
     ctx.staff_directory.invalidate()
-    if changes.made or changes.revoked:
+    if changes.made or changes.revoked or released:
         log.info(
-            "ADMIN_IDS: %d made admin, %d admin roles ended, %d appeals back to the queue",
+            "at start: %d made admin and %d admin roles ended (ADMIN_IDS), %d appeals back "
+            "to the queue",
             len(changes.made),
             len(changes.revoked),
-            len(changes.released),
+            len(released),
         )
     return ended

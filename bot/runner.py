@@ -21,7 +21,7 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
 
-from bot.access import apply_admin_ids, refresh_menu
+from bot.access import refresh_menu, settle_access
 from bot.app import Context, build_context, create_bot, create_dispatcher
 from bot.broadcast.engine import Broadcaster, SendSettings
 from bot.broadcast.limiter import Pacer
@@ -146,7 +146,7 @@ async def run(settings: Settings) -> int:
         return 1
     try:
         await upgrade(ctx.engine)
-        admins_ended = await apply_admin_ids(ctx)
+        admins_ended = await settle_access(ctx)
     except Exception as exc:
         await ctx.engine.dispose()
         return _fail(f"database error: {type(exc).__name__}: {exc}")

@@ -6,6 +6,7 @@ for the admin or head-lawyer role."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 from collections.abc import Callable, Sequence
@@ -20,7 +21,7 @@ from aiogram.methods import SendMessage, TelegramMethod
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.access import apply_admin_ids, back_in_queue
+from bot.access import back_in_queue, settle_access
 from bot.app import Context
 from bot.handlers.common import outdated
 from bot.handlers.join import refused
@@ -422,12 +423,12 @@ def with_admin_ids(ctx: Context, ids: list[int]) -> Context:
 async def test_removing_an_id_from_admin_ids_ends_its_admin_role_at_the_next_start(
     person: Callable[..., Person], ctx: Context
 ) -> None:
-    await apply_admin_ids(with_admin_ids(ctx, [ADMIN_ID, 1200]))
+    await settle_access(with_admin_ids(ctx, [ADMIN_ID, 1200]))
     # An admin made by an invite of the first admin: ADMIN_IDS never applies to them.
     code = await invite(person(ADMIN_ID), "admin")
     await person(1201).send(f"/join {code}")
 
-    ended = await apply_admin_ids(with_admin_ids(ctx, [ADMIN_ID]))
+    ended = await settle_access(with_admin_ids(ctx, [ADMIN_ID]))
     assert list(ended) == [1200]
     async with ctx.session_factory() as session:
         roles = {
@@ -450,8 +451,8 @@ async def test_removing_an_id_from_admin_ids_ends_its_admin_role_at_the_next_sta
     async with ctx.session_factory() as session:  # no longer staff for the handlers
         assert await ctx.staff_directory.get(session, 1200) is None
     # Back in ADMIN_IDS: an admin again at the next start; a start changing nothing is quiet.
-    assert await apply_admin_ids(with_admin_ids(ctx, [ADMIN_ID, 1200])) == {}
-    assert await apply_admin_ids(with_admin_ids(ctx, [ADMIN_ID, 1200])) == {}
+    assert await settle_access(with_admin_ids(ctx, [ADMIN_ID, 1200])) == {}
+    assert await settle_access(with_admin_ids(ctx, [ADMIN_ID, 1200])) == {}
     async with ctx.session_factory() as session:
         back = await session.scalar(select(Staff).where(Staff.telegram_id == 1200))
         assert back is not None and back.active and back.role == StaffRole.ADMIN
@@ -465,7 +466,7 @@ async def test_admin_ids_take_a_lawyer_off_their_appeals(
 ) -> None:
     admin, lawyer, member = person(ADMIN_ID), person(1210), person(1211)
     appeal_id = await taken_appeal(admin, lawyer, member, ctx)
-    await apply_admin_ids(with_admin_ids(ctx, [ADMIN_ID, 1210]))
+    await settle_access(with_admin_ids(ctx, [ADMIN_ID, 1210]))
     row = await appeal(ctx, appeal_id)
     assert (row.status, row.claimed_by) == (AppealStatus.QUEUED, None)
     async with ctx.session_factory() as session:
@@ -479,6 +480,34 @@ async def test_admin_ids_take_a_lawyer_off_their_appeals(
     assert told[-1].appeal_id == appeal_id and told[-1].payload["text"] == rendered(
         ctx, "ru", lambda: back_in_queue(appeal_id)
     )
+
+
+async def test_a_start_settles_appeals_held_without_coverage(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    """Held before this rule existed, or changed by hand in the database: the next start
+    sends them back to the queue like any other change."""
+    admin, lawyer, member = person(ADMIN_ID), person(1220), person(1221)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await lose_coverage(ctx, 1220)
+    await settle_access(ctx)
+    row = await appeal(ctx, appeal_id)
+    assert (row.status, row.claimed_by, row.notified_at) == (AppealStatus.QUEUED, None, None)
+    [back] = await audits(ctx, "back-to-queue")
+    assert (back.appeal_id, back.staff_telegram_id, back.details["reason"]) == (
+        appeal_id,
+        0,
+        "start",
+    )
+    async with ctx.session_factory() as session:
+        told = await session.scalar(
+            select(OutboxMessage)
+            .where(OutboxMessage.chat_id == 1221)
+            .order_by(OutboxMessage.id.desc())
+        )
+    assert told is not None and told.appeal_id == appeal_id
+    await settle_access(ctx)  # the next start has nothing left to do
+    assert len(await audits(ctx, "back-to-queue")) == 1
 
 
 # --- storage: the tally and the migration ------------------------------------------------
@@ -598,3 +627,21 @@ async def test_ensure_admins_with_no_ids_ends_every_admin_ids_role(ctx: Context)
         changes = await ensure_admins(session, [])
         await session.commit()
     assert changes.revoked == [ADMIN_ID]
+
+
+@pytest.mark.postgres
+async def test_instances_starting_together_settle_access_once(ctx: Context, tmp_path: Path) -> None:
+    """Instances of the scaled mode start at once without an id ADMIN_IDS had: one of
+    them ends the role (one audit row, one notice), the others find nothing to do."""
+    async with database("postgres", tmp_path) as engine:
+        await upgrade(engine)
+        pg = dataclasses.replace(ctx, engine=engine, session_factory=create_session_factory(engine))
+        for gone in range(1300, 1306):  # a race is not lost every time: several rounds
+            await settle_access(with_admin_ids(pg, [ADMIN_ID, gone]))
+            instances = [with_admin_ids(pg, [ADMIN_ID]) for _ in range(4)]
+            ended = await asyncio.gather(*(settle_access(i) for i in instances))
+            assert sorted(sorted(e) for e in ended) == [[], [], [], [gone]]
+        async with pg.session_factory() as session:
+            revokes = list(await session.scalars(select(Audit).where(Audit.action == "revoke")))
+            notices = list(await session.scalars(select(OutboxMessage)))
+        assert len(revokes) == len(notices) == 6

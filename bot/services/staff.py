@@ -23,6 +23,7 @@ from bot.storage.models import (
     StaffRole,
     utcnow,
 )
+from bot.storage.sql import lock_table
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,8 @@ async def ensure_admins(session: AsyncSession, admin_ids: Iterable[int]) -> Admi
     made by an invite keep theirs, whatever ADMIN_IDS says."""
     from bot.services.privacy import SYSTEM_ACTOR  # privacy imports this module
 
+    # Instances starting together (scaled mode) do it once: the second waits, then sees it.
+    await lock_table(session, Staff)
     wanted = set(admin_ids)
     changes = AdminIds()
     for telegram_id in sorted(wanted):
@@ -211,6 +214,26 @@ async def ensure_admins(session: AsyncSession, admin_ids: Iterable[int]) -> Admi
         )
     await session.flush()
     return changes
+
+
+async def release_stale_holds(session: AsyncSession) -> list[Released]:
+    """At start: whatever left someone holding appeals their role does not cover (a change
+    made before this rule, or by hand in the database) is settled too."""
+    from bot.services.privacy import SYSTEM_ACTOR  # privacy imports this module
+
+    holders = await session.scalars(
+        select(Staff).where(
+            Staff.id.in_(
+                select(Appeal.claimed_by).where(
+                    Appeal.status.in_(HELD), Appeal.claimed_by.is_not(None)
+                )
+            )
+        )
+    )
+    released: list[Released] = []
+    for staff in list(holders):
+        released += await release_uncovered(session, staff, actor=SYSTEM_ACTOR, reason="start")
+    return released
 
 
 def invite_digest(code: str) -> str:
