@@ -35,6 +35,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# Notices a handler tries itself before it is done; a lawyer with hundreds of appeals
+# leaves the rest to the outbox's sender, which paces them (a few seconds later).
+FIRST_TRY = 20
+
 
 def back_in_queue(number: int) -> str:
     """The member's notice: no lawyer's name, nothing they wrote is lost."""
@@ -68,8 +72,11 @@ def tell_members(
     return rows
 
 
-def numbers(released: Sequence[Released]) -> str:
-    return ", ".join(f"№ {item.appeal_id}" for item in released)
+def numbers(released: Sequence[Released], shown: int = 40) -> str:
+    """ "№ 3, № 7"; a long list is cut ("… +980"), so the message stays within Telegram's
+    4,096 characters."""
+    listed = ", ".join(f"№ {item.appeal_id}" for item in released[:shown])
+    return listed + (f", … +{len(released) - shown}" if len(released) > shown else "")
 
 
 def role_text(

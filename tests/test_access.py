@@ -21,7 +21,7 @@ from aiogram.methods import SendMessage, TelegramMethod
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.access import back_in_queue, settle_access
+from bot.access import back_in_queue, numbers, settle_access
 from bot.app import Context
 from bot.handlers.common import outdated
 from bot.handlers.join import refused
@@ -31,7 +31,13 @@ from bot.services.appeals import Draft, create_appeal
 from bot.services.desk import claim, lawyer_writes
 from bot.services.members import MemberView, save_onboarding
 from bot.services.outcomes import Outcome, close_appeal, reopen
-from bot.services.staff import StaffView, change_role, ensure_admins, set_regions
+from bot.services.staff import (
+    Released,
+    StaffView,
+    change_role,
+    ensure_admins,
+    set_regions,
+)
 from bot.storage.db import create_session_factory
 from bot.storage.migrate import downgrade, upgrade
 from bot.storage.models import (
@@ -232,6 +238,14 @@ async def test_reopened_appeal_goes_back_reopened(
     row = await appeal(ctx, appeal_id)
     assert (row.status, row.claimed_by) == (AppealStatus.REOPENED, None)
     assert to_chat(sent, 1041)
+
+
+def test_a_long_list_of_appeals_fits_in_one_message() -> None:
+    many = [Released(100_000 + i, 1, "kk") for i in range(1_000)]
+    listed = numbers(many)
+    assert listed.startswith("№ 100000, № 100001") and listed.endswith("… +960")
+    assert len(listed) < 1_000
+    assert numbers(many[:2]) == "№ 100000, № 100001"
 
 
 # --- the desk refuses a holder who lost coverage, whatever path took it ---------------------
@@ -497,7 +511,7 @@ async def test_a_start_settles_appeals_held_without_coverage(
     assert (back.appeal_id, back.staff_telegram_id, back.details["reason"]) == (
         appeal_id,
         0,
-        "start",
+        "stale",
     )
     async with ctx.session_factory() as session:
         told = await session.scalar(
@@ -508,6 +522,38 @@ async def test_a_start_settles_appeals_held_without_coverage(
     assert told is not None and told.appeal_id == appeal_id
     await settle_access(ctx)  # the next start has nothing left to do
     assert len(await audits(ctx, "back-to-queue")) == 1
+
+
+async def test_the_desk_clock_settles_a_claim_that_raced_a_revoke(
+    person: Callable[..., Person], ctx: Context, bot: Bot, recording: RecordingSession
+) -> None:
+    """The claim's region check read the role a moment before the revoke committed: the
+    appeal is held by someone without a role. The desk's next pass sends it back and
+    tells the region in the same pass."""
+    admin, lawyer, colleague, member = person(ADMIN_ID), person(1230), person(1231), person(1232)
+    await onboard(member, lang="ru", org="karaganda")
+    await send_appeal(member, "pay", "Не выплатили отпускные.")
+    appeal_id = await latest_appeal(ctx)
+    await make_lawyer(admin, lawyer)
+    await make_lawyer(admin, colleague)
+    lawyer_id = await staff_id(ctx, 1230)
+    await desk_job(ctx, bot, now=MONDAY_10)
+    await admin.send("/staff")
+    await admin.press(f"st:revoke:{lawyer_id}:")
+    async with ctx.session_factory() as session:  # the claim that committed just after
+        await session.execute(
+            update(Appeal)
+            .where(Appeal.id == appeal_id)
+            .values(status=AppealStatus.CLAIMED, claimed_by=lawyer_id)
+        )
+        await session.commit()
+    mark = len(recording.requests)
+    await desk_job(ctx, bot, now=MONDAY_10)
+    row = await appeal(ctx, appeal_id)
+    assert (row.status, row.claimed_by) == (AppealStatus.QUEUED, None)
+    sent = recording.requests[mark:]
+    assert to_chat(sent, 1232) == [rendered(ctx, "ru", lambda: back_in_queue(appeal_id))]
+    assert any(f"№ {appeal_id}" in t for t in to_chat(sent, 1231))
 
 
 # --- storage: the tally and the migration ------------------------------------------------

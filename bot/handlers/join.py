@@ -19,7 +19,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.access import numbers, refresh_menu, role_text, tell_members
+from bot.access import FIRST_TRY, numbers, refresh_menu, role_text, tell_members
 from bot.callbacks import JoinCb
 from bot.handlers.common import outdated
 from bot.i18n import guess_language
@@ -120,7 +120,7 @@ async def cmd_join(
         outbox=outbox,
     )
     await message.answer(text)
-    await outbox.deliver(bot, rows)
+    await outbox.deliver(bot, rows[:FIRST_TRY])
 
 
 async def redeem(
@@ -205,7 +205,7 @@ async def on_join_yes(
     if isinstance(query.message, Message):
         await query.message.edit_text(text)
     await query.answer()
-    await outbox.deliver(bot, rows)
+    await outbox.deliver(bot, rows[:FIRST_TRY])
 
 
 @router.callback_query(JoinCb.filter(F.action == "no"))

@@ -16,7 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.access import refresh_menu, role_text, tell_members, tell_person
+from bot.access import FIRST_TRY, refresh_menu, role_text, tell_members, tell_person
 from bot.callbacks import RegionsCb, StaffCb
 from bot.filters import HasRole
 from bot.handlers.common import outdated
@@ -168,7 +168,7 @@ async def announce(
             count=len(changed.released)
         )
     await query.answer(done, show_alert=bool(changed.released))
-    await outbox.deliver(bot, told + rows)
+    await outbox.deliver(bot, (told + rows)[:FIRST_TRY])
     person = changed.staff
     await refresh_menu(bot, i18n, person.telegram_id, lang, person.role if person.active else None)
 

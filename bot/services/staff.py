@@ -217,22 +217,29 @@ async def ensure_admins(session: AsyncSession, admin_ids: Iterable[int]) -> Admi
 
 
 async def release_stale_holds(session: AsyncSession) -> list[Released]:
-    """At start: whatever left someone holding appeals their role does not cover (a change
-    made before this rule, or by hand in the database) is settled too."""
+    """Appeals held by someone whose role does not cover them, whatever the cause: a change
+    made before this rule or by hand in the database, or a claim that raced with a revoke
+    (the claim's region check used the role as it was a moment before). Run at start and
+    by the desk's clock. Cheap when nothing is wrong: one pass over (holder, region) pairs."""
     from bot.services.privacy import SYSTEM_ACTOR  # privacy imports this module
 
-    holders = await session.scalars(
-        select(Staff).where(
-            Staff.id.in_(
-                select(Appeal.claimed_by).where(
-                    Appeal.status.in_(HELD), Appeal.claimed_by.is_not(None)
-                )
-            )
-        )
+    pairs = await session.execute(
+        select(Appeal.claimed_by, Appeal.member_org)
+        .where(Appeal.status.in_(HELD), Appeal.claimed_by.is_not(None))
+        .distinct()
     )
+    regions: dict[int, set[str]] = {}
+    for staff_id, member_org in pairs:
+        if staff_id is not None:
+            regions.setdefault(staff_id, set()).add(member_org)
+    if not regions:
+        return []
     released: list[Released] = []
-    for staff in list(holders):
-        released += await release_uncovered(session, staff, actor=SYSTEM_ACTOR, reason="start")
+    for staff in await session.scalars(select(Staff).where(Staff.id.in_(regions))):
+        view = StaffView.of(staff)
+        if staff.active and all(view.covers(org) for org in regions[staff.id]):
+            continue
+        released += await release_uncovered(session, staff, actor=SYSTEM_ACTOR, reason="stale")
     return released
 
 

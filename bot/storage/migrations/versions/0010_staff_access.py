@@ -3,7 +3,7 @@ admins came from ADMIN_IDS (they lose the role when their id leaves it)
 
 Revision ID: 0010
 Revises: 0009
-Create Date: 2026-12-08 10:00:00
+Create Date: 2026-12-06 19:00:00
 """
 
 import hashlib
