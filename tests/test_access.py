@@ -192,8 +192,11 @@ async def test_head_lawyer_keeps_appeals_press_secretary_does_not(
     appeal_id = await taken_appeal(admin, lawyer, member, ctx)
     lawyer_id = await staff_id(ctx, 1020)
     await admin.send("/staff")
-    await admin.press(f"st:role:{lawyer_id}:head-lawyer")  # all regions: nothing to release
+    sent = await admin.press(f"st:role:{lawyer_id}:head-lawyer")  # all regions: none back
     assert (await appeal(ctx, appeal_id)).claimed_by == lawyer_id
+    assert to_chat(sent, 1020) and not to_chat(sent, 1021)  # the person is told, not the member
+    sent = await admin.press(f"st:role:{lawyer_id}:head-lawyer")  # the same again: nothing
+    assert not to_chat(sent, 1020) and len(await audits(ctx, "change-role")) == 1
     sent = await admin.press(f"st:role:{lawyer_id}:press")
     assert (await appeal(ctx, appeal_id)).status == AppealStatus.QUEUED
     assert to_chat(sent, 1021)

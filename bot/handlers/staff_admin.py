@@ -34,7 +34,7 @@ from bot.services.staff import (
     set_regions,
 )
 from bot.staff_texts import ROLE_TITLES, role_title
-from bot.storage.models import Staff, StaffRole
+from bot.storage.models import OutboxMessage, Staff, StaffRole
 from bot.topics import MemberOrgs
 
 router = Router(name=__name__)
@@ -151,9 +151,12 @@ async def announce(
     are told, in the change's transaction; then the admin sees the staff list again."""
     start = outbox.head_start()
     rows = tell_members(session, i18n, changed.released, not_before=start)
-    told, lang = await tell_person(
-        session, i18n, member_directory, orgs, changed.staff, changed.released, not_before=start
-    )
+    told: list[OutboxMessage] = []
+    lang = ""
+    if changed.changed:
+        told, lang = await tell_person(
+            session, i18n, member_directory, orgs, changed.staff, changed.released, not_before=start
+        )
     await session.commit()
     staff_directory.invalidate()
     # A region picker left open is done with (its own storage: after the commit, SQLite
@@ -170,7 +173,9 @@ async def announce(
     await query.answer(done, show_alert=bool(changed.released))
     await outbox.deliver(bot, (told + rows)[:FIRST_TRY])
     person = changed.staff
-    await refresh_menu(bot, i18n, person.telegram_id, lang, person.role if person.active else None)
+    if changed.changed:
+        role = person.role if person.active else None
+        await refresh_menu(bot, i18n, person.telegram_id, lang, role)
 
 
 def _refusal(exc: StaffError) -> str:

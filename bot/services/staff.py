@@ -436,6 +436,7 @@ async def held_count(session: AsyncSession, staff_id: int) -> int:
 class Changed:
     staff: Staff
     released: list[Released]
+    changed: bool = True  # False: the person already had that role (and regions)
 
 
 async def _changeable(session: AsyncSession, admin: StaffView, staff_id: int) -> Staff:
@@ -456,6 +457,8 @@ async def change_role(
     holds that the new role does not cover go back to the queue. ADMIN_IDS are made
     admins again at the next start while their id is there."""
     staff = await _changeable(session, admin, staff_id)
+    if role == staff.role:
+        return Changed(staff, [], changed=False)
     if role is None:
         staff.active = False
     else:
@@ -493,6 +496,8 @@ async def set_regions(
     if any(org not in known_orgs for org in chosen):
         raise StaffError("unknown-org")
     old_role, old_orgs = staff.role, list(staff.member_orgs or [])
+    if old_role == StaffRole.LAWYER and sorted(old_orgs) == chosen:
+        return Changed(staff, [], changed=False)
     staff.role, staff.member_orgs, staff.from_admin_ids = StaffRole.LAWYER, chosen, False
     await audit(
         session,
