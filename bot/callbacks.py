@@ -107,10 +107,32 @@ class ConvCb(CallbackData, prefix="cv"):
 
 
 class StaffCb(CallbackData, prefix="st"):
-    # pick (a person), role (set role), revoke
+    # list (back to /staff), pick (a person), role (set role; "lawyer" for someone who is
+    # not one opens the region picker), revoke
     action: str
     staff_id: Num
     role: str = ""
+
+
+class RegionsCb(CallbackData, prefix="reg"):
+    # The member organisations of a lawyer, picked by an admin (the choice is kept in the
+    # admin's FSM data until saved): open, org (toggle `org`), save
+    action: str
+    staff_id: Num
+    org: str = ""
+
+
+class InviteCb(CallbackData, prefix="inv"):
+    # revoke (an open invite)
+    action: str
+    invite: Num
+
+
+class JoinCb(CallbackData, prefix="join"):
+    # yes / no: change one's staff role to the invite's; token: the one /join issued,
+    # kept in FSM data with the code's hash
+    action: str
+    token: str = ""
 
 
 class OutcomeCb(CallbackData, prefix="oc"):

@@ -39,6 +39,7 @@ STAFF_COMMANDS: dict[StaffRole, tuple[tuple[str, str], ...]] = {
     StaffRole.ADMIN: (
         ("inbox", N_("Union mailbox")),
         ("invite", N_("Invite a staff member")),
+        ("invites", N_("Open invites: see or revoke")),
         ("staff", N_("Staff and roles")),
         ("stats", N_("Legal inspection report")),
         *PRESS_COMMANDS,

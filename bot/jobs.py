@@ -10,10 +10,12 @@ from aiogram import Bot
 from aiogram.methods import SendMessage
 from aiogram.utils.i18n import gettext as _
 
+from bot.access import tell_members
 from bot.app import Context
 from bot.outbox import letter
 from bot.outbox.texts import NOTICE
 from bot.services.sla import DeskNotices, desk_scan
+from bot.services.staff import release_stale_holds
 from bot.storage import outbox as store
 from bot.storage.models import utcnow
 
@@ -46,6 +48,9 @@ async def desk_job(ctx: Context, bot: Bot, now: datetime | None = None) -> DeskN
     outbox sends it, each person in their language): a crash can neither lose a notice nor
     tell it twice. A person who blocked the bot is skipped; the rest still hear."""
     async with ctx.session_factory() as session:
+        # First, appeals held by someone who no longer covers them (a claim that raced
+        # with a revoke): back in the queue, so this same scan tells the region.
+        tell_members(session, ctx.i18n, await release_stale_holds(session))
         notices = await desk_scan(session, now or utcnow(), ctx.calendar, ctx.sla)
         for kind, make in TEXTS.items():
             for telegram_id, ids in getattr(notices, kind).items():

@@ -22,6 +22,7 @@ from aiogram.utils.backoff import Backoff, BackoffConfig
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
 
+from bot.access import refresh_menu, settle_access
 from bot.app import Context, build_context, create_bot, create_dispatcher
 from bot.broadcast.engine import Broadcaster, SendSettings
 from bot.broadcast.limiter import Pacer
@@ -40,7 +41,6 @@ from bot.scale.pacer import SharedPacer
 from bot.scale.sync import DirectorySync
 from bot.scale.webhook import CannotListen, exit_if_stuck, stopped
 from bot.scale.webhook import serve as serve_webhook
-from bot.services.staff import ensure_admins
 from bot.storage.migrate import upgrade
 from bot.storage.models import StaffRole
 
@@ -171,9 +171,7 @@ async def run(settings: Settings) -> int:
         return 1
     try:
         await upgrade(ctx.engine)
-        async with ctx.session_factory() as session:
-            await ensure_admins(session, settings.admin_ids)
-            await session.commit()
+        admins_ended = await settle_access(ctx)
     except Exception as exc:
         await ctx.engine.dispose()
         return _fail(f"database error: {type(exc).__name__}: {exc}")
@@ -221,6 +219,8 @@ async def run(settings: Settings) -> int:
                     await set_chat_commands(bot, admin_id, "kk", ctx.i18n, StaffRole.ADMIN)
                 except TelegramBadRequest:  # the admin has not opened the bot yet
                     log.info("admin %s has no chat with the bot yet; menu set at /join", admin_id)
+            for telegram_id, lang in admins_ended.items():  # no longer in ADMIN_IDS
+                await refresh_menu(bot, ctx.i18n, telegram_id, lang, None)
         except TelegramNetworkError as exc:
             # Polling retries by itself with backoff; the menus are set on the next start.
             log.warning("Bot API unreachable, command menus not set: %s", exc)

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from bot.app import Context
 from bot.services.staff import StaffView
-from bot.storage.models import Appeal, Member, Staff, StaffRole
+from bot.storage.models import Appeal, Member, Staff, StaffInvite, StaffRole, utcnow
 from tests.conftest import ADMIN_ID
 from tests.driver import Person, buttons, texts
 from tests.test_member_flow import onboard, send_appeal
@@ -26,6 +27,7 @@ COMMANDS = {
     "/queue": DESK,
     "/mine": DESK,
     "/invite press": ADMIN,
+    "/invites": ADMIN,
     "/staff": ADMIN,
     "/inbox": ADMIN,
     "/stats": REPORT,
@@ -34,6 +36,7 @@ COMMANDS = {
     "/approval": ADMIN,
     "/mydata": EVERYONE,
     "/forget": EVERYONE,
+    "/join": EVERYONE,  # without a code: how to use it
 }
 # Buttons that only work inside a dialogue (oc:t, oc:save, draft:…) answer "outdated" to
 # everyone outside it: that is state, not role, and is tested with the dialogues.
@@ -50,6 +53,13 @@ BUTTONS = {
     "hand:regions:{appeal}:0:": DESK,
     "st:pick:{staff}:": ADMIN,
     "inbox:0": ADMIN,
+    # The region picker's toggles and save work only after an admin opened it for that
+    # person (its choice is in their FSM data): pressed first, they do nothing for anyone.
+    "reg:org:{staff}:karaganda": NOBODY,
+    "reg:save:{staff}:": NOBODY,
+    "st:list:0:": ADMIN,
+    "reg:open:{staff}:": ADMIN,
+    "inv:revoke:{invite}": ADMIN,
     "st:role:{staff}:lawyer": ADMIN,
     "st:revoke:{staff}:": ADMIN,
     "stats:period:c20250301-20250331:": REPORT,
@@ -58,6 +68,9 @@ BUTTONS = {
     # one does nothing, whoever presses it (the real flow by role: test_forget_by_role).
     "forget:yes:0123456789abcdef": NOBODY,
     "forget:no:0123456789abcdef": NOBODY,
+    # The same for /join's question to staff: the token of the person's latest /join.
+    "join:yes:0123456789abcdef": NOBODY,
+    "join:no:0123456789abcdef": NOBODY,
 }
 
 
@@ -82,6 +95,16 @@ async def setup_people(
         ctx.staff_directory.invalidate()
         appeal_id = int(await session.scalar(select(Appeal.id)) or 0)
         staff_id = int(await session.scalar(select(Staff.id).where(Staff.telegram_id == 812)) or 0)
+        session.add(
+            StaffInvite(
+                code_hash="0" * 64,
+                role=StaffRole.PRESS,
+                member_orgs=[],
+                created_by=ADMIN_ID,
+                expires_at=utcnow() + timedelta(days=1),
+            )
+        )
+        await session.commit()
     for role in ("lawyer", "head-lawyer", "press", "admin"):
         await onboard(people[role], lang="ru", org="karaganda")
     return people, appeal_id, staff_id
@@ -103,8 +126,10 @@ async def test_commands_by_role(person: Callable[..., Person], ctx: Context, rol
 @pytest.mark.parametrize("role", ROLES)
 async def test_buttons_by_role(person: Callable[..., Person], ctx: Context, role: str) -> None:
     people, appeal_id, staff_id = await setup_people(person, ctx)
+    async with ctx.session_factory() as session:
+        invite_id = int(await session.scalar(select(StaffInvite.id)) or 0)
     for template, allowed in BUTTONS.items():
-        data = template.format(appeal=appeal_id, staff=staff_id)
+        data = template.format(appeal=appeal_id, staff=staff_id, invite=invite_id)
         sent = await people[role].press(data)
         answers = [r for r in sent if r.__api_method__ == "answerCallbackQuery"]
         assert len(answers) == 1, (role, data)  # every callback is answered, exactly once

@@ -90,6 +90,7 @@ COMMANDS = [
     "/stats",
     "/inbox",
     "/invite",
+    "/invites",
     "/staff",
     "/join",
     "/unknown",
@@ -494,7 +495,7 @@ ROLE_COMMANDS = {
     "member": ["/start", "/help", "/lang", "/faq", "/ask", "/my", "/feedback", "/news", "/mydata"],
     "lawyer": ["/queue", "/mine", "/mystats", "/stats", "/queue", "/mine"],
     "press": ["/post", "/posts", "/post"],
-    "admin": ["/inbox", "/staff", "/invite", "/stats", "/post", "/posts", "/approval"],
+    "admin": ["/inbox", "/staff", "/invite", "/invites", "/stats", "/post", "/posts", "/approval"],
 }
 ROLE_KIND = {
     "new": "member",

@@ -1,31 +1,40 @@
-"""Admins: /invite ROLE [org …] gives a one-time code; /staff lists and changes roles."""
+"""Admins: /staff lists staff; a person's role is changed or revoked, a lawyer's member
+organisations are picked. Every change takes effect at once: the appeals the person holds
+that the new role no longer covers go back to their regions' queues, their members are
+told, and so is the person."""
 
 from __future__ import annotations
 
 from html import escape
-from zoneinfo import ZoneInfo
 
-from aiogram import F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import StaffCb
+from bot.access import FIRST_TRY, refresh_menu, role_text, tell_members, tell_person
+from bot.callbacks import RegionsCb, StaffCb
 from bot.filters import HasRole
-from bot.i18n import fmt_datetime
-from bot.services.members import MemberView
+from bot.handlers.common import outdated
+from bot.handlers.common import reader_language as _lang
+from bot.outbox import Outbox
+from bot.services.members import MemberDirectory, MemberView
 from bot.services.staff import (
+    Changed,
     StaffDirectory,
     StaffError,
     StaffView,
     change_role,
-    create_invite,
+    held_count,
     list_staff,
+    set_regions,
 )
 from bot.staff_texts import ROLE_TITLES, role_title
-from bot.storage.models import StaffRole
+from bot.storage.models import OutboxMessage, Staff, StaffRole
 from bot.topics import MemberOrgs
 
 router = Router(name=__name__)
@@ -33,57 +42,8 @@ router.message.filter(HasRole(StaffRole.ADMIN))
 router.callback_query.filter(HasRole(StaffRole.ADMIN))
 
 
-def _usage(orgs: MemberOrgs) -> str:
-    return _(
-        "Usage: /invite ROLE [ORGANISATION …]\n"
-        "Roles: lawyer, head-lawyer, press, admin. A lawyer needs one or more member "
-        "organisations, by id: {ids}"
-    ).format(ids=", ".join(o.id for o in orgs.orgs))
-
-
-@router.message(Command("invite"))
-async def cmd_invite(
-    message: Message,
-    command: CommandObject,
-    session: AsyncSession,
-    staff: StaffView,
-    orgs: MemberOrgs,
-    tz: ZoneInfo,
-    member: MemberView | None,
-) -> None:
-    words = (command.args or "").split()
-    if not words or words[0] not in {r.value for r in StaffRole}:
-        await message.answer(_usage(orgs))
-        return
-    role = StaffRole(words[0])
-    try:
-        invite = await create_invite(session, staff, role, words[1:], known_orgs=set(orgs.by_id))
-        await session.commit()
-    except StaffError as exc:
-        await session.rollback()
-        await message.answer(
-            {
-                "unknown-org": _("Unknown member organisation."),
-                "lawyer-needs-org": _("A lawyer needs at least one member organisation."),
-            }.get(exc.code, _("Not allowed."))
-            + "\n\n"
-            + _usage(orgs)
-        )
-        return
-    lang = member.language if member else "kk"
-    regions = ", ".join(orgs.title(o, lang) for o in invite.member_orgs) or "—"
-    await message.answer(
-        _(
-            "Invite for the role <b>{role}</b> (regions: {regions}).\n"
-            "Code: <code>{code}</code>\nValid until {until}, once.\n"
-            "The person sends to this bot: <code>/join {code}</code>"
-        ).format(
-            role=role_title(role),
-            regions=escape(regions),
-            code=invite.code,
-            until=fmt_datetime(invite.expires_at, lang, tz),
-        )
-    )
+def _name(person: Staff) -> str:
+    return person.full_name or str(person.telegram_id)
 
 
 async def staff_view(
@@ -94,18 +54,14 @@ async def staff_view(
     builder = kb.InlineKeyboard()
     for person in people:
         regions = ", ".join(orgs.title(o, lang) for o in person.member_orgs or [])
-        name = escape(person.full_name or str(person.telegram_id))
         lines.append(
             "• {name} — {role}{regions}".format(
-                name=name,
+                name=escape(_name(person)),
                 role=role_title(person.role),
                 regions=f" ({escape(regions)})" if regions else "",
             )
         )
-        builder.button(
-            text=person.full_name or str(person.telegram_id),
-            callback_data=StaffCb(action="pick", staff_id=person.id),
-        )
+        builder.button(text=_name(person), callback_data=StaffCb(action="pick", staff_id=person.id))
     builder.adjust(2)
     return "\n".join(lines), builder.as_markup()
 
@@ -118,21 +74,116 @@ async def cmd_staff(
     await message.answer(text, reply_markup=markup)
 
 
+@router.callback_query(StaffCb.filter(F.action == "list"))
+async def on_list(
+    query: CallbackQuery, session: AsyncSession, orgs: MemberOrgs, member: MemberView | None
+) -> None:
+    text, markup = await staff_view(session, orgs, member.language if member else "kk")
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text, reply_markup=markup)
+    await query.answer()
+
+
+async def _person(session: AsyncSession, staff_id: int) -> Staff | None:
+    person = await session.get(Staff, staff_id)
+    return person if person is not None and person.active else None
+
+
 @router.callback_query(StaffCb.filter(F.action == "pick"))
-async def on_pick(query: CallbackQuery, callback_data: StaffCb) -> None:
+async def on_pick(
+    query: CallbackQuery,
+    callback_data: StaffCb,
+    session: AsyncSession,
+    orgs: MemberOrgs,
+    member: MemberView | None,
+    i18n: I18n,
+) -> None:
+    person = await _person(session, callback_data.staff_id)
+    if person is None:
+        await query.answer(outdated(), show_alert=True)
+        return
+    held = await held_count(session, person.id)
+    text = _("<b>{name}</b>: {role}\nOpen appeals they hold: {held}").format(
+        name=escape(_name(person)),
+        role=role_text(person.role, person.member_orgs or [], orgs, _lang(member, i18n)),
+        held=held,
+    )
+    if held:
+        text += "\n" + _(
+            "Appeals of a region the new role does not cover go back to that region's queue, "
+            "and their members are told."
+        )
+    text += "\n\n" + _("Choose the new role:")
     builder = kb.InlineKeyboard()
     for role in StaffRole:
         builder.button(
             text=_(ROLE_TITLES[role]),
-            callback_data=StaffCb(action="role", staff_id=callback_data.staff_id, role=role.value),
+            callback_data=StaffCb(action="role", staff_id=person.id, role=role.value),
         )
-    builder.button(
-        text=_("⛔ Revoke"), callback_data=StaffCb(action="revoke", staff_id=callback_data.staff_id)
-    )
+    if person.role == StaffRole.LAWYER:
+        builder.button(
+            text=_("🗺 Member organisations"),
+            callback_data=RegionsCb(action="open", staff_id=person.id),
+        )
+    builder.button(text=_("⛔ Revoke"), callback_data=StaffCb(action="revoke", staff_id=person.id))
+    builder.button(text=_("⬅️ Staff"), callback_data=StaffCb(action="list", staff_id=0))
     builder.adjust(2)
     if isinstance(query.message, Message):
-        await query.message.edit_text(_("Choose the new role:"), reply_markup=builder.as_markup())
+        await query.message.edit_text(text, reply_markup=builder.as_markup())
     await query.answer()
+
+
+async def announce(
+    changed: Changed,
+    *,
+    query: CallbackQuery,
+    session: AsyncSession,
+    outbox: Outbox,
+    bot: Bot,
+    i18n: I18n,
+    orgs: MemberOrgs,
+    member: MemberView | None,
+    member_directory: MemberDirectory,
+    staff_directory: StaffDirectory,
+    state: FSMContext,
+) -> None:
+    """After a change (not yet committed): the members of released appeals and the person
+    are told, in the change's transaction; then the admin sees the staff list again."""
+    start = outbox.head_start()
+    rows = tell_members(session, i18n, changed.released, not_before=start)
+    told: list[OutboxMessage] = []
+    lang = ""
+    if changed.changed:
+        told, lang = await tell_person(
+            session, i18n, member_directory, orgs, changed.staff, changed.released, not_before=start
+        )
+    await session.commit()
+    staff_directory.invalidate()
+    # A region picker left open is done with (its own storage: after the commit, SQLite
+    # would wait for this transaction's lock).
+    await state.update_data(regions=None)
+    text, markup = await staff_view(session, orgs, _lang(member, i18n))
+    if isinstance(query.message, Message):
+        await query.message.edit_text(text, reply_markup=markup)
+    done = _("Saved.")
+    if changed.released:
+        done += "\n" + _("Appeals back in their regions' queues: {count}.").format(
+            count=len(changed.released)
+        )
+    await query.answer(done, show_alert=bool(changed.released))
+    await outbox.deliver(bot, (told + rows)[:FIRST_TRY])
+    person = changed.staff
+    if changed.changed:
+        role = person.role if person.active else None
+        await refresh_menu(bot, i18n, person.telegram_id, lang, role)
+
+
+def _refusal(exc: StaffError) -> str:
+    if exc.code == "self":
+        return _("You cannot change your own role.")
+    if exc.code == "lawyer-needs-org":
+        return _("A lawyer needs at least one member organisation.")
+    return outdated()
 
 
 @router.callback_query(StaffCb.filter(F.action.in_({"role", "revoke"})))
@@ -142,31 +193,192 @@ async def on_change(
     session: AsyncSession,
     staff: StaffView,
     staff_directory: StaffDirectory,
+    member_directory: MemberDirectory,
     orgs: MemberOrgs,
     member: MemberView | None,
+    i18n: I18n,
+    bot: Bot,
+    outbox: Outbox,
+    state: FSMContext,
 ) -> None:
     role = None
     if callback_data.action == "role":
         if callback_data.role not in {r.value for r in StaffRole}:
-            await query.answer(
-                _("This button is outdated. Please use the latest message."), show_alert=True
-            )
+            await query.answer(outdated(), show_alert=True)
             return
         role = StaffRole(callback_data.role)
+        person = await _person(session, callback_data.staff_id)
+        if role == StaffRole.LAWYER and person is not None and person.role != role:
+            # A lawyer needs their member organisations: picked first, saved together.
+            await open_picker(
+                query, person, [], staff=staff, state=state, orgs=orgs, lang=_lang(member, i18n)
+            )
+            return
     try:
-        await change_role(session, staff, callback_data.staff_id, role)
-        await session.commit()
+        changed = await change_role(session, staff, callback_data.staff_id, role)
     except StaffError as exc:
         await session.rollback()
-        await query.answer(
-            _("You cannot change your own role.")
-            if exc.code == "self"
-            else _("This button is outdated. Please use the latest message."),
-            show_alert=True,
-        )
+        await query.answer(_refusal(exc), show_alert=True)
         return
-    staff_directory.invalidate()
-    text, markup = await staff_view(session, orgs, member.language if member else "kk")
+    await announce(
+        changed,
+        query=query,
+        session=session,
+        outbox=outbox,
+        bot=bot,
+        i18n=i18n,
+        orgs=orgs,
+        member=member,
+        member_directory=member_directory,
+        staff_directory=staff_directory,
+        state=state,
+    )
+
+
+# --- the member organisations of a lawyer --------------------------------------------------
+
+
+def picker_markup(
+    staff_id: int, chosen: list[str], orgs: MemberOrgs, lang: str
+) -> InlineKeyboardMarkup:
+    builder = kb.InlineKeyboard()
+    for org in orgs.orgs:
+        mark = "✅ " if org.id in chosen else "▫️ "
+        builder.button(
+            text=mark + org.title(lang),
+            callback_data=RegionsCb(action="org", staff_id=staff_id, org=org.id),
+        )
+    builder.adjust(2)
+    builder.button(text=_("💾 Save"), callback_data=RegionsCb(action="save", staff_id=staff_id))
+    builder.button(text=_("⬅️ Back"), callback_data=StaffCb(action="pick", staff_id=staff_id))
+    builder.adjust(2)
+    return builder.as_markup()
+
+
+def picker_text(person: Staff, chosen: list[str]) -> str:
+    return _(
+        "<b>{name}</b>: the member organisations they handle as a lawyer. Tap to choose, "
+        "then save. Chosen: {count}."
+    ).format(name=escape(_name(person)), count=len(chosen))
+
+
+async def open_picker(
+    query: CallbackQuery,
+    person: Staff,
+    chosen: list[str],
+    *,
+    staff: StaffView,
+    state: FSMContext,
+    orgs: MemberOrgs,
+    lang: str,
+) -> None:
+    if person.telegram_id == staff.telegram_id:
+        await query.answer(_("You cannot change your own role."), show_alert=True)
+        return
+    # The choice so far lives in the admin's FSM data: the buttons carry one organisation
+    # each, never the whole choice.
+    await state.update_data(regions={"staff_id": person.id, "orgs": chosen})
     if isinstance(query.message, Message):
-        await query.message.edit_text(text, reply_markup=markup)
-    await query.answer(_("Saved."))
+        await query.message.edit_text(
+            picker_text(person, chosen), reply_markup=picker_markup(person.id, chosen, orgs, lang)
+        )
+    await query.answer()
+
+
+@router.callback_query(RegionsCb.filter(F.action == "open"))
+async def on_regions(
+    query: CallbackQuery,
+    callback_data: RegionsCb,
+    session: AsyncSession,
+    staff: StaffView,
+    state: FSMContext,
+    orgs: MemberOrgs,
+    member: MemberView | None,
+    i18n: I18n,
+) -> None:
+    person = await _person(session, callback_data.staff_id)
+    if person is None:
+        await query.answer(outdated(), show_alert=True)
+        return
+    chosen = list(person.member_orgs or []) if person.role == StaffRole.LAWYER else []
+    await open_picker(
+        query, person, chosen, staff=staff, state=state, orgs=orgs, lang=_lang(member, i18n)
+    )
+
+
+async def _chosen(state: FSMContext, staff_id: int) -> list[str] | None:
+    """The picker's choice for this person, or None for a button of another picker."""
+    regions = (await state.get_data()).get("regions")
+    if not isinstance(regions, dict) or regions.get("staff_id") != staff_id:
+        return None
+    return [str(org) for org in regions.get("orgs") or []]
+
+
+@router.callback_query(RegionsCb.filter(F.action == "org"))
+async def on_region_toggle(
+    query: CallbackQuery,
+    callback_data: RegionsCb,
+    session: AsyncSession,
+    state: FSMContext,
+    orgs: MemberOrgs,
+    member: MemberView | None,
+    i18n: I18n,
+) -> None:
+    chosen = await _chosen(state, callback_data.staff_id)
+    person = await _person(session, callback_data.staff_id)
+    if chosen is None or person is None or callback_data.org not in orgs.by_id:
+        await query.answer(outdated(), show_alert=True)
+        return
+    if callback_data.org in chosen:
+        chosen.remove(callback_data.org)
+    else:
+        chosen.append(callback_data.org)
+    await state.update_data(regions={"staff_id": person.id, "orgs": chosen})
+    if isinstance(query.message, Message):
+        await query.message.edit_text(
+            picker_text(person, chosen),
+            reply_markup=picker_markup(person.id, chosen, orgs, _lang(member, i18n)),
+        )
+    await query.answer()
+
+
+@router.callback_query(RegionsCb.filter(F.action == "save"))
+async def on_regions_save(
+    query: CallbackQuery,
+    callback_data: RegionsCb,
+    session: AsyncSession,
+    staff: StaffView,
+    state: FSMContext,
+    staff_directory: StaffDirectory,
+    member_directory: MemberDirectory,
+    orgs: MemberOrgs,
+    member: MemberView | None,
+    i18n: I18n,
+    bot: Bot,
+    outbox: Outbox,
+) -> None:
+    chosen = await _chosen(state, callback_data.staff_id)
+    if chosen is None:
+        await query.answer(outdated(), show_alert=True)
+        return
+    try:
+        changed = await set_regions(
+            session, staff, callback_data.staff_id, chosen, known_orgs=set(orgs.by_id)
+        )
+    except StaffError as exc:
+        await session.rollback()
+        await query.answer(_refusal(exc), show_alert=True)
+        return
+    await announce(
+        changed,
+        query=query,
+        session=session,
+        outbox=outbox,
+        bot=bot,
+        i18n=i18n,
+        orgs=orgs,
+        member=member,
+        member_directory=member_directory,
+        staff_directory=staff_directory,
+        state=state,
+    )

@@ -164,15 +164,21 @@ class Staff(Base):
     # The language of the bot's screens at /join (Telegram's app language), for what the bot
     # sends them unasked; a member's own choice comes first (MemberDirectory.language_of).
     language: Mapped[str | None] = mapped_column(String(2))
+    # The admin role came from ADMIN_IDS at a start (not from an invite or another admin):
+    # it goes again at the first start without the id in ADMIN_IDS.
+    from_admin_ids: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class StaffInvite(Base):
-    """A one-time code an admin gives to a new staff member, who sends /join CODE."""
+    """A one-time code an admin gives to a new staff member, who sends /join CODE.
+
+    Only the code's SHA-256 is stored: the code is shown once, to the admin who made it,
+    and someone who reads the database cannot join with it."""
 
     __tablename__ = "staff_invite"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
     role: Mapped[StaffRole] = mapped_column(_enum(StaffRole))
     member_orgs: Mapped[list[Any]] = mapped_column(default=list)
     created_by: Mapped[int] = mapped_column(BigInteger)
@@ -180,6 +186,8 @@ class StaffInvite(Base):
     expires_at: Mapped[datetime]
     used_by: Mapped[int | None] = mapped_column(BigInteger)
     used_at: Mapped[datetime | None]
+    revoked_by: Mapped[int | None] = mapped_column(BigInteger)  # an admin's telegram id
+    revoked_at: Mapped[datetime | None]
 
 
 class Appeal(Base):
