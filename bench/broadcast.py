@@ -34,7 +34,7 @@ entries, stop it for 0.2 s while requests queue and then stamp them too close to
 The machine's load average before and after the run is printed with the figures: on a
 shared machine other work slows both processes.
 
-Targets (issue 5): N=100,000 at R=1,000: achieved >= 95 % of R, no duplicates, none lost,
+Targets: N=100,000 at R=1,000: achieved >= 95 % of R, no duplicates, none lost,
 peak memory < 150 MB. N=1,500 at R=25: achieved within 2 % of R, busiest_1s <= R.
 Prints its figures last as one JSON line.
 """

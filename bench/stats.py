@@ -15,7 +15,7 @@ Then, each in a process of its own so one step's memory does not hide another's:
   register) for the whole two years, so the register has every appeal; time, rows and
   peak resident memory of that process (ru_maxrss), and the file's size.
 
-Targets (issue 4): report <= 1 s on SQLite, <= 0.5 s on PostgreSQL; export peak < 300 MB.
+Targets: report <= 1 s on SQLite, <= 0.5 s on PostgreSQL; export peak < 300 MB.
 Prints its figures last as one JSON line.
 """
 

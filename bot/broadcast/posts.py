@@ -1,4 +1,4 @@
-"""The press secretary's posts: compose, check, schedule, approve and manage (issue #5).
+"""The press secretary's posts: compose, check, schedule, approve and manage.
 
 Services only, no aiogram types: the handler (bot/handlers/press.py) commits, and every
 change is audited in its transaction. A status change that can race with the scheduler or
