@@ -44,6 +44,7 @@ from bot.services.desk import (
     hand_over,
     lawyer_stats,
     lawyer_writes,
+    member_of,
     my_open_appeals,
     open_card,
     queue_page,
@@ -331,8 +332,26 @@ async def on_take(
     outbox: Outbox,
 ) -> None:
     await end_writing(state, callback_data.value)
+    lang = _lang(member, i18n)
     try:
         result = await claim(session, staff, callback_data.value)
+        rows = []
+        if result.won:
+            # The member's notice is stored with the claim itself: one commit, so a crash
+            # cannot keep the claim and lose the notice.
+            person = await member_of(session, callback_data.value)
+            with i18n.use_locale(person.language):
+                notice = _(
+                    "👩‍⚖️ A union lawyer has taken your appeal No. {number} and will answer here."
+                ).format(number=callback_data.value)
+            rows = send_later(
+                session,
+                outbox,
+                [SendMessage(chat_id=person.telegram_id, text=notice)],
+                purpose=TO_MEMBER,
+                appeal_id=callback_data.value,
+                writer=Writer(staff.telegram_id, lang),
+            )
         await session.commit()
     except DeskError:
         await session.rollback()
@@ -344,19 +363,6 @@ async def on_take(
         )
         return
     card = await open_card(session, staff, callback_data.value)
-    with i18n.use_locale(card.member.language):
-        notice = _(
-            "👩‍⚖️ A union lawyer has taken your appeal No. {number} and will answer here."
-        ).format(number=card.appeal.id)
-    lang = _lang(member, i18n)
-    rows = send_later(
-        session,
-        outbox,
-        [SendMessage(chat_id=card.member.telegram_id, text=notice)],
-        purpose=TO_MEMBER,
-        appeal_id=card.appeal.id,
-        writer=Writer(staff.telegram_id, lang),
-    )
     await session.commit()
     if isinstance(query.message, Message):
         text, markup = card_screen(card, staff, orgs, lang, tz)

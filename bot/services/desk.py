@@ -141,6 +141,12 @@ async def claim(session: AsyncSession, staff: StaffView, appeal_id: int) -> Clai
     )
 
 
+async def member_of(session: AsyncSession, appeal_id: int) -> Member:
+    """The member who sent the appeal."""
+    appeal = await session.get_one(Appeal, appeal_id)
+    return await session.get_one(Member, appeal.member_id)
+
+
 async def my_open_appeals(session: AsyncSession, staff: StaffView) -> list[Appeal]:
     rows = await session.scalars(
         select(Appeal)
