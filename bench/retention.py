@@ -70,7 +70,7 @@ async def measure(url: str, conversations: int) -> dict[str, Any]:
             "mailbox": purged.mailbox,
         }
         if name != "again_12_months":
-            await ctx.engine.dispose()
+            await ctx.close()
 
     now = utcnow()
     rows = [
@@ -96,7 +96,7 @@ async def measure(url: str, conversations: int) -> dict[str, Any]:
     started = time.perf_counter()
     await storage.sweep(now - timedelta(days=30))
     out["fsm_sweep"]["steady_seconds"] = round(time.perf_counter() - started, 3)
-    await ctx.engine.dispose()
+    await ctx.close()
     return out
 
 

@@ -152,7 +152,7 @@ async def run(members: int) -> dict[str, object]:
     e_con = n_second / await concurrent(echo, echo_bot, second)
     async with ctx.session_factory() as session:
         appeals = int(await session.scalar(select(func.count()).select_from(Appeal)) or 0)
-    await ctx.engine.dispose()
+    await ctx.close()
     return {
         "bench": "updates",
         "updates": total,

@@ -33,6 +33,7 @@ from bot.metrics import CountingMiddleware
 from bot.middlewares import (
     DbSessionMiddleware,
     EditsThatChangeNothing,
+    FaqEventsAfterReply,
     FloodControl,
     FloodCounter,
     InFlight,
@@ -49,6 +50,7 @@ from bot.services.sla import SlaSettings
 from bot.services.staff import StaffDirectory
 from bot.storage.db import create_engine, create_session_factory
 from bot.storage.fsm import DatabaseStorage
+from bot.storage.writer import SqliteWriter
 from bot.topics import MemberOrgs
 
 log = logging.getLogger(__name__)
@@ -71,6 +73,13 @@ class Context:
     sla: SlaSettings
     outbox: Outbox
     owner: str  # this process, among the instances (leases, the outbox's marks)
+    writer: SqliteWriter | None = None  # a SQLite file's short writes (bot/storage/writer.py)
+
+    async def close(self) -> None:
+        """What is queued is written; then the database's connections are closed."""
+        if self.writer is not None:
+            await self.writer.close()
+        await self.engine.dispose()
 
 
 def build_context(settings: Settings) -> Context:
@@ -94,6 +103,7 @@ def build_context(settings: Settings) -> Context:
         sla=SlaSettings(settings.sla_first_answer_days, settings.sla_idle_claim_days),
         outbox=Outbox(session_factory, i18n, owner),
         owner=owner,
+        writer=SqliteWriter.for_url(settings.database_url),
     )
 
 
@@ -133,7 +143,7 @@ def create_dispatcher(
     """Embedded mode by default (FSM state in the database, isolation in this process);
     scaled mode passes Redis's storage and isolation, and `once` against redeliveries."""
     dp = Dispatcher(
-        storage=storage or DatabaseStorage(ctx.session_factory),
+        storage=storage or DatabaseStorage(ctx.session_factory, writer=ctx.writer),
         # One update at a time per member: an album's photos must not race on the draft.
         events_isolation=isolation or SimpleEventIsolation(),
         settings=ctx.settings,
@@ -156,6 +166,7 @@ def create_dispatcher(
     if sync is not None:
         dp.update.outer_middleware(SettledChanges(sync))
     dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
+    dp.update.outer_middleware(FaqEventsAfterReply(ctx.session_factory, ctx.writer))
     dp.update.outer_middleware(PeopleMiddleware(ctx.member_directory, ctx.staff_directory))
     settings = ctx.settings
     dp.update.outer_middleware(

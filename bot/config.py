@@ -1,4 +1,4 @@
-"""Settings from the environment (and an optional .env file), as in DESIGN.md."""
+"""Settings from the environment (and an optional .env file): the README's Configuration."""
 
 from __future__ import annotations
 

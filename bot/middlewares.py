@@ -30,8 +30,10 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.i18n import LANGUAGES, N_, guess_language
+from bot.services.faq_events import FaqEvents
 from bot.services.members import MemberDirectory
 from bot.services.staff import StaffDirectory
+from bot.storage.writer import SqliteWriter
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -91,6 +93,25 @@ class DbSessionMiddleware(BaseMiddleware):
         async with self.session_factory() as session:
             data["session"] = session
             return await handler(event, data)
+
+
+class FaqEventsAfterReply(BaseMiddleware):
+    """`faq_events` for the handlers; what they added is written once the handler is done
+    (its reply sent), even when it failed after adding (bot/services/faq_events.py)."""
+
+    def __init__(
+        self, session_factory: async_sessionmaker[AsyncSession], writer: SqliteWriter | None
+    ) -> None:
+        self.session_factory = session_factory
+        self.writer = writer
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        events = data["faq_events"] = FaqEvents()
+        try:
+            return await handler(event, data)
+        finally:
+            if events.rows:
+                await events.write(self.session_factory, self.writer)
 
 
 class PeopleMiddleware(BaseMiddleware):

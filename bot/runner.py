@@ -173,12 +173,12 @@ async def run(settings: Settings) -> int:
         await upgrade(ctx.engine)
         admins_ended = await settle_access(ctx)
     except Exception as exc:
-        await ctx.engine.dispose()
+        await ctx.close()
         return _fail(f"database error: {type(exc).__name__}: {exc}")
     try:
         redis = await _connect_redis(settings)
     except Exception as exc:
-        await ctx.engine.dispose()
+        await ctx.close()
         return _fail(f"Redis error (REDIS_URL): {type(exc).__name__}: {exc}")
     owner = ctx.owner
     # aiogram's and pydantic's internals as the patches rely on them (bot/compat/): a patch
@@ -248,7 +248,7 @@ async def run(settings: Settings) -> int:
         if redis is not None:
             await redis.aclose()
         await bot.session.close()
-        await ctx.engine.dispose()
+        await ctx.close()
         stopped()
     return _fail(failure) if failure else 0
 

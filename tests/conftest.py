@@ -35,7 +35,7 @@ async def ctx(tmp_path: Path) -> AsyncIterator[Context]:
         await ensure_admins(session, [ADMIN_ID])
         await session.commit()
     yield context
-    await context.engine.dispose()
+    await context.close()
 
 
 @pytest.fixture

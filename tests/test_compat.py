@@ -177,7 +177,7 @@ async def main(db):
     before = len(recording.requests)
     for part in parts(post):
         await send_part(bot, 4242, post, part, paid=True)
-    await ctx.engine.dispose()
+    await ctx.close()
     print(json.dumps({
         "states": states,
         "answered": [getattr(r, "text", None) for r in replies if getattr(r, "chat_id", 0) == 4242],

@@ -94,7 +94,7 @@ async def tuned(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Harness
     async def make(**engine_kwargs: object) -> Harness:
         url = f"sqlite+aiosqlite:///{tmp_path / 'busy.db'}"
         ctx = build_context(make_settings(url))
-        await ctx.engine.dispose()
+        await ctx.close()
         engine = create_engine(url, **engine_kwargs)  # type: ignore[arg-type]
         factory = create_session_factory(engine)
         ctx = dataclasses.replace(
@@ -114,7 +114,7 @@ async def tuned(tmp_path: Path) -> AsyncIterator[Callable[..., Awaitable[Harness
 
     yield make
     for ctx in made:
-        await ctx.engine.dispose()
+        await ctx.close()
 
 
 def hold_write_lock(path: Path, seconds: float, taken: Callable[[], None]) -> None:

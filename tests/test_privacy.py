@@ -52,6 +52,7 @@ from bot.storage.models import (
     SurveyAnswer,
     WorkplaceType,
 )
+from bot.storage.writer import SqliteWriter
 from tests.conftest import ADMIN_ID, make_settings
 from tests.databases import KINDS, database
 from tests.driver import Person, buttons, texts
@@ -100,9 +101,10 @@ async def bot_on(
     """The production Dispatcher on a fresh database of that kind."""
     async with database(kind, tmp_path) as engine:
         context = build_context(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'unused.db'}"))
-        await context.engine.dispose()
+        await context.close()
         context.engine = engine
         context.session_factory = create_session_factory(engine)
+        context.writer = SqliteWriter.for_url(engine.url.render_as_string(hide_password=False))
         context.outbox = Outbox(context.session_factory, context.i18n, context.owner)
         await upgrade(engine)
         async with context.session_factory() as session:
@@ -116,6 +118,8 @@ async def bot_on(
             return Person(dp, bot, recording, user_id, **kwargs)
 
         yield context, make, recording
+        if context.writer is not None:
+            await context.writer.close()
 
 
 def with_username(person: Person, name: str, username: str) -> Person:

@@ -12,7 +12,6 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
 from bot.callbacks import FaqCb, SearchCb
@@ -21,7 +20,7 @@ from bot.filters import MenuButton, Registered
 from bot.handlers.appeal import start_draft
 from bot.handlers.question import typed_question
 from bot.i18n import fmt_date
-from bot.services import faq_events
+from bot.services.faq_events import FaqEvents
 from bot.services.members import MemberView
 from bot.storage.models import AppealSource, FaqEventKind
 
@@ -137,7 +136,7 @@ async def on_open(
     callback_data: FaqCb | SearchCb,
     faq: Faq,
     member: MemberView,
-    session: AsyncSession,
+    faq_events: FaqEvents,
 ) -> None:
     if not callback_data.node:
         await show(query, *topics_screen(faq, member.language))
@@ -149,8 +148,7 @@ async def on_open(
         )
         return
     if node.is_answer:
-        await faq_events.record(session, node.id, FaqEventKind.VIEWED, member)
-        await session.commit()
+        faq_events.add(node.id, FaqEventKind.VIEWED, member)
         await show(
             query,
             answer_text(node, member.language),
@@ -164,7 +162,11 @@ async def on_open(
 
 @router.callback_query(FaqCb.filter(F.action == "yes"))
 async def on_helped(
-    query: CallbackQuery, callback_data: FaqCb, faq: Faq, member: MemberView, session: AsyncSession
+    query: CallbackQuery,
+    callback_data: FaqCb,
+    faq: Faq,
+    member: MemberView,
+    faq_events: FaqEvents,
 ) -> None:
     node = faq.get(callback_data.node)
     if node is None or not node.is_answer:
@@ -172,8 +174,7 @@ async def on_helped(
             _("This button is outdated. Please use the latest message."), show_alert=True
         )
         return
-    await faq_events.record(session, node.id, FaqEventKind.HELPED, member)
-    await session.commit()
+    faq_events.add(node.id, FaqEventKind.HELPED, member)
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(
             reply_markup=answer_markup(node, member.language, asked=True)
@@ -188,7 +189,7 @@ async def on_not_helped(
     callback_data: FaqCb | SearchCb,
     faq: Faq,
     member: MemberView,
-    session: AsyncSession,
+    faq_events: FaqEvents,
     state: FSMContext,
     i18n: I18n,
 ) -> None:
@@ -198,8 +199,7 @@ async def on_not_helped(
             _("This button is outdated. Please use the latest message."), show_alert=True
         )
         return
-    await faq_events.record(session, node.id, FaqEventKind.NOT_HELPED, member)
-    await session.commit()
+    faq_events.add(node.id, FaqEventKind.NOT_HELPED, member)
     if isinstance(query.message, Message):
         await query.message.edit_reply_markup(
             reply_markup=answer_markup(node, member.language, asked=True)

@@ -2,7 +2,9 @@
 
 Reads are served from a write-through cache: in embedded mode one process owns every
 member's conversation (and aiogram's event isolation serialises each member's updates), so
-the cache never disagrees with the database. Several instances use Redis instead (DESIGN.md).
+the cache never disagrees with the database. Several instances use Redis instead
+(docs/architecture.md). On a SQLite file the writes go through the writer thread
+(bot/storage/writer.py): one short transaction each, grouped with others queued meanwhile.
 
 Conversations untouched for FSM_TTL_DAYS are swept (`DatabaseStorage.sweep`, run by the
 retention clock): a half-written appeal or letter is not kept for ever.
@@ -18,21 +20,21 @@ from typing import Any
 
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, DefaultKeyBuilder, KeyBuilder, StorageKey
-from sqlalchemy import Insert, delete, select
+from sqlalchemy import Executable, Insert, delete, select
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.storage.models import FsmRecord, utcnow
+from bot.storage.writer import SqliteWriter
 
 CACHE_SIZE = 50_000
 SWEEP_BATCH = 1_000  # rows deleted per transaction: a first sweep never holds long locks
 
 
-def upsert(session: AsyncSession, key: str, state: str | None, data: dict[str, Any]) -> Insert:
-    """INSERT … ON CONFLICT (key) DO UPDATE, in the dialect of the session's database."""
+def upsert(dialect: str, key: str, state: str | None, data: dict[str, Any]) -> Insert:
+    """INSERT … ON CONFLICT (key) DO UPDATE, in `dialect` ("sqlite" or "postgresql")."""
     values = {"key": key, "state": state, "data": data, "updated_at": utcnow()}
-    dialect = session.get_bind().dialect.name
     make = postgresql_insert if dialect == "postgresql" else sqlite_insert
     statement = make(FsmRecord).values(**values)
     return statement.on_conflict_do_update(
@@ -63,8 +65,10 @@ class DatabaseStorage(BaseStorage):
         session_factory: async_sessionmaker[AsyncSession],
         key_builder: KeyBuilder | None = None,
         cache_size: int = CACHE_SIZE,
+        writer: SqliteWriter | None = None,
     ) -> None:
         self.session_factory = session_factory
+        self.writer = writer
         self.key_builder = key_builder or DefaultKeyBuilder()
         self.cache_size = cache_size
         self._cache: OrderedDict[str, tuple[str | None, dict[str, Any]]] = OrderedDict()
@@ -98,12 +102,19 @@ class DatabaseStorage(BaseStorage):
     async def _save(self, key: str, state: str | None, data: dict[str, Any]) -> None:
         # The database first: only what is stored may be served from the cache. One
         # statement per change (an upsert, or a delete when nothing is left to keep).
-        async with self.session_factory() as session, session.begin():
-            if state is None and not data:
-                await session.execute(delete(FsmRecord).where(FsmRecord.key == key))
-            else:
-                await session.execute(upsert(session, key, state, data))
+        if self.writer is not None:
+            await self.writer.write([self._change(key, state, data, "sqlite")])
+        else:
+            async with self.session_factory() as session, session.begin():
+                dialect = session.get_bind().dialect.name
+                await session.execute(self._change(key, state, data, dialect))
         self._remember(key, (state, data))
+
+    @staticmethod
+    def _change(key: str, state: str | None, data: dict[str, Any], dialect: str) -> Executable:
+        if state is None and not data:
+            return delete(FsmRecord).where(FsmRecord.key == key)
+        return upsert(dialect, key, state, data)
 
     async def set_state(self, key: StorageKey, state: str | State | None = None) -> None:
         name = self.key_builder.build(key)
