@@ -4,6 +4,7 @@ polling instance (SQLite), for the same mixed member workload.
     python bench/webhook.py [--members 500] [--updates 20000] [--seconds 45] [--concurrency 8]
     python bench/webhook.py --small          # CI size: about 40 s for both modes
     python bench/webhook.py --mode webhook   # or polling; default: both, webhook first
+    python bench/webhook.py --mode polling --post 2500   # while a 25/s news post is sent
     TEST_DATABASE_URL=postgresql://... TEST_REDIS_URL=redis://... python bench/webhook.py
     ... --logs DIR (keep the bots' logs) --profile DIR (run the bots under cProfile)
 
@@ -847,14 +848,15 @@ def bot_env(api_url: str, database_url: str, log_level: str) -> dict[str, str]:
 # --- the databases ---------------------------------------------------------------------------
 
 
-async def prepare(url: str, members: int) -> None:
-    """Migrate, then `members` onboarded members with consent (Core inserts in batches)."""
+async def prepare(url: str, members: int, post: int = 0) -> None:
+    """Migrate, then `members` onboarded members with consent (Core inserts in batches);
+    with `post`, that many more members and a news post to everyone, already running."""
     from sqlalchemy import insert
 
     from bot.services.members import CONSENT_VERSION
     from bot.storage.db import create_engine
     from bot.storage.migrate import upgrade
-    from bot.storage.models import Member, WorkplaceType
+    from bot.storage.models import Broadcast, Member, PostStatus, WorkplaceType
     from bot.topics import default_member_orgs
 
     orgs = [org.id for org in default_member_orgs().orgs]
@@ -862,7 +864,7 @@ async def prepare(url: str, members: int) -> None:
     try:
         await upgrade(engine)
         now = datetime.now(UTC)
-        for start in range(0, members, FILL_BATCH):
+        for start in range(0, members + post, FILL_BATCH):
             rows = [
                 {
                     "telegram_id": FIRST + i,
@@ -874,10 +876,24 @@ async def prepare(url: str, members: int) -> None:
                     "consent_at": now,
                     "created_at": now,
                 }
-                for i in range(start, min(start + FILL_BATCH, members))
+                for i in range(start, min(start + FILL_BATCH, members + post))
             ]
             async with engine.begin() as conn:
                 await conn.execute(insert(Member), rows)
+        if post:
+            async with engine.begin() as conn:
+                await conn.execute(
+                    insert(Broadcast).values(
+                        created_by=1,
+                        status=PostStatus.RUNNING,
+                        text_kk="<b>Жаңалық</b>: жалақы индексацияланады.",
+                        text_ru="<b>Новость</b>: зарплата будет проиндексирована.",
+                        orgs=[],
+                        workplace_types=[],
+                        urgent=True,  # sent at any hour (not held for the members' night)
+                        created_at=now,
+                    )
+                )
     finally:
         await engine.dispose()
 
@@ -1061,13 +1077,16 @@ def run_polling(args: argparse.Namespace) -> dict[str, Any]:
     load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite+aiosqlite:///{Path(tmp) / 'bench.db'}"
-        asyncio.run(prepare(url, args.members))
+        asyncio.run(prepare(url, args.members, args.post))
         server = Child([sys.executable, __file__, "--serve"])
         bot: BotInstance | None = None
         try:
             urls = json.loads(server.read())
+            env = bot_env(urls["api"], url, args.log_level)
+            if args.post:
+                env["POSTS_TICK_SECONDS"] = "1"  # the post starts within a second
             bot = BotInstance(
-                bot_env(urls["api"], url, args.log_level),
+                env,
                 Path(tmp) / "bot.log",
                 profile=args.profile / "polling-bot.prof" if args.profile else None,
             )
@@ -1076,11 +1095,11 @@ def run_polling(args: argparse.Namespace) -> dict[str, Any]:
                 raise RuntimeError("the fake server did not start polling")
             pids = {"bot1": bot.process.pid, "fake_server": server.pid}
             line = server.read()
-            before = Snapshot.take(pids)
+            before, measure_from = Snapshot.take(pids), datetime.now(UTC)
             if line != "measuring":
                 raise RuntimeError(f"unexpected line from the fake server: {line}")
             figures = json.loads(server.read())
-            after = Snapshot.take(pids)
+            after, measure_to = Snapshot.take(pids), datetime.now(UTC)
             figures = {
                 "mode": "polling",
                 "instances": 1,
@@ -1099,7 +1118,39 @@ def run_polling(args: argparse.Namespace) -> dict[str, Any]:
         figures["bot_logs"] = bot.log_counts()
         if figures["bot_logs"]["tracebacks"]:
             figures["first_traceback"] = _first_traceback([bot])
+        if args.post:
+            figures["post"] = asyncio.run(
+                post_progress(url, args.members + args.post, measure_from, measure_to)
+            )
     return figures
+
+
+async def post_progress(
+    url: str, recipients: int, since: datetime, until: datetime
+) -> dict[str, Any]:
+    """How much of the post went out, and at what pace while the members' load was measured."""
+    from sqlalchemy import func, select
+
+    from bot.storage.db import create_engine
+    from bot.storage.models import Delivery, DeliveryStatus
+
+    engine = create_engine(url)
+    try:
+        async with engine.connect() as conn:
+            sent = Delivery.status == DeliveryStatus.DELIVERED
+            total = await conn.scalar(select(func.count()).where(sent))
+            during = await conn.scalar(
+                select(func.count()).where(sent, Delivery.sent_at.between(since, until))
+            )
+    finally:
+        await engine.dispose()
+    seconds = (until - since).total_seconds()
+    return {
+        "recipients": recipients,
+        "delivered": int(total or 0),
+        "delivered_while_measured": int(during or 0),
+        "rate_while_measured": round((during or 0) / seconds, 1) if seconds else None,
+    }
 
 
 def _line(figures: dict[str, Any]) -> str:
@@ -1152,6 +1203,15 @@ def main() -> int:
         action="store_true",
         help="CI size: 200 members, 1,500 updates or 10 s per mode, 50 warm-up updates",
     )
+    parser.add_argument(
+        "--post",
+        type=int,
+        default=0,
+        metavar="N",
+        help="polling mode: a news post to N more members (and the load's) is being sent "
+        "(BROADCAST_RATE, "
+        "25/s by default) while the members' load runs; N >= 25 x the run's seconds covers it",
+    )
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--load", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--targets", help=argparse.SUPPRESS)
@@ -1181,6 +1241,7 @@ def main() -> int:
             "warmup": args.warmup,
             "journeys": {name: weight for name, (weight, _) in JOURNEYS.items()},
             "log_level": args.log_level,
+            "post_recipients": args.post,
         },
     }
     if args.mode in ("both", "webhook"):
@@ -1193,6 +1254,14 @@ def main() -> int:
         figures["polling"] = run_polling(args)
         _timed(figures["polling"], started)
         print(_line(figures["polling"]), flush=True)
+        if "post" in figures["polling"]:
+            post = figures["polling"]["post"]
+            print(
+                f"the post: {post['delivered']} of {post['recipients']} delivered, "
+                f"{post['delivered_while_measured']} while measured "
+                f"({post['rate_while_measured']}/s)",
+                flush=True,
+            )
     web, poll = figures.get("webhook", {}), figures.get("polling", {})
     if web.get("updates_per_s") and poll.get("updates_per_s"):
         figures["webhook_vs_polling"] = round(web["updates_per_s"] / poll["updates_per_s"], 2)
