@@ -165,10 +165,14 @@ def create_dispatcher(
     dp.update.outer_middleware(CountingMiddleware())
     if sync is not None:
         dp.update.outer_middleware(SettledChanges(sync))
-    dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
-    dp.update.outer_middleware(FaqEventsAfterReply(ctx.session_factory, ctx.writer))
-    dp.update.outer_middleware(PeopleMiddleware(ctx.member_directory, ctx.staff_directory))
     settings = ctx.settings
+
+    async def member_language(telegram_id: int) -> str | None:
+        async with ctx.session_factory() as session:
+            member = await ctx.member_directory.get(session, telegram_id)
+        return member.language if member is not None else None
+
+    # Before anything reads the database: a flood costs a counter, not a query per update.
     dp.update.outer_middleware(
         FloodControl(
             ctx.i18n,
@@ -176,8 +180,12 @@ def create_dispatcher(
             window=settings.flood_window_seconds,
             block=settings.flood_block_seconds,
             counter=flood_counter,
+            language=member_language,
         )
     )
+    dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
+    dp.update.outer_middleware(FaqEventsAfterReply(ctx.session_factory, ctx.writer))
+    dp.update.outer_middleware(PeopleMiddleware(ctx.member_directory, ctx.staff_directory))
     MemberI18nMiddleware(ctx.i18n).setup(dp)
     dp.update.middleware(ForgetSearch())  # the typed question lives until the next step
     dp.errors.register(on_error)

@@ -293,10 +293,12 @@ class FloodControl(BaseMiddleware):
         block: float = 60.0,
         counter: FloodCounter | None = None,
         clock: Callable[[], float] = time.time,
+        language: Callable[[int], Awaitable[str | None]] | None = None,
     ) -> None:
         if limit < 1 or window <= 0 or block <= 0:
             raise ValueError("flood control needs limit >= 1, window > 0 and block > 0")
         self.i18n = i18n
+        self.language = language
         self.limits = FloodLimits(limit, window, block)
         self.counter: FloodCounter = counter if counter is not None else MemoryFloodCounter()
         self.clock = clock
@@ -321,17 +323,22 @@ class FloodControl(BaseMiddleware):
             await self._notice(event, data, user)
         return UNHANDLED
 
-    def _language(self, data: dict[str, Any], user: User) -> str:
+    async def _language(self, data: dict[str, Any], user: User) -> str:
         member = data.get("member")
-        if member is not None and member.language in LANGUAGES:
-            return str(member.language)
-        return guess_language(user)
+        chosen = member.language if member is not None else None
+        if chosen is None and self.language is not None:
+            try:
+                chosen = await self.language(user.id)
+            except Exception as exc:  # the notice still goes out, in Telegram's language
+                log.warning("flood notice: no member language (%s)", type(exc).__name__)
+        return str(chosen) if chosen in LANGUAGES else guess_language(user)
 
     async def _notice(self, update: Update, data: dict[str, Any], user: User) -> None:
         bot: Bot | None = data.get("bot")
         if bot is None:
             return
-        with self.i18n.context(), self.i18n.use_locale(self._language(data, user)):
+        language = await self._language(data, user)
+        with self.i18n.context(), self.i18n.use_locale(language):
             text = _(FLOOD_NOTICE).format(seconds=round(self.limits.block))
         try:
             if update.callback_query is not None:

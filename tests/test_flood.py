@@ -3,6 +3,7 @@ with exactly one localised notice; in one process or shared through Redis."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -13,6 +14,7 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.types import ChatMemberBanned, ChatMemberMember, ChatMemberUpdated
 from redis.asyncio import Redis
+from sqlalchemy import event
 
 from bot.app import Context, create_dispatcher
 from bot.middlewares import (
@@ -260,3 +262,35 @@ async def test_redis_down_lets_updates_pass(
     for _ in range(25):
         assert await member.send("/start")
     await dead.aclose()
+
+
+async def test_the_production_flood_control_reads_no_database_for_ignored_updates(
+    ctx: Context, bot: Bot, recording: RecordingSession
+) -> None:
+    """Flood control comes before every database lookup: a flooding person's ignored
+    updates cost no query; their notice is still in the language they chose as a member."""
+    strict = dataclasses.replace(ctx, settings=ctx.settings.model_copy(update={"flood_limit": 8}))
+    dp = create_dispatcher(strict)
+    member = Person(dp, bot, recording, 2100, language_code="kk")
+    await onboard(member, lang="ru")  # 5 updates
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(ctx.engine.sync_engine, "before_cursor_execute", count)
+    try:
+        for _ in range(3):
+            await member.send("/help")
+        sent = await member.send("/help")  # the 9th within 10 s
+        assert texts(sent) == notice(ctx, "ru")
+        statements.clear()
+        for _ in range(20):
+            # Cold directories (their TTL passed, or many people flood): a lookup would query.
+            ctx.member_directory.drop_all()
+            ctx.staff_directory.drop()
+            assert await member.send("Привет, помогите") == []
+            assert await member.press("menu:faq") == []
+        assert statements == []
+    finally:
+        event.remove(ctx.engine.sync_engine, "before_cursor_execute", count)
