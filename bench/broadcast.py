@@ -65,6 +65,7 @@ from common import (
     heap_frozen_every_second,
     own_cpu,
     postgres_database,
+    running_news_post,
     stdin_lines,
 )
 
@@ -168,7 +169,7 @@ async def _fill(engine: Any, n: int) -> int:
     """N members with consent, in Core batches (never a list of all of them), and the post."""
     from sqlalchemy import insert
 
-    from bot.storage.models import Broadcast, Member, PostStatus
+    from bot.storage.models import Member
 
     now = datetime.now(UTC)
     orgs = ("almaty", "astana", "shymkent", "karaganda")
@@ -187,20 +188,7 @@ async def _fill(engine: Any, n: int) -> int:
         async with engine.begin() as conn:
             await conn.execute(insert(Member), rows)
     async with engine.begin() as conn:
-        post = await conn.execute(
-            insert(Broadcast)
-            .values(
-                created_by=1,
-                status=PostStatus.RUNNING,
-                text_kk="<b>Жаңалық</b>: жалақы индексацияланады.",
-                text_ru="<b>Новость</b>: зарплата будет проиндексирована.",
-                orgs=[],
-                workplace_types=[],
-                urgent=False,
-                created_at=now,
-            )
-            .returning(Broadcast.id)
-        )
+        post = await conn.execute(running_news_post(now))
         return int(post.scalar_one())
 
 

@@ -17,8 +17,12 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy import Insert
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -145,3 +149,26 @@ def postgres_database(
     asyncio.run(run(f'CREATE DATABASE "{name}"'))
     url = admin_url.set(database=name).render_as_string(hide_password=False)
     return url, lambda: asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def running_news_post(now: datetime, *, urgent: bool = False) -> Insert:
+    """INSERT of a news post to every member, already running (… RETURNING its id).
+    `urgent`: sent at any hour, not held for the members' night."""
+    from sqlalchemy import insert
+
+    from bot.storage.models import Broadcast, PostStatus
+
+    return (
+        insert(Broadcast)
+        .values(
+            created_by=1,
+            status=PostStatus.RUNNING,
+            text_kk="<b>Жаңалық</b>: жалақы индексацияланады.",
+            text_ru="<b>Новость</b>: зарплата будет проиндексирована.",
+            orgs=[],
+            workplace_types=[],
+            urgent=urgent,
+            created_at=now,
+        )
+        .returning(Broadcast.id)
+    )

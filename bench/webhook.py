@@ -107,6 +107,7 @@ from common import (
     heap_frozen_every_second,
     own_cpu,
     postgres_database,
+    running_news_post,
     stdin_lines,
 )
 
@@ -856,7 +857,7 @@ async def prepare(url: str, members: int, post: int = 0) -> None:
     from bot.services.members import CONSENT_VERSION
     from bot.storage.db import create_engine
     from bot.storage.migrate import upgrade
-    from bot.storage.models import Broadcast, Member, PostStatus, WorkplaceType
+    from bot.storage.models import Member, WorkplaceType
     from bot.topics import default_member_orgs
 
     orgs = [org.id for org in default_member_orgs().orgs]
@@ -882,18 +883,8 @@ async def prepare(url: str, members: int, post: int = 0) -> None:
                 await conn.execute(insert(Member), rows)
         if post:
             async with engine.begin() as conn:
-                await conn.execute(
-                    insert(Broadcast).values(
-                        created_by=1,
-                        status=PostStatus.RUNNING,
-                        text_kk="<b>Жаңалық</b>: жалақы индексацияланады.",
-                        text_ru="<b>Новость</b>: зарплата будет проиндексирована.",
-                        orgs=[],
-                        workplace_types=[],
-                        urgent=True,  # sent at any hour (not held for the members' night)
-                        created_at=now,
-                    )
-                )
+                # Urgent: sent at any hour (not held for the members' night).
+                await conn.execute(running_news_post(now, urgent=True))
     finally:
         await engine.dispose()
 
