@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sqlite3
 import threading
 import time
 from pathlib import Path
 
-import pytest
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import func, insert, select, text
 
@@ -69,19 +67,6 @@ async def test_a_failing_write_fails_alone(ctx: Context) -> None:
     assert nodes == {f"ok{i}" for i in range(5)}
 
 
-async def test_a_write_behind_that_fails_is_logged_not_raised(
-    ctx: Context, caplog: pytest.LogCaptureFixture
-) -> None:
-    writer = ctx.writer
-    assert writer is not None
-    with caplog.at_level(logging.WARNING, logger="bot.storage.writer"):
-        writer.write_behind([insert(FaqEvent).values([event_row("bad", member_id=999)])])
-        writer.write_behind([insert(FaqEvent).values([event_row("fine")])])
-        await writer.flush()
-    assert await count_events(ctx) == 1
-    assert "a write behind failed: IntegrityError" in caplog.text
-
-
 async def test_the_writer_waits_for_a_lock_held_elsewhere(ctx: Context, tmp_path: Path) -> None:
     """Another connection holds the write lock for 0.3 s: the write waits, then lands."""
     writer = ctx.writer
@@ -129,9 +114,13 @@ async def test_fsm_writes_go_through_the_writer(ctx: Context) -> None:
 async def test_close_writes_what_is_queued(ctx: Context) -> None:
     writer = ctx.writer
     assert writer is not None
-    for i in range(20):
-        writer.write_behind([insert(FaqEvent).values([event_row(f"q{i}")])])
+    writes = [
+        asyncio.create_task(writer.write([insert(FaqEvent).values([event_row(f"q{i}")])]))
+        for i in range(20)
+    ]
+    await asyncio.sleep(0)  # queued
     await writer.close()
+    await asyncio.gather(*writes)
     assert await count_events(ctx) == 20
     # A closed writer starts again when used (a context closed and reused in tests).
     await writer.write([text("SELECT 1")])

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import queue
 import threading
 import time
@@ -36,8 +35,6 @@ from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 
-log = logging.getLogger(__name__)
-
 BATCH = 200  # writes at most in one transaction
 LOCK_POLL = 0.0005  # seconds between two tries for the write lock
 BUSY_TIMEOUT = 30.0  # seconds; then the writes of that transaction fail
@@ -46,8 +43,8 @@ BUSY_TIMEOUT = 30.0  # seconds; then the writes of that transaction fail
 @dataclass
 class _Job:
     statements: Sequence[Executable]
-    loop: asyncio.AbstractEventLoop | None = None
-    future: asyncio.Future[None] | None = None
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[None]
     error: BaseException | None = field(default=None)
 
 
@@ -81,12 +78,7 @@ class SqliteWriter:
         loop = asyncio.get_running_loop()
         job = _Job(statements, loop, loop.create_future())
         self._submit(job)
-        assert job.future is not None
         await asyncio.shield(job.future)  # a cancelled update does not undo a queued write
-
-    def write_behind(self, statements: Sequence[Executable]) -> None:
-        """Queue `statements` without waiting: a failure is logged, not raised."""
-        self._submit(_Job(statements))
 
     async def flush(self) -> None:
         """Every write queued before this call is committed (or failed) when it returns."""
@@ -202,10 +194,6 @@ def _begin_immediate(connection: Connection, timeout: float) -> None:
 
 
 def _settle(job: _Job) -> None:
-    if job.future is None or job.loop is None:
-        if job.error is not None:
-            log.warning("a write behind failed: %s", type(job.error).__name__)
-        return
     future, error = job.future, job.error
 
     def settle() -> None:
