@@ -8,8 +8,10 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import func, insert, select, text
+from sqlalchemy.exc import OperationalError
 
 from bot.app import Context
 from bot.storage.fsm import DatabaseStorage
@@ -124,3 +126,12 @@ async def test_close_writes_what_is_queued(ctx: Context) -> None:
     assert await count_events(ctx) == 20
     # A closed writer starts again when used (a context closed and reused in tests).
     await writer.write([text("SELECT 1")])
+
+
+async def test_a_database_that_cannot_be_opened_fails_the_write(tmp_path: Path) -> None:
+    writer = SqliteWriter(str(tmp_path / "missing" / "dir" / "bot.db"))
+    try:
+        with pytest.raises(OperationalError, match="unable to open"):
+            await asyncio.wait_for(writer.write([text("SELECT 1")]), 5)
+    finally:
+        await writer.close()

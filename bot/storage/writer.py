@@ -133,25 +133,39 @@ class SqliteWriter:
 
     def _run(self) -> None:
         assert self._engine is not None
-        with self._engine.connect() as connection:
+        connection: Connection | None = None
+        try:
             while True:
-                first = self._jobs.get()
-                if first is _STOP:
-                    return
-                jobs = [first]
-                stop = False
-                while len(jobs) < BATCH:
+                jobs, stop = self._next_batch()
+                if jobs:
                     try:
-                        more = self._jobs.get_nowait()
-                    except queue.Empty:
-                        break
-                    if more is _STOP:
-                        stop = True
-                        break
-                    jobs.append(more)
-                self._run_batch(connection, jobs)
+                        if connection is None:
+                            connection = self._engine.connect()
+                    except Exception as exc:  # no connection: these fail, the next try again
+                        for job in jobs:
+                            job.error = exc
+                            _settle(job)
+                    else:
+                        self._run_batch(connection, jobs)
                 if stop:
                     return
+        finally:
+            if connection is not None:
+                connection.close()
+
+    def _next_batch(self) -> tuple[list[_Job], bool]:
+        """The writes queued now (waiting for the first), and whether to stop after them."""
+        jobs: list[_Job] = []
+        item = self._jobs.get()
+        while item is not _STOP:
+            jobs.append(item)
+            if len(jobs) >= BATCH:
+                return jobs, False
+            try:
+                item = self._jobs.get_nowait()
+            except queue.Empty:
+                return jobs, False
+        return jobs, True
 
     def _run_batch(self, connection: Connection, jobs: list[_Job]) -> None:
         try:
