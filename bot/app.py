@@ -15,7 +15,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.enums import ParseMode
 from aiogram.fsm.storage.base import BaseEventIsolation, BaseStorage
-from aiogram.fsm.storage.memory import SimpleEventIsolation
 from aiogram.utils.i18n import I18n
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -29,6 +28,7 @@ from bot.handlers import get_routers
 from bot.handlers.errors import on_error
 from bot.handlers.question import ForgetSearch
 from bot.i18n import MemberI18nMiddleware, create_i18n
+from bot.isolation import MemberIsolation
 from bot.metrics import CountingMiddleware
 from bot.middlewares import (
     DbSessionMiddleware,
@@ -145,7 +145,8 @@ def create_dispatcher(
     dp = Dispatcher(
         storage=storage or DatabaseStorage(ctx.session_factory, writer=ctx.writer),
         # One update at a time per member: an album's photos must not race on the draft.
-        events_isolation=isolation or SimpleEventIsolation(),
+        # A member's lock lives only while their updates hold or wait for it.
+        events_isolation=isolation or MemberIsolation(),
         settings=ctx.settings,
         faq=ctx.faq,
         faq_index=ctx.faq_index,

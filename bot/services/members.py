@@ -6,6 +6,7 @@ refresh the directory after their caller commits.
 
 from __future__ import annotations
 
+import sys
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -32,14 +33,20 @@ class MemberView:
 
     @classmethod
     def of(cls, member: Member) -> MemberView:
+        # The strings are a handful of values shared by many members: interned, a cached
+        # view holds references instead of its own copies (~160 bytes less each).
         return cls(
             id=member.id,
             telegram_id=member.telegram_id,
-            language=member.language,
-            member_org=member.member_org,
+            language=sys.intern(member.language),
+            member_org=_interned(member.member_org),
             workplace_type=member.workplace_type,
-            consent_version=member.consent_version,
+            consent_version=_interned(member.consent_version),
         )
+
+
+def _interned(value: str | None) -> str | None:
+    return None if value is None else sys.intern(value)
 
 
 class MemberDirectory:
@@ -47,10 +54,11 @@ class MemberDirectory:
 
     In embedded mode this process is the only writer, and every write goes through this
     module, so the memory copy is the database's. `ttl` bounds how long a copy is trusted
-    where another process may write (scaled mode).
+    where another process may write (scaled mode). `size` bounds memory (~7 MB at 20,000,
+    the members active within minutes of each other); the least recently read go first.
     """
 
-    def __init__(self, size: int = 100_000, ttl: float = 300.0) -> None:
+    def __init__(self, size: int = 20_000, ttl: float = 300.0) -> None:
         self.size = size
         self.ttl = ttl
         self._views: OrderedDict[int, tuple[float, MemberView | None]] = OrderedDict()

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.storage.models import FsmRecord, utcnow
 from bot.storage.writer import SqliteWriter
 
-CACHE_SIZE = 50_000
+CACHE_SIZE = 10_000  # conversations kept in memory; the rest are read from the database
 SWEEP_BATCH = 1_000  # rows deleted per transaction: a first sweep never holds long locks
 
 
