@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +47,6 @@ class Node:
     answer: dict[str, str] | None = None
     keywords: dict[str, list[str]] = field(default_factory=dict)
     refs: list[Ref] = field(default_factory=list)
-    reviewed: date | None = None
 
     @property
     def is_answer(self) -> bool:
@@ -89,16 +87,15 @@ class Faq:
         return self.nodes.get(node_id)
 
 
-def load_faq(directory: Path = CONTENT_DIR, *, today: date | None = None) -> Faq:
+def load_faq(directory: Path = CONTENT_DIR) -> Faq:
     """Load and validate; raises FaqError naming every problem found."""
-    faq, problems = check_faq(directory, today=today)
+    faq, problems = check_faq(directory)
     if problems:
         raise FaqError(problems)
     return faq
 
 
-def check_faq(directory: Path = CONTENT_DIR, *, today: date | None = None) -> tuple[Faq, list[str]]:
-    today = today or date.today()
+def check_faq(directory: Path = CONTENT_DIR) -> tuple[Faq, list[str]]:
     problems: list[str] = []
     nodes: dict[str, Node] = {}
     topics: list[Node] = []
@@ -124,7 +121,7 @@ def check_faq(directory: Path = CONTENT_DIR, *, today: date | None = None) -> tu
             problems.append(f"{where}: topic {topic_id!r} defined twice")
             continue
         seen_topics.add(topic_id)
-        node = _build(raw, topic_id, None, where, nodes, problems, today)
+        node = _build(raw, topic_id, None, where, nodes, problems)
         if node is not None:
             if node.is_answer:
                 problems.append(f"{where}: topic {topic_id!r} must have children, not an answer")
@@ -160,7 +157,6 @@ def _build(
     file: str,
     nodes: dict[str, Node],
     problems: list[str],
-    today: date,
 ) -> Node | None:
     node_id = str(raw.get("id", ""))
     where = f"{file}: {node_id or '(no id)'}"
@@ -192,7 +188,7 @@ def _build(
             if not isinstance(child, dict):
                 problems.append(f"{where}: each child must be a mapping")
                 continue
-            built = _build(child, topic, node, file, nodes, problems, today)
+            built = _build(child, topic, node, file, nodes, problems)
             if built is not None:
                 node.children.append(built)
         return node
@@ -215,16 +211,7 @@ def _build(
         for i, ref in enumerate(refs, 1):
             texts = _texts(ref, f"reference {i}", where, problems, 200)
             node.refs.append(Ref(texts["kk"], texts["ru"]))
-    reviewed = raw.get("reviewed")
-    if isinstance(reviewed, str):
-        try:
-            reviewed = date.fromisoformat(reviewed)
-        except ValueError:
-            reviewed = None
-    if not isinstance(reviewed, date):
-        problems.append(f"{where}: reviewed must be a date (YYYY-MM-DD)")
-    elif reviewed > today:
-        problems.append(f"{where}: reviewed date {reviewed} is in the future")
-    else:
-        node.reviewed = reviewed
+    if "reviewed" in raw:
+        # A review is a lawyer's sign-off, never a date written into the content.
+        problems.append(f"{where}: content carries no review date (remove 'reviewed')")
     return node

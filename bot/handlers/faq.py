@@ -19,7 +19,7 @@ from bot.faq.content import Faq, Node
 from bot.filters import MenuButton, Registered
 from bot.handlers.appeal import start_draft
 from bot.handlers.question import typed_question
-from bot.i18n import fmt_date
+from bot.i18n import N_
 from bot.services.faq_events import FaqEvents
 from bot.services.members import MemberView
 from bot.storage.models import AppealSource, FaqEventKind
@@ -55,17 +55,19 @@ def branch_screen(node: Node, lang: str) -> tuple[str, InlineKeyboardMarkup]:
     return "<b>{}</b>\n{}".format(crumbs, _("Choose a question:")), builder.as_markup()
 
 
+NOT_REVIEWED = N_("Prepared from the Labour Code; not yet reviewed by a union lawyer.")
+
+
 @lru_cache(maxsize=4096)
 def answer_text(node: Node, lang: str) -> str:
     refs = "; ".join(escape(r.text(lang)) for r in node.refs)
-    reviewed = fmt_date(node.reviewed, lang) if node.reviewed else "—"
     return "\n\n".join(
         [
             f"<b>{escape(node.title_in(lang))}</b>",
             escape(node.answer_in(lang)),
-            "📖 {}\n🗓 {}".format(
-                refs, _("Reviewed by the union's lawyers: {date}").format(date=reviewed)
-            ),
+            # No answer claims a review nobody gave: the shipped content is prepared from
+            # the Code and carries no review date.
+            f"📖 {refs}\n🗓 {_(NOT_REVIEWED)}",
             "<i>{}</i>".format(
                 _(
                     "This is general information. A union lawyer will look at your own "
