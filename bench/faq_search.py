@@ -14,7 +14,6 @@ import random
 import statistics
 import sys
 import time
-from datetime import date
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -50,7 +49,6 @@ def synthetic_faq(shipped: Faq, answers: int, seed: int = 7) -> Faq:
             answer={lang: " ".join(rng.choices(words[lang], k=140)) for lang in ("kk", "ru")},
             keywords={lang: rng.sample(words[lang], 8) for lang in ("kk", "ru")},
             refs=[Ref("ЕК 1-бап", "ТК ст. 1")],
-            reviewed=date(2026, 11, 20),
         )
         topic.children.append(node)
         nodes[node.id] = node
