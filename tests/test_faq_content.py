@@ -149,6 +149,9 @@ STRUCK = {
         "қызметкердің таңдауы бойынша",
         # Art. 46: calendar or working days is not settled after the 2025-26 amendments.
         "15 күнтізбелік күн",
+        # The attestation cycle's length and source are unsettled; never the status law's.
+        "бес жылда бір рет",
+        "5 жылда бір рет",
     ),
     "ru": (
         "со дня решения комиссии",
@@ -161,6 +164,8 @@ STRUCK = {
         "по вашему выбору",
         "по выбору работника",
         "15 календарных дней",
+        "одного раза в пять лет",
+        "одного раза в 5 лет",
     ),
 }
 
