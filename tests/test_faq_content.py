@@ -203,3 +203,11 @@ def test_no_answer_claims_a_review_nobody_gave() -> None:
                 text = answer_text(answer, lang)
                 assert line in text, (answer.id, lang)
                 assert "тексерген:" not in text and "Проверено юристами" not in text
+
+
+def test_russian_titles_are_gender_neutral() -> None:
+    """A title is a button a woman taps as often as a man: no past-tense "I" forms."""
+    gendered = ("получил ", "заболел ", "не прошёл", "не нашёл", "обязан ли я", "уволился")
+    for node in load_faq().nodes.values():
+        title = node.title_in("ru").lower()
+        assert not any(word in title for word in gendered), (node.id, title)
