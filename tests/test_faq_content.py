@@ -211,3 +211,25 @@ def test_russian_titles_are_gender_neutral() -> None:
     for node in load_faq().nodes.values():
         title = node.title_in("ru").lower()
         assert not any(word in title for word in gendered), (node.id, title)
+
+
+def test_one_register_capitalised_in_the_faq_and_the_interface() -> None:
+    """«Сіз»/«Вы» are capitalised everywhere a member reads, as the interface does."""
+    import re
+
+    from babel.messages.pofile import read_po
+
+    lowercase = {
+        "ru": re.compile(r"(?<![\w-])(вы|вас|вам|вами|ваш\w*)(?![\w-])"),
+        "kk": re.compile(r"(?<![\w-])(сіз\w*)(?![\w-])"),
+    }
+    faq = load_faq()
+    root = Path(__file__).resolve().parent.parent
+    for lang, pattern in lowercase.items():
+        texts = [(n.id, n.title_in(lang)) for n in faq.nodes.values()]
+        texts += [(n.id, n.answer_in(lang)) for n in faq.answers]
+        po = root / "locales" / lang / "LC_MESSAGES" / "messages.po"
+        with po.open("rb") as f:
+            texts += [(str(m.id), str(m.string)) for m in read_po(f, locale=lang) if m.id]
+        found = [(where, m.group(0)) for where, text in texts for m in pattern.finditer(text)]
+        assert found == [], found[:5]
