@@ -68,3 +68,18 @@ def test_compiled_catalog_is_not_stale(lang: str) -> None:
     expected = {m.id: m.string for m in po if m.id and not m.fuzzy}
     actual = {m.id: m.string for m in mo if m.id}
     assert actual == expected, "run scripts/i18n.sh compile"
+
+
+# English words a member would otherwise read (commands such as /faq, placeholders and the
+# staff's role names in /invite's usage are not shown as words).
+ENGLISH_SHOWN = re.compile(r"(?<![/{@\w])(FAQ|username|Telegram id|reply)(?![\w}])")
+
+
+@pytest.mark.parametrize("lang", ["kk", "ru"])
+def test_no_english_words_in_what_members_read(lang: str) -> None:
+    shown = [
+        (m.id, m.string)
+        for m in entries(lang)
+        if m.id and isinstance(m.string, str) and ENGLISH_SHOWN.search(m.string)
+    ]
+    assert shown == []
