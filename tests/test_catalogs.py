@@ -83,3 +83,14 @@ def test_no_english_words_in_what_members_read(lang: str) -> None:
         if m.id and isinstance(m.string, str) and ENGLISH_SHOWN.search(m.string)
     ]
     assert shown == []
+
+
+def test_kazakh_interface_uses_the_union_s_words() -> None:
+    """«Күйі» for status, «Болдырмау» for cancel, «Жасырын» for anonymous."""
+    by_id = {m.id: str(m.string) for m in entries("kk") if isinstance(m.id, str) and m.id}
+    assert by_id["Status"] == "Күйі"
+    assert by_id["Status: {status}"].startswith("Күйі:")
+    assert "Болдырмау" in by_id["✖️ Cancel"]
+    assert by_id["anonymous"] == "жасырын"
+    assert "Жасырын" in by_id["🕶 Send anonymously"]
+    assert not [s for s in by_id.values() if "аноним" in s.lower()]
