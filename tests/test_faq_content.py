@@ -233,3 +233,20 @@ def test_one_register_capitalised_in_the_faq_and_the_interface() -> None:
             texts += [(str(m.id), str(m.string)) for m in read_po(f, locale=lang) if m.id]
         found = [(where, m.group(0)) for where, text in texts for m in pattern.finditer(text)]
         assert found == [], found[:5]
+
+
+def test_one_citation_style() -> None:
+    """«Еңбек кодексінің 160-бабы» and «ст. 160 ТК РК», in the text and the references."""
+    import re
+
+    other_styles = {
+        "kk": re.compile(r"ЕК \d|ҚР Еңбек кодексі,|\(\d[\d,–\- ]*-бап(тар)?\)"),
+        "ru": re.compile(
+            r"Трудовой кодекс РК, |ст\. [\d,–\- ]+ Трудового кодекса|\(ст\. [\d,–\- ]+\)"
+        ),
+    }
+    for answer in load_faq().answers:
+        for lang, pattern in other_styles.items():
+            texts = [answer.answer_in(lang), *(ref.text(lang) for ref in answer.refs)]
+            found = [m.group(0) for text in texts for m in pattern.finditer(text)]
+            assert found == [], (answer.id, lang, found)
