@@ -342,10 +342,15 @@ async def test_member_asks_lawyer_takes_and_they_talk(
     await member.tap("my:add:", reply_contains="")
     mark = api.mark()
     api.send_text(member.user_id, "Спасибо, заполню.", language_code="ru")
+    # The lawyer's confirmation of the document may arrive after the mark: wait for the
+    # member's words themselves.
     relayed = await api.wait_for(
-        "sendMessage", lambda c: str(c.chat_id) == str(lawyer.user_id), timeout=15, after=mark
+        "sendMessage",
+        lambda c: str(c.chat_id) == str(lawyer.user_id) and "Спасибо, заполню." in (c.text or ""),
+        timeout=15,
+        after=mark,
     )
-    assert "Спасибо, заполню." in (relayed.text or "")
+    assert "№" in (relayed.text or "")
     with sqlite3.connect(bot.db) as db:
         sides = [r[0] for r in db.execute("SELECT side FROM appeal_message ORDER BY id")]
         status = db.execute("SELECT status FROM appeal").fetchone()[0]
