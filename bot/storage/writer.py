@@ -111,7 +111,12 @@ class SqliteWriter:
 
     def _make_engine(self) -> Engine:
         engine = create_engine(
-            f"sqlite:///{self.database}", poolclass=StaticPool, hide_parameters=True
+            f"sqlite:///{self.database}",
+            poolclass=StaticPool,
+            hide_parameters=True,
+            # Used by the writer thread only; `close` disposes of it from the event loop's
+            # thread once that thread has ended.
+            connect_args={"check_same_thread": False},
         )
 
         @event.listens_for(engine, "connect")
@@ -168,6 +173,10 @@ class SqliteWriter:
         return jobs, True
 
     def _run_batch(self, connection: Connection, jobs: list[_Job]) -> None:
+        if not any(job.statements for job in jobs):  # only flushes: nothing to lock for
+            for job in jobs:
+                _settle(job)
+            return
         try:
             with connection.begin():
                 for job in jobs:
