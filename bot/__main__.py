@@ -44,6 +44,16 @@ def main(argv: list[str] | None = None) -> int:
     faq_sub = faq.add_subparsers(dest="faq_command", required=True)
     check = faq_sub.add_parser("check", help="validate the FAQ content; non-zero exit on problems")
     check.add_argument("--dir", type=Path, default=CONTENT_DIR, help="content directory")
+    export = faq_sub.add_parser(
+        "export", help="write the live FAQ (from the database) as YAML files into DIR"
+    )
+    export.add_argument("dir", type=Path, help="directory for the YAML files")
+    load = faq_sub.add_parser(
+        "import",
+        help="load YAML files from DIR into the live FAQ (refused if invalid; sign-offs of "
+        "unchanged answers kept)",
+    )
+    load.add_argument("dir", type=Path, help="directory with one YAML file per topic")
     search = faq_sub.add_parser("search", help="print the best FAQ hits for a question")
     search.add_argument(
         "--lang", choices=["kk", "ru"], default="kk", help="language of the titles shown"
@@ -88,6 +98,11 @@ def main(argv: list[str] | None = None) -> int:
 
         return run_async(demo_command(args))
 
+    if args.command == "faq" and args.faq_command in ("export", "import"):
+        from bot.faq.cli import faq_export, faq_import
+
+        task = faq_export if args.faq_command == "export" else faq_import
+        return run_async(task(load_settings(ToolSettings), args.dir))
     if args.command == "faq":
         return faq_check(args.dir) if args.faq_command == "check" else faq_search(args)
     if args.command == "db" and args.db_command == "backup":

@@ -22,7 +22,8 @@ from bot.compat import requests as response_types
 from bot.compat.routers import detach
 from bot.compat.sends import BotSession
 from bot.config import Settings
-from bot.faq.content import Faq, load_faq
+from bot.faq.content import Faq
+from bot.faq.library import FaqLibrary
 from bot.faq.search import FaqIndex
 from bot.handlers import get_routers
 from bot.handlers.errors import on_error
@@ -37,6 +38,7 @@ from bot.middlewares import (
     FloodControl,
     FloodCounter,
     InFlight,
+    LiveFaq,
     PeopleMiddleware,
 )
 from bot.outbox import Outbox
@@ -63,8 +65,7 @@ class Context:
     settings: Settings
     engine: AsyncEngine
     session_factory: async_sessionmaker[AsyncSession]
-    faq: Faq
-    faq_index: FaqIndex
+    faq_library: FaqLibrary
     orgs: MemberOrgs
     i18n: I18n
     member_directory: MemberDirectory
@@ -75,6 +76,18 @@ class Context:
     owner: str  # this process, among the instances (leases, the outbox's marks)
     writer: SqliteWriter | None = None  # a SQLite file's short writes (bot/storage/writer.py)
 
+    @property
+    def faq(self) -> Faq:
+        return self.faq_library.faq
+
+    @property
+    def faq_index(self) -> FaqIndex:
+        return self.faq_library.index
+
+    async def open_faq(self) -> None:
+        """The live FAQ from the database (seeded from the YAML at the first start)."""
+        await self.faq_library.open(self.session_factory)
+
     async def close(self) -> None:
         """What is queued is written; then the database's connections are closed."""
         if self.writer is not None:
@@ -83,7 +96,7 @@ class Context:
 
 
 def build_context(settings: Settings) -> Context:
-    faq = load_faq(settings.faq_dir)
+    faq_library = FaqLibrary.from_directory(settings.faq_dir)
     configure_tally(ZoneInfo(settings.timezone))
     engine = create_engine(settings.database_url)
     session_factory = create_session_factory(engine)
@@ -93,8 +106,7 @@ def build_context(settings: Settings) -> Context:
         settings=settings,
         engine=engine,
         session_factory=session_factory,
-        faq=faq,
-        faq_index=FaqIndex(faq),
+        faq_library=faq_library,
         orgs=MemberOrgs.load(settings.member_orgs_file),
         i18n=i18n,
         member_directory=MemberDirectory(),
@@ -148,8 +160,7 @@ def create_dispatcher(
         # A member's lock lives only while their updates hold or wait for it.
         events_isolation=isolation or MemberIsolation(),
         settings=ctx.settings,
-        faq=ctx.faq,
-        faq_index=ctx.faq_index,
+        faq_library=ctx.faq_library,
         orgs=ctx.orgs,
         tz=ZoneInfo(ctx.settings.timezone),
         member_directory=ctx.member_directory,
@@ -184,6 +195,7 @@ def create_dispatcher(
             language=member_language,
         )
     )
+    dp.update.outer_middleware(LiveFaq(ctx.faq_library))
     dp.update.outer_middleware(DbSessionMiddleware(ctx.session_factory))
     dp.update.outer_middleware(FaqEventsAfterReply(ctx.session_factory, ctx.writer))
     dp.update.outer_middleware(PeopleMiddleware(ctx.member_directory, ctx.staff_directory))

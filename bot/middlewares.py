@@ -30,6 +30,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.faq.library import FaqLibrary
 from bot.i18n import LANGUAGES, N_, guess_language
 from bot.services.faq_events import FaqEvents
 from bot.services.members import MemberDirectory
@@ -42,6 +43,18 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
+
+
+class LiveFaq(BaseMiddleware):
+    """`faq` and `faq_index` for the handlers: the library's content at this update's
+    start (an edit published meanwhile is seen by the next update)."""
+
+    def __init__(self, library: FaqLibrary) -> None:
+        self.library = library
+
+    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
+        data["faq"], data["faq_index"] = self.library.faq, self.library.index
+        return await handler(event, data)
 
 
 class InFlight(BaseMiddleware):

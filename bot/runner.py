@@ -38,13 +38,15 @@ from bot.retention import fsm_sweep_job, retention_job
 from bot.scale.lease import ProcessLease
 from bot.scale.once import MemorySeenUpdates, OnceMiddleware, RedisSeenUpdates
 from bot.scale.pacer import SharedPacer
-from bot.scale.sync import DirectorySync
+from bot.scale.sync import DirectorySync, FaqReload
 from bot.scale.webhook import CannotListen, exit_if_stuck, stopped
 from bot.scale.webhook import serve as serve_webhook
 from bot.storage.migrate import upgrade
 from bot.storage.models import StaffRole
 
 log = logging.getLogger(__name__)
+# How often each instance compares the stored FAQ revision with the one it serves.
+FAQ_CHECK_SECONDS = 30
 
 
 def post_runner(ctx: Context, bot: Bot, owner: str, redis: Redis | None) -> PostRunner:
@@ -122,6 +124,10 @@ def _scheduler(
     async def posts() -> None:
         await runner.tick(schedule=leader.held)
 
+    async def faq() -> None:
+        # Every instance: content changed by `faq import`, or a sync message that was lost.
+        await ctx.faq_library.refresh(ctx.session_factory)
+
     async def retention() -> None:
         if leader.held:
             await retention_job(ctx)
@@ -131,6 +137,7 @@ def _scheduler(
         (lead, "lease", settings.scheduler_lease_seconds / 3),
         (desk, "desk", settings.desk_job_minutes * 60),
         (posts, "posts", settings.posts_tick_seconds),
+        (faq, "faq", FAQ_CHECK_SECONDS),
     ]
     for job, name, seconds in jobs:
         scheduler.add_job(
@@ -171,6 +178,7 @@ async def run(settings: Settings) -> int:
         return 1
     try:
         await upgrade(ctx.engine)
+        await ctx.open_faq()
         admins_ended = await settle_access(ctx)
     except Exception as exc:
         await ctx.close()
@@ -192,7 +200,13 @@ async def run(settings: Settings) -> int:
         # A client of their own: the dispatcher closes its storage's client when it stops.
         fsm_redis = Redis.from_url(str(settings.redis_url))
         storage = redis_fsm_storage(settings, fsm_redis)
-        sync = DirectorySync(redis, prefix, ctx.member_directory, ctx.staff_directory)
+        sync = DirectorySync(
+            redis,
+            prefix,
+            ctx.member_directory,
+            ctx.staff_directory,
+            FaqReload(ctx.faq_library, ctx.session_factory),
+        )
         dp = create_dispatcher(
             ctx,
             storage=storage,

@@ -31,6 +31,7 @@ async def ctx(tmp_path: Path) -> AsyncIterator[Context]:
     # A SQLite *file*: :memory: would hide concurrency problems.
     context = build_context(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"))
     await upgrade(context.engine)
+    await context.open_faq()
     async with context.session_factory() as session:
         await ensure_admins(session, [ADMIN_ID])
         await session.commit()

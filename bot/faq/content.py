@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,9 @@ ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 MAX_ID_BYTES = 40
 MAX_TITLE = 60
 MAX_ANSWER = 3000
+MAX_REF = 200
+# Answers are plain text: the bot escapes them, so a tag would reach members as typed.
+TAG_RE = re.compile(r"</?[a-zA-Z][a-zA-Z0-9]*(\s[^<>]*)?>")
 # Longest callback data the bot builds around a node id ("faq:<action>:<id>", and
 # "hit:<action>:<id>:<search id of six hex digits>" in search results); Telegram allows 64.
 CALLBACK_OVERHEAD = max(
@@ -47,6 +51,11 @@ class Node:
     answer: dict[str, str] | None = None
     keywords: dict[str, list[str]] = field(default_factory=dict)
     refs: list[Ref] = field(default_factory=list)
+    # The live content's bookkeeping (bot/storage/faq.py): the published version, and the
+    # lawyer who signed exactly that version off, if anyone did.
+    version: int = 0
+    signed_by: str | None = None
+    signed_at: datetime | None = None
 
     @property
     def is_answer(self) -> bool:
@@ -66,6 +75,43 @@ class Node:
             nodes.append(node)
             node = node.parent
         return list(reversed(nodes))
+
+
+def sign_off_valid_until(signed_at: datetime) -> datetime:
+    """A sign-off lasts 12 months (29 February signs until 28 February)."""
+    try:
+        return signed_at.replace(year=signed_at.year + 1)
+    except ValueError:
+        return signed_at.replace(year=signed_at.year + 1, day=28)
+
+
+def answer_problems(
+    title: dict[str, str], answer: dict[str, str], refs: list[Ref]
+) -> list[tuple[str, str]]:
+    """`faq check`'s rules for one answer, as (rule, language) pairs ("" for both): what an
+    edit in the bot is held to before it is published."""
+    found: list[tuple[str, str]] = []
+    for lang in LANGS:
+        if not title.get(lang, "").strip():
+            found.append(("title-missing", lang))
+        elif len(title[lang].strip()) > MAX_TITLE:
+            found.append(("title-too-long", lang))
+        if not answer.get(lang, "").strip():
+            found.append(("answer-missing", lang))
+        elif len(answer[lang].strip()) > MAX_ANSWER:
+            found.append(("answer-too-long", lang))
+        if any(TAG_RE.search(text) for text in (title.get(lang, ""), answer.get(lang, ""))):
+            found.append(("markup", lang))
+    if not refs:
+        found.append(("refs-missing", ""))
+    for ref in refs:
+        for lang in LANGS:
+            text = ref.text(lang).strip()
+            if not text:
+                found.append(("ref-missing", lang))
+            elif len(text) > MAX_REF:
+                found.append(("ref-too-long", lang))
+    return found
 
 
 class FaqError(Exception):
@@ -193,6 +239,9 @@ def _build(
                 node.children.append(built)
         return node
     node.answer = _texts(raw.get("answer"), "answer", where, problems, MAX_ANSWER)
+    for lang in LANGS:
+        if TAG_RE.search(node.answer[lang]) or TAG_RE.search(node.title[lang]):
+            problems.append(f"{where}: {lang} text has markup tags (answers are plain text)")
     keywords = raw.get("keywords") or {}
     if keywords:
         if not isinstance(keywords, dict):
@@ -209,7 +258,7 @@ def _build(
         problems.append(f"{where}: an answer needs at least one article reference (refs)")
     else:
         for i, ref in enumerate(refs, 1):
-            texts = _texts(ref, f"reference {i}", where, problems, 200)
+            texts = _texts(ref, f"reference {i}", where, problems, MAX_REF)
             node.refs.append(Ref(texts["kk"], texts["ru"]))
     if "reviewed" in raw:
         # A review is a lawyer's sign-off, never a date written into the content.

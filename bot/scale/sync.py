@@ -19,29 +19,46 @@ import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import TelegramObject
 from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.faq.library import FaqLibrary
 from bot.services.members import MemberDirectory
 from bot.services.staff import StaffDirectory
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class FaqReload:
+    library: FaqLibrary
+    session_factory: async_sessionmaker[AsyncSession]
+
+
 class DirectorySync:
     def __init__(
-        self, redis: Redis, prefix: str, members: MemberDirectory, staff: StaffDirectory
+        self,
+        redis: Redis,
+        prefix: str,
+        members: MemberDirectory,
+        staff: StaffDirectory,
+        faq: FaqReload | None = None,
     ) -> None:
         self.redis, self.channel = redis, f"{prefix}:directory"
-        self.members, self.staff = members, staff
+        self.members, self.staff, self.faq = members, staff, faq
         self.me = uuid.uuid4().hex[:12]
         self._task: asyncio.Task[None] | None = None
         self._sends: set[asyncio.Task[None]] = set()
+        self._reloads: set[asyncio.Task[bool]] = set()
         members.listeners.append(lambda telegram_id: self._publish(f"member:{telegram_id}"))
         staff.listeners.append(lambda: self._publish("staff"))
+        if faq is not None:
+            faq.library.listeners.append(lambda: self._publish("faq"))
 
     async def start(self) -> None:
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
@@ -73,6 +90,11 @@ class DirectorySync:
             self.members.drop(int(ident))
         elif kind == "staff":
             self.staff.drop()
+        elif kind == "faq" and self.faq is not None:
+            # An editor published on another instance: the stored content is reloaded.
+            task = asyncio.create_task(self.faq.library.refresh(self.faq.session_factory))
+            self._reloads.add(task)
+            task.add_done_callback(self._reloads.discard)
 
     async def _listen(self, pubsub: object) -> None:
         from redis.asyncio.client import PubSub
@@ -102,7 +124,7 @@ class DirectorySync:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        await asyncio.gather(*self._sends, return_exceptions=True)
+        await asyncio.gather(*self._sends, *self._reloads, return_exceptions=True)
 
 
 class SettledChanges(BaseMiddleware):

@@ -33,11 +33,25 @@ class StaffView:
     role: StaffRole
     member_orgs: tuple[str, ...]
     full_name: str | None = None
+    faq_editor: bool = False
 
     @classmethod
     def of(cls, staff: Staff) -> StaffView:
         return cls(
-            staff.id, staff.telegram_id, staff.role, tuple(staff.member_orgs or ()), staff.full_name
+            staff.id,
+            staff.telegram_id,
+            staff.role,
+            tuple(staff.member_orgs or ()),
+            staff.full_name,
+            bool(staff.faq_editor),
+        )
+
+    @property
+    def edits_faq(self) -> bool:
+        """Head lawyers, and lawyers an admin gave the editor right: edit, publish and sign
+        off FAQ answers."""
+        return self.role == StaffRole.HEAD_LAWYER or (
+            self.role == StaffRole.LAWYER and self.faq_editor
         )
 
     @property

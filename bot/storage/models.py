@@ -167,6 +167,8 @@ class Staff(Base):
     # The admin role came from ADMIN_IDS at a start (not from an invite or another admin):
     # it goes again at the first start without the id in ADMIN_IDS.
     from_admin_ids: Mapped[bool] = mapped_column(Boolean, default=False)
+    # May edit, publish and sign off FAQ answers (head lawyers may by their role).
+    faq_editor: Mapped[bool] = mapped_column(Boolean, default=False)
 
 
 class StaffInvite(Base):
@@ -524,3 +526,91 @@ class OutboxMessage(Base):
     # Telegram's id of the message as delivered: a reply to it belongs to `appeal_id`.
     message_id: Mapped[int | None] = mapped_column(BigInteger)
     error: Mapped[str | None] = mapped_column(String(200))
+
+
+class FaqOrigin(enum.StrEnum):
+    REPOSITORY = "repository"  # the YAML shipped with the bot, or loaded by `faq import`
+    BOT = "bot"  # created by an editor in the bot
+    APPEAL = "appeal"  # grown from a lawyer's answer in an appeal (a candidate, published)
+
+
+class FaqEntry(Base):
+    """A node of the live FAQ tree: a topic, a subtopic or an answer. Its texts are in its
+    versions; `version` is the published one members see."""
+
+    __tablename__ = "faq_entry"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    parent_id: Mapped[str | None] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    is_answer: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    origin: Mapped[FaqOrigin] = mapped_column(_enum(FaqOrigin), default=FaqOrigin.REPOSITORY)
+    origin_appeal_id: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Left out of the tree by an import that no longer has it; its versions are kept.
+    retired_at: Mapped[datetime | None]
+
+
+class FaqVersion(Base):
+    """One published state of an entry's texts: who, when, what changed; a sign-off is a
+    named lawyer's statement about exactly this version."""
+
+    __tablename__ = "faq_version"
+    __table_args__ = (Index("ix_faq_version_entry_number", "entry_id", "number", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(ForeignKey("faq_entry.id"))
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    keywords: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    refs: Mapped[list[Any]] = mapped_column(default=list)  # [[kk, ru], ...]
+    changes: Mapped[list[Any]] = mapped_column(default=list)  # ["answer:ru", "refs", ...]
+    author_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    author_name: Mapped[str | None] = mapped_column(String(200))
+    restored_from: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    signed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    signed_by_name: Mapped[str | None] = mapped_column(String(200))
+    signed_at: Mapped[datetime | None]
+
+
+class FaqCandidateStatus(enum.StrEnum):
+    OPEN = "open"
+    PUBLISHED = "published"
+    DISMISSED = "dismissed"
+
+
+class FaqCandidate(Base):
+    """A lawyer's answer in a closed appeal offered as a new FAQ answer: their own messages,
+    the member's words and names left out."""
+
+    __tablename__ = "faq_candidate"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), unique=True)
+    topic: Mapped[str] = mapped_column(String(40))
+    lang: Mapped[str] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(Text)
+    proposed_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"))
+    status: Mapped[FaqCandidateStatus] = mapped_column(
+        _enum(FaqCandidateStatus), default=FaqCandidateStatus.OPEN
+    )
+    entry_id: Mapped[str | None] = mapped_column(String(40))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class FaqMissQuestion(Base):
+    """A question a member typed before opening an answer they marked "did not help",
+    anonymised, tied to no member: what the editors read in the weekly digest."""
+
+    __tablename__ = "faq_miss_question"
+    __table_args__ = (Index("ix_faq_miss_question_node_at", "node_id", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    node_id: Mapped[str] = mapped_column(String(40))
+    lang: Mapped[str] = mapped_column(String(2))
+    text: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
