@@ -185,3 +185,15 @@ class ForgetCb(CallbackData, prefix="forget"):
     # yes (erase my data) / no (cancel); token: the one /forget issued, kept in FSM data
     action: str
     token: str = ""
+
+
+class FaqEditCb(CallbackData, prefix="fe"):
+    # The FAQ editors' screens (bot/handlers/faq_editor.py): home, browse (a node, "" for
+    # the topics), open (an answer's editor card: the draft starts from its published
+    # texts), field (value: title:kk … refs:ru, type its new text), preview (value: kk|ru),
+    # publish, sign (asks), signok (value: the version signed), history, restore (value:
+    # a version; asks), restoreok, new (an answer under `node`), cancel (drop the draft),
+    # list (value: unsigned|candidates|failing), cand (value: a candidate id), canddrop
+    action: str
+    node: str = ""
+    value: str = ""
