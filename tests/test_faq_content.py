@@ -17,7 +17,7 @@ def test_shipped_content_is_valid_and_large_enough() -> None:
     faq, problems = check_faq(CONTENT_DIR)
     assert problems == []
     assert [t.id for t in faq.topics] == list(TOPICS)
-    assert len(faq.answers) >= 45
+    assert len(faq.answers) >= 85
     for topic in TOPICS:
         if topic != "other":
             assert sum(1 for a in faq.answers if a.topic == topic) >= 2, topic
