@@ -3,7 +3,8 @@
 - `retention_job`: appeal texts, message texts and file ids are removed
   APPEAL_TEXT_RETENTION_MONTHS after the appeal closed, or after the last activity of an
   appeal never closed (it stays open, with a note for the lawyers); mailbox texts that
-  long after they were sent (bot/services/privacy.py).
+  long after they were sent (bot/services/privacy.py); the anonymised questions behind
+  "did not help" after 35 days (bot/services/faq_misses.py).
 - `fsm_sweep_job`: conversations untouched for FSM_TTL_DAYS are deleted (bot/storage/fsm.py).
 
 Schedule both once a day (they are idempotent: a run finds nothing left to do until more
@@ -19,6 +20,7 @@ from typing import TYPE_CHECKING
 from aiogram.fsm.storage.base import BaseStorage
 
 from bot.i18n import LANGUAGES, N_
+from bot.services.faq_misses import forget_old_questions
 from bot.services.privacy import SYSTEM_ACTOR, Purged, purge_expired
 from bot.services.staff import audit
 from bot.storage.fsm import DatabaseStorage
@@ -64,7 +66,11 @@ async def retention_job(ctx: Context, now: datetime | None = None) -> Purged:
         total += purged
         if purged.most() < BATCH:
             break
-    if total:
+    async with ctx.session_factory() as session:
+        # A week's questions are a few hundred rows: one statement.
+        total += Purged(faq_questions=await forget_old_questions(session, moment))
+        await session.commit()
+    if total.most():
         log.info(
             "retention: texts removed of %d appeals closed and %d idle over %d months ago, "
             "and of %d mailbox letters",
@@ -73,6 +79,8 @@ async def retention_job(ctx: Context, now: datetime | None = None) -> Purged:
             months,
             total.mailbox,
         )
+    if total.faq_questions:
+        log.info("retention: %d questions behind FAQ answers deleted", total.faq_questions)
     return total
 
 

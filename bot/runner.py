@@ -32,6 +32,7 @@ from bot.compat import check as check_compat
 from bot.compat.lean_types import warm_up
 from bot.config import Settings
 from bot.faq.content import FaqError
+from bot.faq_digest import faq_digest_job
 from bot.jobs import desk_job
 from bot.middlewares import RedisFloodCounter
 from bot.retention import fsm_sweep_job, retention_job
@@ -108,8 +109,8 @@ def _scheduler(
     ctx: Context, bot: Bot, leader: ProcessLease, runner: PostRunner, storage: BaseStorage
 ) -> AsyncIOScheduler:
     """Every instance runs one; only the scheduler lease's holder does the clock's work
-    (the desk's notices, due posts, the nightly retention and sweep of old conversations).
-    Any instance sends running posts."""
+    (the desk's notices, due posts, the nightly retention and sweep of old conversations,
+    the FAQ editors' weekly digest). Any instance sends running posts."""
     settings = ctx.settings
     scheduler = AsyncIOScheduler(timezone=settings.timezone)
     now = datetime.now(UTC)
@@ -132,6 +133,10 @@ def _scheduler(
         if leader.held:
             await retention_job(ctx)
             await fsm_sweep_job(ctx, storage)
+
+    async def faq_digest() -> None:
+        if leader.held:
+            await faq_digest_job(ctx, bot)
 
     jobs: list[tuple[Callable[[], Awaitable[None]], str, float]] = [
         (lead, "lease", settings.scheduler_lease_seconds / 3),
@@ -161,6 +166,19 @@ def _scheduler(
         max_instances=1,
         coalesce=True,
         next_run_time=now + timedelta(minutes=1),
+    )
+    # The FAQ editors' digest: Mondays at 09:00. Tried again every hour until 17:00 (a
+    # week's digest is sent once, bot/faq_digest.py), so a lease that changed hands or a
+    # restart at nine does not skip the week.
+    scheduler.add_job(
+        stops_quietly(faq_digest),
+        "cron",
+        day_of_week="mon",
+        hour="9-17",
+        minute=0,
+        id="faq_digest",
+        max_instances=1,
+        coalesce=True,
     )
     return scheduler
 

@@ -212,6 +212,9 @@ async def on_not_helped(
         typed: tuple[str, str | None] = ("", None)
         if isinstance(callback_data, SearchCb):
             typed = typed_question(await state.get_data(), callback_data.q) or typed
+            # Kept for the FAQ's editors too: anonymised, tied to no one, with consent only.
+            user = query.from_user
+            faq_events.missed(node.id, member, typed[0], (user.first_name, user.last_name))
         await start_draft(
             query.message,
             state,

@@ -500,17 +500,23 @@ class Purged:
     closed: int = 0  # appeals closed more than the period ago
     idle: int = 0  # appeals never closed, without activity for the period (still open)
     mailbox: int = 0  # mailbox letters sent more than the period ago
+    # Anonymised questions behind "did not help" kept longer than their 35 days (deleted).
+    faq_questions: int = 0
 
     def __add__(self, other: Purged) -> Purged:
         return Purged(
-            self.closed + other.closed, self.idle + other.idle, self.mailbox + other.mailbox
+            self.closed + other.closed,
+            self.idle + other.idle,
+            self.mailbox + other.mailbox,
+            self.faq_questions + other.faq_questions,
         )
 
     def most(self) -> int:
+        """The largest count of a batch of appeals and letters."""
         return max(self.closed, self.idle, self.mailbox)
 
     def __bool__(self) -> bool:
-        return self.most() > 0
+        return self.most() > 0 or self.faq_questions > 0
 
 
 async def _erase_texts(
