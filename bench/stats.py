@@ -101,6 +101,7 @@ async def child_report(url: str, rounds: int) -> dict[str, Any]:
 
 
 async def child_export(url: str, path: Path) -> dict[str, Any]:
+    from bot.faq.content import load_faq
     from bot.report.excel import write_workbook
     from bot.report.figures import build_report
     from bot.report.register import register_rows
@@ -108,12 +109,14 @@ async def child_export(url: str, path: Path) -> dict[str, Any]:
     from bot.topics import default_member_orgs
 
     orgs = default_member_orgs()
+    faq = load_faq()  # titles of the answers that help least, loaded before the clock starts
     two_years = _periods()["two_years"]
     engine = create_engine(url)
     async with create_session_factory(engine)() as session:
         started = time.perf_counter()
         report = await build_report(session, two_years, orgs=None, tz=TZ, member_orgs=orgs)
-        rows = await write_workbook(report, register_rows(session, two_years, None, TZ), path, orgs)
+        register = register_rows(session, two_years, None, TZ)
+        rows = await write_workbook(report, register, path, orgs, faq=faq)
         seconds = time.perf_counter() - started
     await engine.dispose()
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

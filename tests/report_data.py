@@ -77,11 +77,11 @@ APPEALS = [
 ]  # fmt: skip
 
 FAQ_EVENTS = (
-    [("pay.late", "helped", "2025-03-05 10:00", "almaty")] * 3
-    + [("leave.pay-timing", "not-helped", "2025-03-06 10:00", "astana")] * 2
-    + [("leave.pay-timing", "led-to-appeal", "2025-03-06 10:05", "astana")]
-    + [("pay.late", "viewed", "2025-03-05 09:59", "almaty")] * 4
-    + [("pay.late", "helped", "2025-02-05 10:00", "almaty")]
+    [("pay-late-wages", "helped", "2025-03-05 10:00", "almaty")] * 3
+    + [("leave-pay-timing", "not-helped", "2025-03-06 10:00", "astana")] * 2
+    + [("leave-pay-timing", "led-to-appeal", "2025-03-06 10:05", "astana")]
+    + [("pay-late-wages", "viewed", "2025-03-05 09:59", "almaty")] * 4
+    + [("pay-late-wages", "helped", "2025-02-05 10:00", "almaty")]
 )
 FEEDBACK = [
     ("suggestion", "2025-03-10 10:00", "almaty"),

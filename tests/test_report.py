@@ -99,7 +99,7 @@ async def test_every_indicator_of_a_month_matches_the_hand_count(kind: str, tmp_
     assert cur.by_month["2025-03"]["court_cases"] == 1
     assert cur.ratings == {1: 1, 2: 0, 3: 1, 4: 1, 5: 1}
     assert cur.backlog_by_age == {"0-2": 1, "3-7": 0, "8-30": 1, "31+": 1}
-    assert cur.faq_failing == [{"node": "leave.pay-timing", "not_helped": 2, "led_to_appeal": 1}]
+    assert cur.faq_failing == [{"node": "leave-pay-timing", "not_helped": 2, "led_to_appeal": 1}]
     assert cur.mailbox == {"suggestion": 1, "complaint": 2, "thanks": 0}
 
 

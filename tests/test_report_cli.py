@@ -120,3 +120,51 @@ async def test_unreachable_postgres_exits_1(
     assert _run(["stats", "--from", "2025-03-01", "--to", "2025-03-31"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("stats: database error") and len(err.strip().splitlines()) == 1
+
+
+def _failing_titles(path: Path) -> list[tuple[object, ...]]:
+    """(kk title, ru title, id) of each answer in the workbook's "help least" table."""
+    import openpyxl
+
+    from bot.report.excel import FAQ_FAILING, sheet_title
+    from bot.report.labels import translate
+
+    wb = openpyxl.load_workbook(path, read_only=True)
+    try:
+        rows = [r for r in wb[sheet_title("summary")].iter_rows(values_only=True) if any(r)]
+    finally:
+        wb.close()
+    start = next(i for i, r in enumerate(rows) if r[1] == translate(FAQ_FAILING, "kk"))
+    return [(r[1], r[2], r[5]) for r in rows[start + 2 :]]
+
+
+async def test_xlsx_names_answers_by_the_shipped_titles(db_file: Path, tmp_path: Path) -> None:
+    from bot.faq.content import load_faq
+
+    out = tmp_path / "report.xlsx"
+    assert _run(["stats", "--from", "2025-03-01", "--to", "2025-03-31", "--format", "xlsx",
+                 "--out", str(out)]) == 0  # fmt: skip
+    node = load_faq().nodes["leave-pay-timing"]
+    assert _failing_titles(out) == [(node.title_in("kk"), node.title_in("ru"), "leave-pay-timing")]
+
+
+async def test_xlsx_names_answers_by_the_live_titles(db_file: Path, tmp_path: Path) -> None:
+    from bot.faq.content import load_faq
+    from bot.storage import faq as store
+    from bot.storage.db import create_session_factory
+
+    engine = create_engine(f"sqlite+aiosqlite:///{db_file}")
+    async with create_session_factory(engine)() as session:
+        await store.import_faq(session, load_faq())
+        version = await store.current_version(session, "leave-pay-timing")
+        assert version is not None
+        texts = store.Texts.of_version(version)
+        title = {"kk": "Демалыс ақысы: мерзімі", "ru": "Отпускные: срок выплаты"}
+        edited = store.Texts(title, texts.answer, texts.keywords, texts.refs)
+        await store.publish(session, "leave-pay-timing", edited, store.Author(None, "Заңгер"))
+        await session.commit()
+    await engine.dispose()
+    out = tmp_path / "report.xlsx"
+    assert _run(["stats", "--from", "2025-03-01", "--to", "2025-03-31", "--format", "xlsx",
+                 "--out", str(out)]) == 0  # fmt: skip
+    assert _failing_titles(out) == [(title["kk"], title["ru"], "leave-pay-timing")]

@@ -13,11 +13,16 @@ import pytest
 from openpyxl import load_workbook
 from PIL import Image
 
+from bot.faq.content import Faq, load_faq
 from bot.report.chart import render_chart
 from bot.report.excel import (
     DATE,
+    FAQ_ANSWER,
+    FAQ_FAILING,
     GROUPED,
     HIDDEN,
+    LED_TO_APPEAL,
+    NOT_HELPED,
     SHEETS,
     register_header,
     sheet_title,
@@ -37,10 +42,11 @@ MARCH = Period.month(2025, 3)
 TZ = report_data.TZ
 PNG = b"\x89PNG\r\n\x1a\n"
 WIDTH = 30  # columns read from every sheet
+FAQ = load_faq()
 
 
 async def _report_and_register(
-    kind: str, tmp_path: Path, period: Period, orgs: list[str] | None
+    kind: str, tmp_path: Path, period: Period, orgs: list[str] | None, faq: Faq | None = FAQ
 ) -> tuple[Report, list[RegisterRow], Path, int]:
     member_orgs = report_data.orgs_with_members()
     async with database(kind, tmp_path) as engine:
@@ -51,7 +57,7 @@ async def _report_and_register(
             rows = [row async for row in register_rows(session, period, orgs, TZ)]
             path = tmp_path / "report.xlsx"
             written = await write_workbook(
-                report, register_rows(session, period, orgs, TZ), path, member_orgs
+                report, register_rows(session, period, orgs, TZ), path, member_orgs, faq=faq
             )
     return report, rows, path, written
 
@@ -149,6 +155,39 @@ async def test_workbook_sheets_and_figures(kind: str, tmp_path: Path) -> None:
     assert months[1][court_cases] == 1
 
 
+def _failing_rows(path: Path) -> list[tuple[Any, ...]]:
+    """The summary's rows under "FAQ answers that help least", its two header rows first."""
+    summary = _sheet(path, "summary")
+    start = next(i for i, r in enumerate(summary) if r[1] == translate(FAQ_FAILING, "kk"))
+    return [r for r in summary[start:] if any(v is not None for v in r)]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_workbook_names_the_failing_answers_by_title(kind: str, tmp_path: Path) -> None:
+    _, _, path, _ = await _report_and_register(kind, tmp_path, MARCH, None)
+    header, *failing = _failing_rows(path)[1:]
+    assert header[1:6] == (
+        translate(FAQ_ANSWER, "kk"),
+        translate(FAQ_ANSWER, "ru"),
+        f"{translate(NOT_HELPED, 'kk')} / {translate(NOT_HELPED, 'ru')}",
+        f"{translate(LED_TO_APPEAL, 'kk')} / {translate(LED_TO_APPEAL, 'ru')}",
+        "id",
+    )
+    node = FAQ.nodes["leave-pay-timing"]
+    assert failing == [
+        (None, node.title_in("kk"), node.title_in("ru"), 2, 1, "leave-pay-timing")
+        + (None,) * (WIDTH - 6)
+    ]
+    assert node.title_in("kk") != node.title_in("ru")
+
+
+async def test_workbook_keeps_the_id_of_an_answer_no_longer_in_the_faq(tmp_path: Path) -> None:
+    without = Faq(FAQ.topics, {k: v for k, v in FAQ.nodes.items() if k != "leave-pay-timing"})
+    _, _, path, _ = await _report_and_register("sqlite", tmp_path, MARCH, None, faq=without)
+    failing = _failing_rows(path)[2:]
+    assert [r[1:6] for r in failing] == [("leave-pay-timing", None, 2, 1, "leave-pay-timing")]
+
+
 @pytest.mark.parametrize("kind", KINDS)
 async def test_register_sheet_is_anonymised(kind: str, tmp_path: Path) -> None:
     _, _, path, _ = await _report_and_register(kind, tmp_path, MARCH, None)
@@ -211,7 +250,7 @@ async def test_workbook_bytes_for_the_telegram_handler(tmp_path: Path) -> None:
         for row in rows:
             yield row
 
-    data = await workbook_bytes(report, replay(), report_data.orgs_with_members())
+    data = await workbook_bytes(report, replay(), report_data.orgs_with_members(), faq=FAQ)
     assert data[:2] == b"PK"
     wb = load_workbook(BytesIO(data), read_only=True)
     assert len(list(wb[sheet_title("register")].iter_rows())) == 6

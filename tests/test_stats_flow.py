@@ -56,6 +56,11 @@ async def test_admin_gets_summary_chart_and_excel_in_russian(
     document = next(r for r in sent if isinstance(r, SendDocument))
     workbook = openpyxl.load_workbook(io.BytesIO(_file(document)), read_only=True)
     assert len(workbook.sheetnames) == 5
+    # The answers that help least, by their titles, in the summary and in the workbook.
+    failing = ctx.faq.nodes["leave-pay-timing"]
+    assert f"• {failing.title_in('ru')}: 2 / 1" in summary
+    cells = {v for row in workbook.worksheets[0].iter_rows(values_only=True) for v in row}
+    assert {failing.title_in("kk"), failing.title_in("ru")} <= cells
     async with ctx.session_factory() as session:
         audited = (await session.scalars(select(Audit).where(Audit.action == "report"))).all()
     assert [a.details["period"] for a in audited] == [{"from": "2025-03-01", "to": "2025-03-31"}]

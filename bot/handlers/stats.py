@@ -221,7 +221,7 @@ async def on_go(
     await session.commit()
     await message.edit_text(summary_text(report, lang, orgs, faq))
     await _send_chart(message, report, lang, orgs)
-    await _send_workbook(message, session, report, tz, orgs)
+    await _send_workbook(message, session, report, tz, orgs, faq)
 
 
 async def _send_chart(message: Message, report: Report, lang: str, orgs: MemberOrgs) -> None:
@@ -238,7 +238,12 @@ def _register_size(report: Report) -> int:
 
 
 async def _send_workbook(
-    message: Message, session: AsyncSession, report: Report, tz: ZoneInfo, orgs: MemberOrgs
+    message: Message,
+    session: AsyncSession,
+    report: Report,
+    tz: ZoneInfo,
+    orgs: MemberOrgs,
+    faq: Faq,
 ) -> None:
     from bot.report.excel import workbook_bytes
     from bot.report.register import register_rows
@@ -254,7 +259,7 @@ async def _send_workbook(
             "The appeal register has {count} rows, too many for Telegram: the file holds "
             "the tables only. The full register: python -m bot stats --format xlsx."
         ).format(count=received)
-    data = await workbook_bytes(report, rows, orgs)
+    data = await workbook_bytes(report, rows, orgs, faq=faq)
     name = f"qorgau-report-{report.period.first}-{report.period.last}.xlsx"
     await message.answer_document(BufferedInputFile(data, filename=name), caption=note)
 

@@ -11,7 +11,7 @@ import io
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from bot.config import ToolSettings
@@ -19,6 +19,11 @@ from bot.report.figures import Report, build_report, change_pct
 from bot.report.labels import INDICATORS, translate
 from bot.report.period import Period, PeriodError
 from bot.topics import MemberOrgs, topic_title
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from bot.faq.content import Faq
 
 
 def _fail(code: int, line: str) -> int:
@@ -60,8 +65,9 @@ async def stats_command(args: argparse.Namespace) -> int:
                 from bot.report.excel import write_workbook
                 from bot.report.register import register_rows
 
+                faq = await _faq(session, settings)
                 rows = register_rows(session, period, scope, tz)
-                written = await write_workbook(report, rows, args.out, orgs)
+                written = await write_workbook(report, rows, args.out, orgs, faq=faq)
                 print(f"wrote {args.out}: the report and {written} appeals in the register")
                 return 0
     except Exception as exc:
@@ -77,6 +83,20 @@ async def stats_command(args: argparse.Namespace) -> int:
     )
     _write_text(text, args.out)
     return 0
+
+
+async def _faq(session: AsyncSession, settings: ToolSettings) -> Faq | None:
+    """The FAQ members read, for the answers' titles: the live content in the database;
+    before the bot's first start, the shipped YAML; None if that is invalid (ids then)."""
+    from bot.faq.content import FaqError, load_faq
+    from bot.storage import faq as store
+
+    if await store.has_content(session):
+        return await store.load_tree(session)
+    try:
+        return load_faq(settings.faq_dir)
+    except FaqError:
+        return None
 
 
 def _is_file(path: str) -> bool:

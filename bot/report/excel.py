@@ -26,6 +26,7 @@ from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._write_only import WriteOnlyWorksheet
 
+from bot.faq.content import Faq
 from bot.i18n import N_
 from bot.report.figures import OUTCOME_KEYS, Report, change_pct
 from bot.report.labels import COLUMNS, INDICATORS, MAILBOX, translate
@@ -162,7 +163,12 @@ def register_header() -> list[str]:
 NAMES = {key: msgid for _, key, msgid in INDICATORS}
 
 
-def _summary(wb: Workbook, report: Report, member_orgs: MemberOrgs) -> None:
+def _faq_title(faq: Faq | None, node_id: str, lang: str) -> str | None:
+    node = faq.get(node_id) if faq is not None else None
+    return node.title_in(lang) if node is not None else None
+
+
+def _summary(wb: Workbook, report: Report, member_orgs: MemberOrgs, faq: Faq | None) -> None:
     ws = wb.create_sheet(sheet_title("summary"))
     _widths(ws, (6, 48, 48, 16, 16, 12))
     cur, prev = report.current, report.previous
@@ -236,11 +242,16 @@ def _summary(wb: Workbook, report: Report, member_orgs: MemberOrgs) -> None:
     ws.append(_header(ws, ["", *_kk_ru(FAQ_FAILING)]))
     ws.append(
         _header(
-            ws, ["", bilingual(FAQ_ANSWER), "", bilingual(NOT_HELPED), bilingual(LED_TO_APPEAL)]
+            ws,
+            ["", *_kk_ru(FAQ_ANSWER), bilingual(NOT_HELPED), bilingual(LED_TO_APPEAL), "id"],
         )
     )
+    # Each answer by its title in both languages; its id last, for whoever edits the
+    # content (an answer no longer in the FAQ has only its id).
     for entry in cur.faq_failing:
-        ws.append(["", entry["node"], "", entry["not_helped"], entry["led_to_appeal"]])
+        node = entry["node"]
+        kk, ru = _faq_title(faq, node, "kk"), _faq_title(faq, node, "ru")
+        ws.append(["", kk or node, ru, entry["not_helped"], entry["led_to_appeal"], node])
 
 
 # --- By organisation, topic and month ---------------------------------------------------
@@ -450,14 +461,17 @@ async def write_workbook(
     rows: AsyncIterator[RegisterRow],
     out: Path | BinaryIO,
     member_orgs: MemberOrgs,
+    *,
+    faq: Faq | None,
 ) -> int:
     """Write the report and its register; returns the number of register rows written.
+    `faq`: the content whose titles name the answers that help least (None: their ids).
 
     The rows are written in a worker thread a chunk at a time, so the event loop goes on
     serving while a long register is written."""
     wb = Workbook(write_only=True)
     try:
-        _summary(wb, report, member_orgs)
+        _summary(wb, report, member_orgs, faq)
         _by_region(wb, report, member_orgs)
         _by_topic(wb, report)
         _by_month(wb, report)
@@ -482,9 +496,9 @@ async def write_workbook(
 
 
 async def workbook_bytes(
-    report: Report, rows: AsyncIterator[RegisterRow], member_orgs: MemberOrgs
+    report: Report, rows: AsyncIterator[RegisterRow], member_orgs: MemberOrgs, *, faq: Faq | None
 ) -> bytes:
     """The workbook in memory, to send as a document."""
     buffer = BytesIO()
-    await write_workbook(report, rows, buffer, member_orgs)
+    await write_workbook(report, rows, buffer, member_orgs, faq=faq)
     return buffer.getvalue()
