@@ -35,7 +35,10 @@ PRESS_COMMANDS = (
 )
 STAFF_COMMANDS: dict[StaffRole, tuple[tuple[str, str], ...]] = {
     StaffRole.LAWYER: LAWYER_COMMANDS,
-    StaffRole.HEAD_LAWYER: LAWYER_COMMANDS,
+    StaffRole.HEAD_LAWYER: (
+        *LAWYER_COMMANDS,
+        ("faqedit", N_("FAQ answers: edit and sign off")),
+    ),
     StaffRole.ADMIN: (
         ("inbox", N_("Union mailbox")),
         ("invite", N_("Invite a staff member")),

@@ -54,6 +54,7 @@ class LiveFaq(BaseMiddleware):
 
     async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
         data["faq"], data["faq_index"] = self.library.faq, self.library.index
+        data["faq_library"] = self.library
         return await handler(event, data)
 
 

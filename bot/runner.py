@@ -33,6 +33,7 @@ from bot.compat.lean_types import warm_up
 from bot.config import Settings
 from bot.faq.content import FaqError
 from bot.faq_digest import faq_digest_job
+from bot.faq_review import faq_review_job
 from bot.jobs import desk_job
 from bot.middlewares import RedisFloodCounter
 from bot.retention import fsm_sweep_job, retention_job
@@ -177,6 +178,24 @@ def _scheduler(
         hour="9-17",
         minute=0,
         id="faq_digest",
+        max_instances=1,
+        coalesce=True,
+    )
+
+    async def faq_review() -> None:
+        if leader.held:
+            await faq_review_job(ctx, bot)
+
+    # The monthly list of answers to sign off: the 1st to the 3rd of each month from 09:00,
+    # hourly (a month's is sent once, bot/faq_review.py), so a day the bot was down
+    # does not skip the month.
+    scheduler.add_job(
+        stops_quietly(faq_review),
+        "cron",
+        day="1-3",
+        hour="9-17",
+        minute=0,
+        id="faq_review",
         max_instances=1,
         coalesce=True,
     )

@@ -67,6 +67,11 @@ children:
     title: {kk: "Өте ұзын тақырып өте ұзын тақырып өте ұзын тақырып өте ұзын тақырып", ru: "x"}
     answer: {kk: "a", ru: "b"}
     refs: [{kk: "ЕК 113-бап", ru: "ТК ст. 113"}]
+  - id: pay-comma
+    title: {kk: Балабақша, колледж, ru: Нагрузка}
+    answer: {kk: "a", ru: "b"}
+    refs: [{kk: "ЕК 113-бап", ru: "ТК ст. 113"}]
+    answr: {kk: "a", ru: "b"}
   - id: Pay_Bad-ID-that-is-far-too-long-for-telegram-button-data
     title: {kk: "a", ru: "b"}
     answer: {kk: "a", ru: "b"}
@@ -88,6 +93,8 @@ def test_check_names_each_problem(broken_dir: Path) -> None:
     assert "lowercase letters" in joined and "button data limit 64" in joined
     assert "leave.yaml: not valid YAML" in joined
     assert "other.yaml: topic 'other' has no file" in joined
+    assert "pay-comma: title has unknown keys ['колледж']" in joined
+    assert "pay-comma: unknown keys ['answr']" in joined
 
 
 def run_cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

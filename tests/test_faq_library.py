@@ -53,7 +53,7 @@ async def test_versions_sign_offs_and_a_second_instance_serving_the_edit(
         async with factory() as session:
             assert await store.sign_off(session, node.id, 1, LAWYER, utcnow())
             await session.commit()
-        await first.changed(factory)
+        await first.changed()
         signed = first.faq.get(node.id)
         assert signed is not None and signed.signed_by == LAWYER.name
 

@@ -22,7 +22,7 @@ def top_topics(index: FaqIndex, query: str) -> list[str]:
     return [hit.node.topic for hit in index.search(query, limit=3)]
 
 
-def test_question_set_right_topic_in_top3_at_least_90_percent(index: FaqIndex) -> None:
+def test_question_set_right_topic_in_top3_at_least_92_percent(index: FaqIndex) -> None:
     questions = yaml.safe_load(QUESTIONS.read_text(encoding="utf-8"))
     assert len(questions) >= 60
     assert {q["lang"] for q in questions} == {"kk", "ru"}
@@ -32,7 +32,22 @@ def test_question_set_right_topic_in_top3_at_least_90_percent(index: FaqIndex) -
         if q["topic"] not in top_topics(index, q["q"])
     ]
     rate = 1 - len(misses) / len(questions)
-    assert rate >= 0.90, f"{rate:.1%} right; misses: {misses}"
+    assert rate >= 0.92, f"{rate:.1%} right; misses: {misses}"
+
+
+def test_questions_on_the_newer_answers_find_that_very_answer(index: FaqIndex) -> None:
+    """Questions written without seeing the answers, each naming the answer it should find
+    (not only its topic): that answer among the first three."""
+    questions = [q for q in yaml.safe_load(QUESTIONS.read_text(encoding="utf-8")) if "node" in q]
+    assert len(questions) >= 40
+    assert {q["node"] for q in questions} <= set(load_faq().nodes)
+    misses = [
+        (q["q"], q["node"], [hit.node.id for hit in index.search(q["q"], limit=3)])
+        for q in questions
+        if q["node"] not in [hit.node.id for hit in index.search(q["q"], limit=3)]
+    ]
+    rate = 1 - len(misses) / len(questions)
+    assert rate >= 0.92, f"{rate:.1%} right; misses: {misses}"
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ CALLBACK_OVERHEAD = max(
     *(len(f"hit:{a}::123456") for a in ("open", "nos")),
 )
 CONTENT_DIR = Path(__file__).parent / "content"
+NODE_KEYS = frozenset({"id", "title", "children", "answer", "keywords", "refs", "reviewed"})
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,20 @@ def sign_off_valid_until(signed_at: datetime) -> datetime:
         return signed_at.replace(year=signed_at.year + 1)
     except ValueError:
         return signed_at.replace(year=signed_at.year + 1, day=28)
+
+
+def signed_now(node: Node, now: datetime | None = None) -> bool:
+    """A lawyer signed the published version off less than 12 months ago."""
+    if node.signed_at is None or not node.signed_by:
+        return False
+    return (now or datetime.now(UTC)) < sign_off_valid_until(node.signed_at)
+
+
+def to_review(faq: Faq, now: datetime) -> tuple[list[Node], list[Node]]:
+    """Answers never signed off, and answers whose sign-off is older than 12 months."""
+    never = [n for n in faq.answers if n.signed_at is None]
+    expired = [n for n in faq.answers if n.signed_at is not None and not signed_now(n, now)]
+    return never, expired
 
 
 def answer_problems(
@@ -184,6 +199,10 @@ def _texts(raw: Any, what: str, where: str, problems: list[str], limit: int) -> 
     if not isinstance(raw, dict):
         problems.append(f"{where}: {what} must have kk and ru")
         return {"kk": str(raw or ""), "ru": str(raw or "")}
+    extra = sorted(str(k) for k in raw if k not in LANGS)
+    if extra:
+        # e.g. an unquoted comma in {kk: A, B, ru: C} makes "B" a key of its own
+        problems.append(f"{where}: {what} has unknown keys {extra} (quote texts with commas)")
     for lang in LANGS:
         value = raw.get(lang)
         if not isinstance(value, str) or not value.strip():
@@ -206,6 +225,9 @@ def _build(
 ) -> Node | None:
     node_id = str(raw.get("id", ""))
     where = f"{file}: {node_id or '(no id)'}"
+    unknown = sorted(str(k) for k in raw if k not in NODE_KEYS)
+    if unknown:
+        problems.append(f"{where}: unknown keys {unknown}")
     if not ID_RE.match(node_id):
         problems.append(f"{where}: id must be lowercase letters, digits and '-'")
     if len(node_id.encode()) > MAX_ID_BYTES or len(node_id.encode()) + CALLBACK_OVERHEAD > 64:

@@ -49,6 +49,7 @@ class FaqLibrary:
         self._lock = asyncio.Lock()
         # Told after this process changed the content (bot/scale/sync.py tells the others).
         self.listeners: list[Callable[[], None]] = []
+        self.session_factory: async_sessionmaker[AsyncSession] | None = None
 
     @classmethod
     def from_directory(cls, directory: Path) -> FaqLibrary:
@@ -57,11 +58,13 @@ class FaqLibrary:
         library.faq, library.index, library.revision = faq, index, -1
         library._lock = asyncio.Lock()
         library.listeners = []
+        library.session_factory = None
         return library
 
     async def open(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
         """The first start seeds the database from the YAML (what is loaded already is
         then the live content); every later start reads the database."""
+        self.session_factory = session_factory
         async with session_factory() as session:
             if not await store.has_content(session):
                 await store.import_faq(session, self.faq)
@@ -71,10 +74,11 @@ class FaqLibrary:
                 return
         await self.refresh(session_factory, force=True)
 
-    async def changed(self, session_factory: async_sessionmaker[AsyncSession]) -> None:
+    async def changed(self) -> None:
         """After a publish, sign-off or restore was committed here: members see it from
         the next update on, on this instance and (told) on the others."""
-        await self.refresh(session_factory)
+        assert self.session_factory is not None, "open() first"
+        await self.refresh(self.session_factory)
         for listener in self.listeners:
             listener()
 

@@ -13,6 +13,8 @@ def get_routers() -> list[Router]:
         desk,
         fallback,
         faq,
+        faq_desk,
+        faq_editor,
         inbox,
         invites,
         join,
@@ -36,6 +38,9 @@ def get_routers() -> list[Router]:
         invites.router,
         desk.router,
         closing.router,
+        # The FAQ editors' screens, and what an editor types into a draft.
+        faq_editor.router,
+        faq_desk.router,
         stats.router,
         press.router,
         news.router,

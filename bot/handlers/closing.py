@@ -25,10 +25,11 @@ from bot.i18n import N_, fmt_number
 from bot.outbox import Outbox
 from bot.outbox.texts import TO_MEMBER
 from bot.services.desk import DeskError, held_appeal
+from bot.services.faq_candidates import propose
 from bot.services.members import MemberView
 from bot.services.outcomes import MAX_AMOUNT, MAX_COUNT, Outcome, close_appeal
-from bot.services.staff import StaffView
-from bot.storage.models import Appeal, Member, StaffRole
+from bot.services.staff import StaffView, audit
+from bot.storage.models import Appeal, AppealStatus, Member, StaffRole
 from bot.topics import TOPICS, topic_title
 
 router = Router(name=__name__)
@@ -372,5 +373,39 @@ async def on_close(
         done_text = _("Appeal No. {number} is closed. Thank you!").format(number=appeal.id)
         if not_reached(delivery):
             done_text += "\n" + unreachable()
-        await query.message.edit_text(done_text)
+        offer = kb.InlineKeyboard()
+        offer.button(
+            text=_("💡 This answer would help others"),
+            callback_data=OutcomeCb(action="propose", appeal=appeal.id),
+        )
+        await query.message.edit_text(done_text, reply_markup=offer.as_markup())
     await query.answer()
+
+
+@router.callback_query(OutcomeCb.filter(F.action == "propose"))
+async def on_propose(
+    query: CallbackQuery, callback_data: OutcomeCb, session: AsyncSession, staff: StaffView
+) -> None:
+    """The lawyer's answer in a closed appeal becomes an FAQ candidate for the editors."""
+    appeal = await session.get(Appeal, callback_data.appeal)
+    if appeal is None or appeal.claimed_by != staff.id or appeal.status != AppealStatus.CLOSED:
+        await query.answer(outdated(), show_alert=True)
+        return
+    person = await session.get_one(Member, appeal.member_id)
+    if not await propose(session, appeal.id, staff.id, person.language):
+        await query.answer(
+            _("Already offered, or there is no answer of yours in this appeal to offer."),
+            show_alert=True,
+        )
+        return
+    await audit(session, staff.telegram_id, "faq-candidate", appeal_id=appeal.id)
+    await session.commit()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+    await query.answer(
+        _(
+            "Thank you! The head lawyers will see your answer, without the member's words or "
+            "name, and may make an FAQ answer of it."
+        ),
+        show_alert=True,
+    )

@@ -14,14 +14,15 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards as kb
-from bot.callbacks import FaqCb, SearchCb
-from bot.faq.content import Faq, Node
+from bot.callbacks import FaqCb, FaqEditCb, SearchCb
+from bot.faq.content import Faq, Node, signed_now
 from bot.filters import MenuButton, Registered
 from bot.handlers.appeal import start_draft
 from bot.handlers.question import typed_question
 from bot.i18n import N_
 from bot.services.faq_events import FaqEvents
 from bot.services.members import MemberView
+from bot.services.staff import StaffView
 from bot.storage.models import AppealSource, FaqEventKind
 
 router = Router(name=__name__)
@@ -56,18 +57,33 @@ def branch_screen(node: Node, lang: str) -> tuple[str, InlineKeyboardMarkup]:
 
 
 NOT_REVIEWED = N_("Prepared from the Labour Code; not yet reviewed by a union lawyer.")
+SIGNED_OFF = N_("Checked by union lawyer {name}, {date}.")
+
+
+def answer_text(node: Node, lang: str) -> str:
+    return _answer_text(node, lang, signed_now(node))
 
 
 @lru_cache(maxsize=4096)
-def answer_text(node: Node, lang: str) -> str:
+def _answer_text(node: Node, lang: str, signed: bool) -> str:
+    return render_answer(node, lang, signed=signed)
+
+
+def render_answer(node: Node, lang: str, *, signed: bool) -> str:
+    """The answer as members read it (an editor's preview is this too)."""
     refs = "; ".join(escape(r.text(lang)) for r in node.refs)
+    if signed and node.signed_at is not None:
+        review = "✅ " + _(SIGNED_OFF).format(
+            name=escape(node.signed_by or ""), date=node.signed_at.strftime("%d.%m.%Y")
+        )
+    else:
+        # No answer claims a review nobody gave: until a lawyer signs the version off.
+        review = "🗓 " + _(NOT_REVIEWED)
     return "\n\n".join(
         [
             f"<b>{escape(node.title_in(lang))}</b>",
             escape(node.answer_in(lang)),
-            # No answer claims a review nobody gave: the shipped content is prepared from
-            # the Code and carries no review date.
-            f"📖 {refs}\n🗓 {_(NOT_REVIEWED)}",
+            f"📖 {refs}\n{review}",
             "<i>{}</i>".format(
                 _(
                     "This is general information. A union lawyer will look at your own "
@@ -111,6 +127,15 @@ def _answer_markup(node: Node, *, asked: bool, search: str) -> InlineKeyboardMar
     return builder.as_markup()
 
 
+def with_edit_button(markup: InlineKeyboardMarkup, node: Node) -> InlineKeyboardMarkup:
+    """An editor reading an answer as members do gets one more button: edit it."""
+    edit = InlineKeyboardButton(
+        text=_("✏️ Edit this answer"),
+        callback_data=FaqEditCb(action="open", node=node.id, value="new").pack(),
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[*markup.inline_keyboard, [edit]])
+
+
 async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
     if not isinstance(query.message, Message):
         await query.answer(_("This button is outdated. Please use the latest message."))
@@ -139,6 +164,7 @@ async def on_open(
     faq: Faq,
     member: MemberView,
     faq_events: FaqEvents,
+    staff: StaffView | None = None,
 ) -> None:
     if not callback_data.node:
         await show(query, *topics_screen(faq, member.language))
@@ -151,13 +177,14 @@ async def on_open(
         return
     if node.is_answer:
         faq_events.add(node.id, FaqEventKind.VIEWED, member)
-        await show(
-            query,
-            answer_text(node, member.language),
+        markup = (
             search_answer_markup(node, callback_data.q)
             if isinstance(callback_data, SearchCb)
-            else answer_markup(node, member.language, asked=False),
+            else answer_markup(node, member.language, asked=False)
         )
+        if staff is not None and staff.edits_faq:
+            markup = with_edit_button(markup, node)
+        await show(query, answer_text(node, member.language), markup)
     else:
         await show(query, *branch_screen(node, member.language))
 

@@ -10,6 +10,7 @@ from html import escape
 from aiogram import Bot, F, Router
 from aiogram.filters import Command
 from aiogram.fsm.context import FSMContext
+from aiogram.methods import SendMessage
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -21,20 +22,23 @@ from bot.callbacks import RegionsCb, StaffCb
 from bot.filters import HasRole
 from bot.handlers.common import outdated
 from bot.handlers.common import reader_language as _lang
-from bot.outbox import Outbox
+from bot.outbox import Outbox, letter
+from bot.outbox.texts import NOTICE
 from bot.services.members import MemberDirectory, MemberView
 from bot.services.staff import (
     Changed,
     StaffDirectory,
     StaffError,
     StaffView,
+    audit,
     change_role,
     held_count,
     list_staff,
     set_regions,
 )
 from bot.staff_texts import ROLE_TITLES, role_title
-from bot.storage.models import OutboxMessage, Staff, StaffRole
+from bot.storage import outbox as outbox_store
+from bot.storage.models import OutboxMessage, Staff, StaffRole, utcnow
 from bot.topics import MemberOrgs
 
 router = Router(name=__name__)
@@ -125,6 +129,10 @@ async def on_pick(
             text=_("🗺 Member organisations"),
             callback_data=RegionsCb(action="open", staff_id=person.id),
         )
+        builder.button(
+            text=_("✏️ Edits the FAQ: yes") if person.faq_editor else _("✏️ Edits the FAQ: no"),
+            callback_data=StaffCb(action="editor", staff_id=person.id),
+        )
     builder.button(text=_("⛔ Revoke"), callback_data=StaffCb(action="revoke", staff_id=person.id))
     builder.button(text=_("⬅️ Staff"), callback_data=StaffCb(action="list", staff_id=0))
     builder.adjust(2)
@@ -184,6 +192,48 @@ def _refusal(exc: StaffError) -> str:
     if exc.code == "lawyer-needs-org":
         return _("A lawyer needs at least one member organisation.")
     return outdated()
+
+
+@router.callback_query(StaffCb.filter(F.action == "editor"))
+async def on_editor_right(
+    query: CallbackQuery,
+    callback_data: StaffCb,
+    session: AsyncSession,
+    staff: StaffView,
+    staff_directory: StaffDirectory,
+    member_directory: MemberDirectory,
+    orgs: MemberOrgs,
+    member: MemberView | None,
+    i18n: I18n,
+    bot: Bot,
+    outbox: Outbox,
+) -> None:
+    """A lawyer may edit, publish and sign off FAQ answers (head lawyers may by their role)."""
+    person = await _person(session, callback_data.staff_id)
+    if person is None or person.role != StaffRole.LAWYER:
+        await query.answer(outdated(), show_alert=True)
+        return
+    person.faq_editor = not person.faq_editor
+    await audit(
+        session, staff.telegram_id, "faq-editor", staff_id=person.id, editor=person.faq_editor
+    )
+    lang = await member_directory.language_of(session, person.telegram_id)
+    with i18n.context(), i18n.use_locale(lang):
+        told = (
+            _("An admin gave you the right to edit and sign off FAQ answers: /faqedit")
+            if person.faq_editor
+            else _("You no longer edit FAQ answers.")
+        )
+    outbox_store.add(
+        session,
+        [letter(SendMessage(chat_id=person.telegram_id, text=told))],
+        purpose=NOTICE,
+        now=utcnow(),
+    )
+    await session.commit()
+    staff_directory.invalidate()
+    await outbox.send_due(bot)
+    await on_pick(query, callback_data, session, orgs, member, i18n)
 
 
 @router.callback_query(StaffCb.filter(F.action.in_({"role", "revoke"})))

@@ -68,3 +68,8 @@ class PostCompose(StatesGroup):
     weekly_time = State()
     urgent = State()
     preview = State()
+
+
+class FaqEditing(StatesGroup):
+    # An editor types the new text of one part of an answer (the draft's `field`).
+    text = State()

@@ -28,8 +28,10 @@ from bot.report.tally import AMOUNTS, DEFAULT_CHANNEL, FLAGS, MEASURES
 from bot.report.tally import ensure as ensure_tally
 from bot.storage.models import (
     Appeal,
+    FaqEntry,
     FaqEvent,
     FaqEventKind,
+    FaqOrigin,
     Feedback,
     FeedbackKind,
     Member,
@@ -405,6 +407,18 @@ async def _faq(q: _Query, figures: Figures) -> None:
     ind["faq_views"] = kinds[FaqEventKind.VIEWED.value]
     ind["faq_not_helped"] = kinds[FaqEventKind.NOT_HELPED.value]
     ind["faq_led_to_appeal"] = kinds[FaqEventKind.LED_TO_APPEAL.value]
+    # Answers published from a lawyer's answer in an appeal (of the scope's members).
+    grown = await q.rows(
+        select(func.count())
+        .select_from(FaqEntry)
+        .join(Appeal, Appeal.id == FaqEntry.origin_appeal_id)
+        .where(
+            FaqEntry.origin == FaqOrigin.APPEAL,
+            *q.during(FaqEntry.created_at),
+            *q.scoped(Appeal.member_org),
+        )
+    )
+    ind["faq_answers_from_appeals"] = int(grown[0][0]) if grown else 0
     ranked = sorted(
         failing.items(),
         key=lambda item: (-(item[1]["not-helped"] + item[1]["led-to-appeal"]), item[0]),

@@ -37,6 +37,7 @@ INDICATORS: list[tuple[str, str, str]] = [
     ("", "faq_views", N_("FAQ answers read")),
     ("", "faq_not_helped", N_("FAQ answers that did not help")),
     ("", "faq_led_to_appeal", N_("Appeals written after an FAQ answer")),
+    ("", "faq_answers_from_appeals", N_("FAQ answers made from lawyers' answers in appeals")),
     ("", "appeals_per_1000_members", N_("Appeals per 1,000 members")),
     ("", "answered", N_("Appeals answered")),
     ("", "median_first_answer_hours", N_("Time to first answer, median, hours")),
