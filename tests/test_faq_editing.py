@@ -172,6 +172,20 @@ async def test_edits_break_no_rule_and_only_editors_edit(
     )
     sent = await lawyer.press(f"fe:open:{NODE}:")
     assert "✏️" in texts(sent)
+    # A change in one language only is asked about before it reaches members.
+    await lawyer.press(f"fe:field:{NODE}:answer.ru")
+    await lawyer.send("Только русский текст изменён.")
+    sent = await lawyer.press(f"fe:publish:{NODE}:", lawyer.message_with("✏️"))
+    asked = lawyer.last_message()
+    assert [d for _, d in buttons(asked)] == [
+        f"fe:field:{NODE}:answer.kk",
+        f"fe:publish:{NODE}:one",
+    ]
+    await member.press(f"faq:open:{NODE}")
+    assert "Только русский текст" not in member.last_text()
+    await lawyer.press(f"fe:publish:{NODE}:one", asked)
+    await member.press(f"faq:open:{NODE}")
+    assert "Только русский текст изменён." in member.last_text()
     await admin.tap("✏️")  # and takes it back
     sent = await lawyer.press(f"fe:open:{NODE}:")
     assert "✏️" not in texts(sent)

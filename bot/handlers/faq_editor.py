@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
 from bot.callbacks import FaqEditCb
-from bot.faq.content import Faq, signed_now
+from bot.faq.content import Faq, Node, signed_now
 from bot.faq.drafts import FIELDS, Draft, load_all, store_all, too_long
 from bot.faq.library import FaqLibrary
 from bot.handlers.common import outdated
@@ -366,6 +366,17 @@ async def on_preview(
     await query.answer()
 
 
+def one_language_only(draft: Draft, node: Node) -> list[tuple[str, str]]:
+    """(changed, unchanged) language pairs where the answer changed in one language only."""
+    live = Draft.of_node(node)
+    changed = {f for f in FIELDS if live.current(f) != draft.current(f)}
+    return [
+        (lang, other)
+        for lang, other in (("kk", "ru"), ("ru", "kk"))
+        if f"answer:{lang}" in changed and f"answer:{other}" not in changed
+    ]
+
+
 def publish_problems(draft: Draft, faq: Faq, i18n: I18n) -> list[str]:
     found = draft.problems()
     like = None if draft.is_new else faq.get(draft.key)
@@ -406,11 +417,14 @@ async def on_publish(
         )
         return
     node = None if draft.is_new else faq.get(draft.key)
-    if node is not None and node.version != draft.base and callback_data.value != "over":
+    agreed = {v for v in callback_data.value.split("+") if v}  # what the editor confirmed
+    if node is not None and node.version != draft.base and "over" not in agreed:
         builder = kb.InlineKeyboard()
         builder.button(
             text=_("📤 Publish mine over it"),
-            callback_data=FaqEditCb(action="publish", node=draft.key, value="over"),
+            callback_data=FaqEditCb(
+                action="publish", node=draft.key, value="+".join(sorted(agreed | {"over"}))
+            ),
         )
         builder.button(
             text=_("🗑 Discard mine, open theirs"),
@@ -424,6 +438,32 @@ async def on_publish(
                 "Someone published version {number} of this answer after you started this "
                 "draft. Publishing yours replaces their text (theirs stays in the versions)."
             ).format(number=node.version),
+            reply_markup=builder.as_markup(),
+        )
+        return
+    one_sided = [] if node is None else one_language_only(draft, node)
+    if one_sided and "one" not in agreed:
+        # The two languages must say the same: a change in one only is asked about.
+        changed_lang, other_lang = one_sided[0]
+        builder = kb.InlineKeyboard()
+        builder.button(
+            text=_("✏️ Edit the answer ({lang})").format(lang=other_lang),
+            callback_data=FaqEditCb(action="field", node=draft.key, value=f"answer.{other_lang}"),
+        )
+        builder.button(
+            text=_("📤 Publish, it still says the same"),
+            callback_data=FaqEditCb(
+                action="publish", node=draft.key, value="+".join(sorted(agreed | {"one"}))
+            ),
+        )
+        builder.adjust(1)
+        await query.answer()
+        assert isinstance(query.message, Message)
+        await query.message.answer(
+            _(
+                "You changed the answer only in {changed}. Members reading {other} keep "
+                "the earlier text: does it still say the same?"
+            ).format(changed=_lang(changed_lang), other=_lang(other_lang)),
             reply_markup=builder.as_markup(),
         )
         return
