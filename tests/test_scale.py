@@ -306,3 +306,57 @@ async def test_the_nightly_job_of_the_scheduler_holder_sweeps_old_conversations(
         audit = await session.scalar(select(Audit).where(Audit.action == "fsm-sweep"))
     assert audit is not None and audit.details == {"conversations": 1, "days": 30}
     await leader.release()
+
+
+async def test_an_edit_published_on_one_instance_is_served_by_the_other(
+    redis: tuple[Redis, str], tmp_path: Path
+) -> None:
+    """Two instances on one database: an editor publishes on the first; the second's
+    members and search read the new text as soon as Redis carries the word."""
+    from bot.faq.content import CONTENT_DIR
+    from bot.faq.library import FaqLibrary
+    from bot.scale.sync import FaqReload
+    from bot.storage import faq as store
+    from bot.storage.db import create_session_factory
+
+    client, prefix = redis
+    async with database("sqlite", tmp_path) as engine:
+        await upgrade(engine)
+        factory = create_session_factory(engine)
+        libraries = [FaqLibrary.from_directory(CONTENT_DIR) for _ in range(2)]
+        syncs = []
+        for library in libraries:
+            await library.open(factory)
+            sync = DirectorySync(
+                client, prefix, MemberDirectory(), StaffDirectory(), FaqReload(library, factory)
+            )
+            await sync.start()
+            syncs.append(sync)
+        try:
+            first, second = libraries
+            node = first.faq.get("pay-late-wages")
+            assert node is not None
+            texts = store.Texts.of_node(node)
+            assert texts.answer is not None
+            edited = store.Texts(
+                texts.title,
+                {**texts.answer, "ru": "Зарплата: новый текст юриста."},
+                texts.keywords,
+                texts.refs,
+            )
+            async with factory() as session:
+                await store.publish(session, node.id, edited, store.Author(None, "Юрист"))
+                await session.commit()
+            await first.changed()  # tells the other instance
+            await syncs[0].settle()
+            for _ in range(200):
+                live = second.faq.get(node.id)
+                if live is not None and live.answer_in("ru") == "Зарплата: новый текст юриста.":
+                    break
+                await asyncio.sleep(0.02)
+            live = second.faq.get(node.id)
+            assert live is not None and live.answer_in("ru") == "Зарплата: новый текст юриста."
+            assert second.index.search("новый текст юриста", limit=1)[0].node.id == node.id
+        finally:
+            for sync in syncs:
+                await sync.stop()
