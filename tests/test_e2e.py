@@ -386,6 +386,59 @@ async def test_member_asks_lawyer_takes_and_they_talk(
         assert db.execute("SELECT status, rating FROM appeal").fetchone() == ("closed", 5)
 
 
+async def test_a_head_lawyer_edits_and_signs_off_and_members_read_it_at_once(
+    running: tuple[FakeBotAPI, BotProcess],
+) -> None:
+    """A head lawyer new to the bot: joins, opens /faqedit, edits an answer in Kazakh and
+    Russian, previews, publishes and signs off; members in both languages read the new
+    text and the sign-off line in their very next tap, from the running bot process."""
+    api, bot = running
+    admin, head = Phone(api, 900, "kk"), Phone(api, 7400, "ru")
+    kk_member, ru_member = Phone(api, 7401, "kk"), Phone(api, 7402, "ru")
+    for member, lang in ((kk_member, "kk"), (ru_member, "ru")):
+        await member.say("/start", reply_contains="")
+        await member.tap(f"lang:{lang}")
+        await member.tap("org:kostanay")
+        await member.tap("wp:school")
+        await member.tap("consent:1", reply_contains="")
+
+    invite = await admin.say("/invite head-lawyer", reply_contains="/join")
+    code = re.sub(r"<[^>]+>", "", invite.text or "").split("/join ", 1)[1].split()[0]
+    await head.say(f"/join {code}", reply_contains="")
+    await head.say("/faqedit", reply_contains="")
+    await head.tap("fe:browse::", reply_contains="")
+    await head.tap("fe:browse:leave:", reply_contains="")
+    await head.tap("fe:browse:leave-annual:", reply_contains="")
+    await head.tap("fe:open:leave-pay-timing:", reply_contains="✏️")
+    texts = {
+        "kk": "Демалыс ақысы демалыс басталғанға дейін кемінде 3 жұмыс күні бұрын төленеді.",
+        "ru": "Отпускные выплачиваются не позднее чем за 3 рабочих дня до начала отпуска.",
+    }
+    for lang, text in texts.items():
+        await head.tap(f"fe:field:leave-pay-timing:answer.{lang}", reply_contains="")
+        await head.say(text, reply_contains="✏️")
+    preview = await head.tap("fe:preview:leave-pay-timing:ru", reply_contains=texts["ru"])
+    assert "Подготовлено по Трудовому кодексу" in (preview.text or "")
+    await head.tap("fe:publish:leave-pay-timing:", reply_contains="2")
+    await head.tap("fe:sign:leave-pay-timing:2", reply_contains="")
+    await head.tap("fe:signok:leave-pay-timing:2", reply_contains="")
+
+    for member, lang, checked in (
+        (kk_member, "kk", "Кәсіподақ заңгері"),
+        (ru_member, "ru", "Проверено юристом профсоюза"),
+    ):
+        await member.say("/faq", reply_contains="")
+        await member.tap("faq:open:leave", reply_contains="")
+        await member.tap("faq:open:leave-annual", reply_contains="")
+        shown = await member.tap("faq:open:leave-pay-timing", reply_contains=texts[lang])
+        assert checked in (shown.text or ""), shown.text
+    with sqlite3.connect(bot.db) as db:
+        assert db.execute(
+            "SELECT number, signed_at IS NOT NULL FROM faq_version "
+            "WHERE entry_id = 'leave-pay-timing' ORDER BY number"
+        ).fetchall() == [(1, 0), (2, 1)]
+
+
 async def test_a_stop_waits_for_the_reply_a_handler_is_sending(tmp_path: Path) -> None:
     """SIGINT while a handler waits on Telegram for its reply: the reply still goes out and
     the bot stops cleanly. (aiogram's polling closes the bot's connection as soon as polling
