@@ -94,14 +94,13 @@ async def keep(state: FSMContext, drafts: dict[str, Draft]) -> None:
 
 
 async def draft_for(key: str, faq: Faq, state: FSMContext) -> Draft | None:
-    """The editor's draft of an answer, or a fresh one from its published texts."""
-    drafts = await drafts_of(state)
-    if key in drafts:
-        return drafts[key]
+    """The editor's draft of an answer, or a fresh one from its published texts; None
+    when the answer is no longer in the FAQ (retired by an import)."""
     node = faq.get(key)
     if node is None or not node.is_answer:
         return None
-    return Draft.of_node(node)
+    drafts = await drafts_of(state)
+    return drafts.get(key) or Draft.of_node(node)
 
 
 def parent_title(draft: Draft, faq: Faq, lang: str) -> str:
