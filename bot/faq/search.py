@@ -267,6 +267,7 @@ class FaqIndex:
         self.by_length: dict[int, list[str]] = defaultdict(list)
         for word in sorted(vocabulary):
             self.by_length[len(word)].append(word)
+        self._windows: dict[int, list[str]] = {}
 
     @staticmethod
     def _fields(node: Node) -> list[tuple[str, str]]:
@@ -299,15 +300,22 @@ class FaqIndex:
         ranked = sorted(top.tolist(), key=lambda d: (-scores[d], d))
         return [Hit(self.docs[d], float(scores[d])) for d in ranked if scores[d] > 0]
 
-    def _expand(self, token: str) -> list[tuple[str, float]]:
-        terms = [(t, w) for t, w in _terms(token) if t in self.postings]
-        if f"0:{token}" not in self.postings and len(token) >= FUZZY_MIN_LEN:
-            size = len(token)
-            candidates = [
+    def _window(self, size: int) -> list[str]:
+        """Vocabulary words a word of `size` letters can be 80 % similar to (lengths
+        within 1.5 times), built once per size."""
+        window = self._windows.get(size)
+        if window is None:
+            window = self._windows[size] = [
                 word
                 for length in range(math.ceil(size / 1.5), math.floor(size * 1.5) + 1)
                 for word in self.by_length.get(length, ())
             ]
+        return window
+
+    def _expand(self, token: str) -> list[tuple[str, float]]:
+        terms = [(t, w) for t, w in _terms(token) if t in self.postings]
+        if f"0:{token}" not in self.postings and len(token) >= FUZZY_MIN_LEN:
+            candidates = self._window(len(token))
             for word, similarity, _ in process.extract(
                 token, candidates, scorer=fuzz.ratio, score_cutoff=FUZZY_CUTOFF, limit=3
             ):
