@@ -12,7 +12,8 @@ from aiogram.utils.i18n import I18n, I18nMiddleware
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
 
-LOCALES_DIR = Path(__file__).resolve().parent.parent / "locales"
+# Inside the package: an installed bot has its catalogs wherever it is installed.
+LOCALES_DIR = Path(__file__).resolve().parent / "locales"
 DOMAIN = "messages"
 LANGUAGES = ("kk", "ru")
 DEFAULT_LANGUAGE = "kk"

@@ -6,13 +6,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if [ "${1:-}" != "compile" ]; then
   pybabel extract --project=qorgau --no-wrap -k _:1,1t -k _:1,2 -k __ -k N_ \
-    -o locales/messages.pot bot >/dev/null
+    -o bot/locales/messages.pot bot >/dev/null
   for lang in kk ru; do
-    if [ -f "locales/$lang/LC_MESSAGES/messages.po" ]; then
-      pybabel update --no-wrap --ignore-obsolete -N -d locales -D messages -l "$lang" -i locales/messages.pot
+    if [ -f "bot/locales/$lang/LC_MESSAGES/messages.po" ]; then
+      pybabel update --no-wrap --ignore-obsolete -N -d bot/locales -D messages -l "$lang" -i bot/locales/messages.pot
     else
-      pybabel init -d locales -D messages -l "$lang" -i locales/messages.pot
+      pybabel init -d bot/locales -D messages -l "$lang" -i bot/locales/messages.pot
     fi
   done
 fi
-pybabel compile -d locales -D messages --statistics
+pybabel compile -d bot/locales -D messages --statistics

@@ -1,5 +1,6 @@
-"""Fill the kk/ru catalogs from locales/pending/*.json ({"msgid": {"kk": ..., "ru": ...}}),
-after scripts/i18n.sh has extracted the new msgids. Prints what is still untranslated."""
+"""Fill the kk/ru catalogs from bot/locales/pending/*.json ({"msgid": {"kk": ..., "ru": ...}}),
+after scripts/i18n.sh has extracted the new msgids. Prints what is still untranslated; once
+nothing is, compile (scripts/i18n.sh compile) and delete the merged pending files."""
 
 from __future__ import annotations
 
@@ -9,16 +10,16 @@ from pathlib import Path
 
 from babel.messages.pofile import read_po, write_po
 
-ROOT = Path(__file__).resolve().parent.parent
+LOCALES = Path(__file__).resolve().parent.parent / "bot" / "locales"
 
 
 def main() -> int:
     pending: dict[str, dict[str, str]] = {}
-    for path in sorted((ROOT / "locales" / "pending").glob("*.json")):
+    for path in sorted((LOCALES / "pending").glob("*.json")):
         pending.update(json.loads(path.read_text(encoding="utf-8")))
     missing = 0
     for lang in ("kk", "ru"):
-        po_path = ROOT / "locales" / lang / "LC_MESSAGES" / "messages.po"
+        po_path = LOCALES / lang / "LC_MESSAGES" / "messages.po"
         with po_path.open("rb") as f:
             catalog = read_po(f, locale=lang)
         for message in catalog:

@@ -10,7 +10,7 @@ import pytest
 from babel.messages.mofile import read_mo
 from babel.messages.pofile import read_po
 
-LOCALES = Path(__file__).resolve().parent.parent / "locales"
+LOCALES = Path(__file__).resolve().parent.parent / "bot" / "locales"
 PLACEHOLDER = re.compile(r"\{\w*\}")
 
 
@@ -51,7 +51,7 @@ def test_catalog_covers_every_string_in_the_code() -> None:
     keywords = {"_": None, "__": None, "N_": None}
     found = {
         msg if isinstance(msg, str) else msg[0]
-        for _, _, msg, _, _ in extract_from_dir(str(LOCALES.parent / "bot"), keywords=keywords)
+        for _, _, msg, _, _ in extract_from_dir(str(LOCALES.parent), keywords=keywords)
     }
     known = {m.id if isinstance(m.id, str) else m.id[0] for m in pot if m.id}
     assert found - known == set(), "run scripts/i18n.sh: strings missing from the catalogs"

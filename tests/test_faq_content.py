@@ -189,7 +189,7 @@ def test_struck_phrases_appear_nowhere_a_member_reads() -> None:
             if node.is_answer:
                 shown.append((node.id, node.answer_in(lang)))
                 shown.extend((node.id, ref.text(lang)) for ref in node.refs)
-        po = root / "locales" / lang / "LC_MESSAGES" / "messages.po"
+        po = root / "bot" / "locales" / lang / "LC_MESSAGES" / "messages.po"
         with po.open("rb") as f:
             shown.extend(("catalog", str(m.string)) for m in read_po(f, locale=lang) if m.id)
         for where, text in shown:
@@ -235,7 +235,7 @@ def test_one_register_capitalised_in_the_faq_and_the_interface() -> None:
     for lang, pattern in lowercase.items():
         texts = [(n.id, n.title_in(lang)) for n in faq.nodes.values()]
         texts += [(n.id, n.answer_in(lang)) for n in faq.answers]
-        po = root / "locales" / lang / "LC_MESSAGES" / "messages.po"
+        po = root / "bot" / "locales" / lang / "LC_MESSAGES" / "messages.po"
         with po.open("rb") as f:
             texts += [(str(m.id), str(m.string)) for m in read_po(f, locale=lang) if m.id]
         found = [(where, m.group(0)) for where, text in texts for m in pattern.finditer(text)]

@@ -50,7 +50,7 @@ def flood_dispatcher(ctx: Context, flood: FloodControl) -> Dispatcher:
 
 
 def notice(ctx: Context, lang: str) -> str:
-    # From the catalogs (locales/pending/abuse.json until merged: English until then).
+    # From the catalogs.
     return ctx.i18n.gettext(FLOOD_NOTICE, locale=lang).format(seconds=60)
 
 
