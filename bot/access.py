@@ -31,7 +31,7 @@ from bot.storage.models import OutboxMessage, Staff, StaffRole, utcnow
 from bot.topics import MemberOrgs
 
 if TYPE_CHECKING:
-    from bot.app import Context
+    from bot.context import Context
 
 log = logging.getLogger(__name__)
 

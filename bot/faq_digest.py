@@ -26,8 +26,8 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.app import Context
 from bot.callbacks import FaqEditCb
+from bot.context import Context
 from bot.faq.content import Faq
 from bot.i18n import N_, fmt_date
 from bot.outbox import letter

@@ -20,8 +20,8 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.exc import IntegrityError
 
-from bot.app import Context
 from bot.callbacks import FaqEditCb
+from bot.context import Context
 from bot.faq.content import Faq, Node, to_review
 from bot.faq_digest import editors
 from bot.outbox import letter

@@ -11,7 +11,7 @@ from aiogram.methods import SendMessage
 from aiogram.utils.i18n import gettext as _
 
 from bot.access import tell_members
-from bot.app import Context
+from bot.context import Context
 from bot.outbox import letter
 from bot.outbox.texts import NOTICE
 from bot.services.sla import DeskNotices, desk_scan

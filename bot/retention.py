@@ -27,7 +27,7 @@ from bot.storage.fsm import DatabaseStorage
 from bot.storage.models import utcnow
 
 if TYPE_CHECKING:
-    from bot.app import Context
+    from bot.context import Context
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from redis.asyncio import Redis
 
 from bot.access import refresh_menu, settle_access
-from bot.app import Context, build_context, create_bot, create_dispatcher
+from bot.app import create_bot, create_dispatcher
 from bot.broadcast.engine import Broadcaster, SendSettings
 from bot.broadcast.limiter import Pacer
 from bot.broadcast.worker import PostRunner
@@ -31,6 +31,7 @@ from bot.commands import set_chat_commands, setup_command_menus
 from bot.compat import check as check_compat
 from bot.compat.lean_types import warm_up
 from bot.config import Settings
+from bot.context import Context, build_context
 from bot.faq.content import FaqError
 from bot.faq_digest import faq_digest_job
 from bot.faq_review import faq_review_job

@@ -6,9 +6,10 @@ from pathlib import Path
 
 import pytest
 from aiogram import Bot, Dispatcher
+from bot.context import Context, build_context
 from pydantic import SecretStr
 
-from bot.app import Context, build_context, create_bot, create_dispatcher
+from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
 from bot.services.staff import ensure_admins
 from bot.storage.migrate import upgrade

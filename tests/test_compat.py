@@ -158,7 +158,8 @@ compat.start()
 
 async def main(db):
     states = await compat.check()
-    from bot.app import build_context, create_bot, create_dispatcher
+    from bot.app import create_bot, create_dispatcher
+    from bot.context import build_context
     from bot.broadcast.posts import Rendition, parts, send_part
     from bot.storage.migrate import upgrade
     from tests.conftest import make_settings

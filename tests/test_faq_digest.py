@@ -11,9 +11,9 @@ from aiogram import Bot
 from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
+from bot.context import Context
 from sqlalchemy import insert, select
 
-from bot.app import Context
 from bot.callbacks import FaqEditCb
 from bot.faq_digest import (
     COUNTS,

@@ -47,6 +47,7 @@ from aiogram.types import (
     Sticker,
     Voice,
 )
+from bot.context import Context
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
@@ -56,7 +57,7 @@ import bot.callbacks
 import bot.handlers.errors as errors_module
 import bot.report.chart
 import bot.report.excel
-from bot.app import Context, create_bot, create_dispatcher
+from bot.app import create_bot, create_dispatcher
 from bot.handlers.media import pieces
 from bot.middlewares import EditsThatChangeNothing
 from bot.storage.models import Appeal, StaffRole

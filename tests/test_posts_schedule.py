@@ -15,10 +15,10 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Chat, ChatMemberBanned, ChatMemberMember, ChatMemberUpdated, PollAnswer
 from aiogram.types import User as TgUser
+from bot.context import Context
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bot.app import Context
 from bot.broadcast.engine import Broadcaster, SendSettings
 from bot.broadcast.limiter import Pacer
 from bot.broadcast.schedule import advance

@@ -22,9 +22,9 @@ from aiogram.methods import (
     SendPoll,
     TelegramMethod,
 )
+from bot.context import Context
 from sqlalchemy import select, update
 
-from bot.app import Context
 from bot.broadcast import posts
 from bot.broadcast.engine import Broadcaster, SendSettings
 from bot.broadcast.limiter import Pacer

@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage
 from aiogram.types import BufferedInputFile, PollAnswer, User
+from bot.context import Context, build_context
 from sqlalchemy import select
 
-from bot.app import Context, build_context, create_bot, create_dispatcher
+from bot.app import create_bot, create_dispatcher
 from bot.handlers.privacy import delivered_copies, forget_text
 from bot.outbox import Outbox
 from bot.report.figures import build_report

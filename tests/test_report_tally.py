@@ -155,3 +155,48 @@ def test_wait_buckets() -> None:
     ]  # fmt: skip
     assert wait_bucket(7 * 1440 + 700) == 7 * 1440
     assert wait_bucket(40 * 1440 + 5) == 40 * 1440
+
+
+async def test_only_the_apps_sessions_keep_the_tally_and_in_their_time_zone(
+    tmp_path: Path,
+) -> None:
+    """Importing the storage registers nothing: a session made without the app's factory
+    does not touch the tally; the factory's sessions count days in its time zone."""
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    from bot.storage.models import Appeal, Member
+
+    async with database("sqlite", tmp_path) as engine:
+        await upgrade(engine)
+        # 20:30 UTC on 31 March is 1 April in Almaty (UTC+5), still 31 March in Moscow.
+        created = datetime(2025, 3, 31, 20, 30, tzinfo=UTC)
+        async with AsyncSession(engine) as plain:
+            plain.add(Member(id=1, telegram_id=1, member_org="almaty"))
+            plain.add(
+                Appeal(
+                    member_id=1,
+                    member_org="almaty",
+                    topic="pay",
+                    text="x",
+                    source=AppealSource.DIRECT,
+                    created_at=created,
+                )
+            )
+            await plain.commit()
+            assert await _tally(plain) == {}
+        for zone, day in (("Asia/Almaty", "2025-04-01"), ("Europe/Moscow", "2025-03-31")):
+            async with create_session_factory(engine, ZoneInfo(zone))() as session:
+                session.add(
+                    Appeal(
+                        member_id=1,
+                        member_org="almaty",
+                        topic="pay",
+                        text=zone,
+                        source=AppealSource.DIRECT,
+                        created_at=created,
+                    )
+                )
+                await session.commit()
+                spans = {key[1] for key in await _tally(session)}
+                assert day in spans, (zone, spans)

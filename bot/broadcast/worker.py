@@ -17,10 +17,10 @@ from aiogram import Bot
 from aiogram.methods import SendMessage
 from sqlalchemy import update
 
-from bot.app import Context
 from bot.broadcast.engine import Broadcaster
 from bot.broadcast.outcome import outcome_text, post_outcome
 from bot.broadcast.schedule import advance, running_posts
+from bot.context import Context
 from bot.outbox import letter
 from bot.outbox.texts import NOTICE
 from bot.storage import outbox as store

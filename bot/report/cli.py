@@ -59,7 +59,7 @@ async def stats_command(args: argparse.Namespace) -> int:
     scope = [args.org] if args.org else None
     engine = create_engine(settings.database_url)
     try:
-        async with create_session_factory(engine)() as session:
+        async with create_session_factory(engine, tz)() as session:
             report = await build_report(session, period, orgs=scope, tz=tz, member_orgs=orgs)
             if args.format == "xlsx":
                 from bot.report.excel import write_workbook

@@ -17,13 +17,13 @@ day ("2025-03-14"); a report reads whole months from month rows, part months fro
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, case, delete, event, insert, inspect, select, type_coerce
+from sqlalchemy import Table, case, delete, insert, inspect, select, type_coerce
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.types import NullType
@@ -74,15 +74,6 @@ def wait_bucket(minutes: float) -> int:
         if value < limit:
             return value - value % width
     return value - value % 1440
-
-
-class _Zone:
-    tz = ZoneInfo("Asia/Almaty")
-
-
-def configure(tz: ZoneInfo) -> None:
-    """The time zone whose months the tally counts in (the bot's TIMEZONE)."""
-    _Zone.tz = tz
 
 
 def local_day(moment: datetime, tz: ZoneInfo) -> str:
@@ -172,26 +163,30 @@ def _rows(deltas: Mapping[Key, Counter[str]]) -> list[dict[str, Any]]:
     return rows
 
 
-@event.listens_for(Session, "after_flush")
-def _follow_appeals(session: Session, _flush: UOWTransaction) -> None:
-    deltas: dict[Key, Counter[str]] = defaultdict(Counter)
-    tz = _Zone.tz
-    for obj in session.new:
-        if isinstance(obj, Appeal):
-            _add(deltas, contributions(_snapshots(obj)[1], tz), +1)
-    for obj in session.dirty:
-        if isinstance(obj, Appeal):
-            before, after = _snapshots(obj)
-            if before != after:
-                _add(deltas, contributions(before, tz), -1)
-                _add(deltas, contributions(after, tz), +1)
-    for obj in session.deleted:
-        if isinstance(obj, Appeal):
-            _add(deltas, contributions(_snapshots(obj)[0], tz), -1)
-    rows = _rows(deltas)
-    if rows:
-        connection = session.connection()
-        connection.execute(upsert_adding(connection.dialect, ReportTally, MEASURES), rows)
+def follow_appeals(tz: ZoneInfo) -> Callable[[Session, UOWTransaction], None]:
+    """An `after_flush` listener adding every appeal change of a session to the tally,
+    counting in `tz` (bot/storage/db.py attaches it to the app's session factory)."""
+
+    def follow(session: Session, _flush: UOWTransaction) -> None:
+        deltas: dict[Key, Counter[str]] = defaultdict(Counter)
+        for obj in session.new:
+            if isinstance(obj, Appeal):
+                _add(deltas, contributions(_snapshots(obj)[1], tz), +1)
+        for obj in session.dirty:
+            if isinstance(obj, Appeal):
+                before, after = _snapshots(obj)
+                if before != after:
+                    _add(deltas, contributions(before, tz), -1)
+                    _add(deltas, contributions(after, tz), +1)
+        for obj in session.deleted:
+            if isinstance(obj, Appeal):
+                _add(deltas, contributions(_snapshots(obj)[0], tz), -1)
+        rows = _rows(deltas)
+        if rows:
+            connection = session.connection()
+            connection.execute(upsert_adding(connection.dialect, ReportTally, MEASURES), rows)
+
+    return follow
 
 
 async def ensure(session: AsyncSession, tz: ZoneInfo) -> None:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
 from sqlalchemy.engine import make_url
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
 log = logging.getLogger(__name__)
@@ -24,6 +27,7 @@ log = logging.getLogger(__name__)
 # statement had no effect and is tried again after these pauses; then the error stands.
 BUSY_TIMEOUT = 30.0  # seconds
 BUSY_RETRY_PAUSES = (0.05, 0.2, 0.5)
+DEFAULT_TIMEZONE = ZoneInfo("Asia/Almaty")  # Settings' TIMEZONE default
 
 
 def normalise_url(url: str) -> str:
@@ -137,8 +141,25 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    # Every session that can change an appeal keeps the report's tally in step with it.
-    import bot.report.tally  # noqa: F401
+def create_session_factory(
+    engine: AsyncEngine, tz: ZoneInfo = DEFAULT_TIMEZONE
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions of this factory keep the report's tally in step with every appeal they
+    change, counting days and months in `tz` (the bot's TIMEZONE). The listener belongs to
+    the factory's own Session class: importing a module registers nothing, and sessions
+    made otherwise are not affected."""
+    return async_sessionmaker(
+        engine, expire_on_commit=False, sync_session_class=_tallied_session(tz)
+    )
 
-    return async_sessionmaker(engine, expire_on_commit=False)
+
+@functools.lru_cache(maxsize=8)
+def _tallied_session(tz: ZoneInfo) -> type[Session]:
+    """One Session class per time zone (a process has one; tests may use a few)."""
+    from bot.report.tally import follow_appeals
+
+    class TalliedSession(Session):
+        pass
+
+    event.listen(TalliedSession, "after_flush", follow_appeals(tz))
+    return TalliedSession
