@@ -1,0 +1,93 @@
+"""The package as an operator installs it: a built wheel in a fresh virtual environment,
+run from a directory outside the source tree, finds its catalogs, FAQ and data files."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.install
+
+ROOT = Path(__file__).resolve().parent.parent
+# What the wheel is built from; the rest of the repository is not part of the package.
+SOURCES = ("pyproject.toml", "README.md", "bot")
+
+
+def run(args: list[str | Path], cwd: Path, timeout: float = 120) -> str:
+    done = subprocess.run(
+        [str(a) for a in args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    assert done.returncode == 0, (args, done.stdout[-3000:], done.stderr[-3000:])
+    return done.stdout
+
+
+@pytest.fixture(scope="module")
+def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """A virtual environment with only the wheel installed in it; the dependencies come from
+    the environment running the tests (no download), and must satisfy the wheel's."""
+    work = tmp_path_factory.mktemp("install")
+    source = work / "source"
+    source.mkdir()
+    for name in SOURCES:
+        path = ROOT / name
+        if path.is_dir():
+            ignore = shutil.ignore_patterns("__pycache__", "*.pyc", "*.egg-info", "build")
+            shutil.copytree(path, source / name, ignore=ignore)
+        else:
+            shutil.copy2(path, source / name)
+    wheels = work / "wheels"
+    run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", wheels, source], work)
+    (wheel,) = wheels.glob("qorgau-*.whl")
+    env = work / "venv"
+    run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", env], work)
+    python = env / "bin" / "python"
+    # The environment's own pip (seen through --system-site-packages) installs into it;
+    # --no-index: every dependency must already be there.
+    run([python, "-m", "pip", "install", "-q", "--no-index", wheel], work)
+    yield env
+
+
+@pytest.fixture
+def outside(tmp_path: Path) -> Path:
+    """A working directory with no source tree in it or above it."""
+    assert ROOT not in tmp_path.parents
+    return tmp_path
+
+
+def test_installed_package_is_the_wheel(venv: Path, outside: Path) -> None:
+    python = venv / "bin" / "python"
+    where = run([python, "-c", "import bot; print(bot.__file__)"], outside).strip()
+    assert Path(where).is_relative_to(venv), where
+
+
+def test_help_runs_outside_the_source_tree(venv: Path, outside: Path) -> None:
+    out = run([venv / "bin" / "python", "-m", "bot", "--help"], outside)
+    assert "db" in out and "faq" in out
+
+
+def test_catalogs_are_installed(venv: Path, outside: Path) -> None:
+    lookup = (
+        "from bot import compat\n"
+        "compat.start()\n"
+        "from bot.i18n import create_i18n\n"
+        "i18n = create_i18n()\n"
+        "print(i18n.gettext('Status', locale='kk'))\n"
+        "print(i18n.gettext('Status', locale='ru'))\n"
+    )
+    out = run([venv / "bin" / "python", "-c", lookup], outside)
+    assert out.splitlines() == ["Күйі", "Статус"]
+
+
+def test_shipped_faq_passes_its_check(venv: Path, outside: Path) -> None:
+    out = run([venv / "bin" / "python", "-m", "bot", "faq", "check"], outside)
+    assert out.startswith("ok: ")
