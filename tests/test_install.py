@@ -3,6 +3,7 @@ run from a directory outside the source tree, finds its catalogs, FAQ and data f
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
@@ -18,10 +19,13 @@ ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "bot")
 
 
-def run(args: list[str | Path], cwd: Path, timeout: float = 120) -> str:
+def run(
+    args: list[str | Path], cwd: Path, timeout: float = 120, env: dict[str, str] | None = None
+) -> str:
     done = subprocess.run(
         [str(a) for a in args],
         cwd=cwd,
+        env={**os.environ, **(env or {})},
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -91,3 +95,13 @@ def test_catalogs_are_installed(venv: Path, outside: Path) -> None:
 def test_shipped_faq_passes_its_check(venv: Path, outside: Path) -> None:
     out = run([venv / "bin" / "python", "-m", "bot", "faq", "check"], outside)
     assert out.startswith("ok: ")
+
+
+def test_console_script_is_the_same_command_line(venv: Path, outside: Path) -> None:
+    qorgau = venv / "bin" / "qorgau"
+    assert run([qorgau, "--help"], outside) == run(
+        [venv / "bin" / "python", "-m", "bot", "--help"], outside
+    )
+    assert run([qorgau, "faq", "check"], outside).startswith("ok: ")
+    out = run([qorgau, "db", "upgrade"], outside, env={"DATABASE_URL": "sqlite:///qorgau.db"})
+    assert "up to date" in out and (outside / "qorgau.db").is_file()
