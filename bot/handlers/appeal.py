@@ -25,7 +25,8 @@ from bot.handlers.common import outdated
 from bot.handlers.media import attachment_of, too_big
 from bot.handlers.question import typed_question
 from bot.handlers.states import AppealDraft
-from bot.services.appeals import MAX_ATTACHMENTS, MAX_TEXT, AppealError, Draft, create_appeal
+from bot.services.appeals import MAX_ATTACHMENTS, AppealError, Draft, create_appeal
+from bot.services.limits import MAX_TEXT
 from bot.services.members import MemberDirectory, MemberView, has_consent, record_consent
 from bot.storage.models import AppealSource
 from bot.topics import TOPICS, MemberOrgs, topic_title
@@ -318,7 +319,7 @@ async def on_topic(
     query: CallbackQuery, callback_data: TopicCb, state: FSMContext, member: MemberView
 ) -> None:
     if callback_data.id not in TOPICS or not isinstance(query.message, Message):
-        await query.answer(_("This button is outdated. Please use the latest message."))
+        await query.answer(outdated())
         return
     draft = _draft(await state.get_data())
     draft["topic"] = callback_data.id
@@ -412,7 +413,7 @@ def appeal_error_text(code: str) -> str:
         ),
         "closed": _("This appeal is closed; please send a new appeal."),
     }
-    return texts.get(code, _("This button is outdated. Please use the latest message."))
+    return texts.get(code, outdated())
 
 
 def _too_long(length: int) -> str:

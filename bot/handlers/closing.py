@@ -179,9 +179,7 @@ async def on_toggle(
 ) -> None:
     draft = await _draft(state, callback_data.appeal)
     if draft is None or callback_data.field not in {**FLAGS, **TRISTATE}:
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+        await query.answer(outdated(), show_alert=True)
         return
     outcome, topic = draft
     if callback_data.field in FLAGS:
@@ -224,9 +222,7 @@ async def on_topic(
 ) -> None:
     draft = await _draft(state, callback_data.appeal)
     if draft is None or callback_data.field not in TOPICS:
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+        await query.answer(outdated(), show_alert=True)
         return
     outcome, _topic = draft
     await _save(state, callback_data.appeal, outcome, callback_data.field)
@@ -243,9 +239,7 @@ async def on_number_prompt(
     query: CallbackQuery, callback_data: OutcomeCb, state: FSMContext
 ) -> None:
     if callback_data.field not in NUMBERS or await _draft(state, callback_data.appeal) is None:
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+        await query.answer(outdated(), show_alert=True)
         return
     await state.set_state(Closing.number)
     await state.update_data(number_field=callback_data.field)

@@ -6,6 +6,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import LANGUAGES
+from bot.services.limits import MAX_TEXT
 from bot.services.members import MemberView
 
 
@@ -18,3 +19,12 @@ def reader_language(member: MemberView | None, i18n: I18n) -> str:
 
 def outdated() -> str:
     return _("This button is outdated. Please use the latest message.")
+
+
+def too_long(length: int | None = None) -> str:
+    """A text over MAX_TEXT: with its length when known."""
+    if length is None:
+        return _("Too long: the limit is {limit} characters.").format(limit=MAX_TEXT)
+    return _("This is too long: {length} characters, the limit is {limit}.").format(
+        length=length, limit=MAX_TEXT
+    )

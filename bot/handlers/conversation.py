@@ -35,13 +35,13 @@ from bot.outbox.sender import Delivery
 from bot.outbox.texts import TO_STAFF
 from bot.services.appeals import (
     MAX_ATTACHMENTS,
-    MAX_TEXT,
     AppealError,
     add_member_message,
     holding_lawyer,
     in_conversation,
     withdraw,
 )
+from bot.services.limits import MAX_TEXT
 from bot.services.members import MemberDirectory, MemberView
 from bot.storage.models import Appeal, AppealSource, utcnow
 from bot.topics import topic_title

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import DeskCb, HandCb, MyCb, OutcomeCb, ThreadCb
 from bot.filters import FILE, WORDS, HasRole, Magic, MenuButton, RepliesToAppeal
-from bot.handlers.common import outdated
+from bot.handlers.common import outdated, too_long
 from bot.handlers.common import reader_language as _lang
 from bot.handlers.media import attachment_of, relay
 from bot.handlers.relay import (
@@ -34,7 +34,6 @@ from bot.handlers.states import LawyerNote, LawyerReply
 from bot.handlers.thread import age, files_of, pages
 from bot.outbox import Outbox
 from bot.outbox.texts import TO_MEMBER, TO_STAFF
-from bot.services.appeals import MAX_TEXT
 from bot.services.desk import (
     AppealCard,
     DeskError,
@@ -72,10 +71,6 @@ async def end_writing(state: FSMContext, appeal_id: int | None = None) -> None:
     data = await state.get_data()
     if appeal_id is None or appeal_id not in (data.get("appeal_id"), data.get("note_appeal")):
         await state.set_state(None)
-
-
-def too_long() -> str:
-    return _("Too long: the limit is {limit} characters.").format(limit=MAX_TEXT)
 
 
 async def queue_view(

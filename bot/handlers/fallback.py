@@ -8,6 +8,7 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.filters import COMMAND, FILE, Magic
+from bot.handlers.common import outdated
 from bot.handlers.states import AddToAppeal, AppealDraft, Mailbox
 
 router = Router(name=__name__)
@@ -15,9 +16,7 @@ router = Router(name=__name__)
 
 @router.callback_query()
 async def on_stale_button(query: CallbackQuery) -> None:
-    await query.answer(
-        _("This button is outdated. Please use the latest message."), show_alert=True
-    )
+    await query.answer(outdated(), show_alert=True)
 
 
 @router.message(StateFilter(AppealDraft.topic))

@@ -18,6 +18,7 @@ from bot.callbacks import FaqCb, FaqEditCb, SearchCb
 from bot.faq.content import Faq, Node, signed_now
 from bot.filters import MenuButton, Registered
 from bot.handlers.appeal import start_draft
+from bot.handlers.common import outdated
 from bot.handlers.question import typed_question
 from bot.i18n import N_
 from bot.services.faq_events import FaqEvents
@@ -138,7 +139,7 @@ def with_edit_button(markup: InlineKeyboardMarkup, node: Node) -> InlineKeyboard
 
 async def show(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup) -> None:
     if not isinstance(query.message, Message):
-        await query.answer(_("This button is outdated. Please use the latest message."))
+        await query.answer(outdated())
         return
     try:
         await query.message.edit_text(text, reply_markup=markup)
@@ -171,9 +172,7 @@ async def on_open(
         return
     node = faq.get(callback_data.node)
     if node is None:
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+        await query.answer(outdated(), show_alert=True)
         return
     if node.is_answer:
         faq_events.add(node.id, FaqEventKind.VIEWED, member)
@@ -199,9 +198,7 @@ async def on_helped(
 ) -> None:
     node = faq.get(callback_data.node)
     if node is None or not node.is_answer:
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+        await query.answer(outdated(), show_alert=True)
         return
     faq_events.add(node.id, FaqEventKind.HELPED, member)
     if isinstance(query.message, Message):
@@ -224,9 +221,7 @@ async def on_not_helped(
 ) -> None:
     node = faq.get(callback_data.node)
     if node is None or not node.is_answer:
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+        await query.answer(outdated(), show_alert=True)
         return
     faq_events.add(node.id, FaqEventKind.NOT_HELPED, member)
     if isinstance(query.message, Message):

@@ -14,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import FeedbackCb
 from bot.filters import WORDS, MenuButton, Registered
+from bot.handlers.common import outdated, too_long
 from bot.handlers.media import clip
 from bot.handlers.states import Mailbox
 from bot.i18n import N_
-from bot.services.mailbox import MAX_TEXT, MailboxError, may_sign, send_to_mailbox
+from bot.services.limits import MAX_TEXT
+from bot.services.mailbox import MailboxError, may_sign, send_to_mailbox
 from bot.services.members import MemberView
 from bot.storage.models import FeedbackKind
 
@@ -103,9 +105,7 @@ async def on_kind(
     query: CallbackQuery, callback_data: FeedbackCb, state: FSMContext, member: MemberView
 ) -> None:
     if callback_data.value not in {k.value for k in FeedbackKind}:
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+        await query.answer(outdated(), show_alert=True)
         return
     await state.set_state(Mailbox.text)
     await state.update_data(mailbox={"kind": callback_data.value})
@@ -121,11 +121,7 @@ async def on_text(message: Message, state: FSMContext, member: MemberView) -> No
         await message.answer(write_prompt(member))
         return
     if len(text) > MAX_TEXT:
-        await message.answer(
-            _("This is too long: {length} characters, the limit is {limit}.").format(
-                length=len(text), limit=MAX_TEXT
-            )
-        )
+        await message.answer(too_long(len(text)))
         return
     data = dict((await state.get_data()).get("mailbox") or {})
     data["text"] = text
@@ -147,9 +143,7 @@ async def on_send(
 ) -> None:
     data = dict((await state.get_data()).get("mailbox") or {})
     if not str(data.get("text") or "").strip() or data.get("kind") not in KINDS:
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+        await query.answer(outdated(), show_alert=True)
         return
     if callback_data.action != "send" or callback_data.value not in (SIGNED, ANONYMOUS):
         # A confirmation drawn before the two send buttons (a switch and "Send"): drawn

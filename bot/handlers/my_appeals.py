@@ -17,6 +17,7 @@ from bot import keyboards as kb
 from bot.callbacks import MyCb
 from bot.filters import FILE, WORDS, Magic, MenuButton, Registered
 from bot.handlers.appeal import appeal_error_text
+from bot.handlers.common import outdated
 from bot.handlers.conversation import add_from_message, deps_of
 from bot.handlers.media import clip
 from bot.handlers.states import AddToAppeal
@@ -157,9 +158,7 @@ async def on_open(
     try:
         appeal = await get_member_appeal(session, member, callback_data.value)
     except AppealError:
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+        await query.answer(outdated(), show_alert=True)
         return
     text, markup = await card_view(session, member, appeal, tz)
     if isinstance(query.message, Message):
@@ -178,9 +177,7 @@ async def on_add(
     try:
         appeal = await get_member_appeal(session, member, callback_data.value)
     except AppealError:
-        await query.answer(
-            _("This button is outdated. Please use the latest message."), show_alert=True
-        )
+        await query.answer(outdated(), show_alert=True)
         return
     if appeal.status not in OPEN_STATUSES:
         await query.answer(appeal_error_text("closed"), show_alert=True)

@@ -24,7 +24,7 @@ from bot.faq.search import FaqIndex
 from bot.faq.smalltalk import Talk, classify
 from bot.filters import WORDS, Registered
 from bot.handlers.states import AppealDraft
-from bot.services.appeals import MAX_TEXT
+from bot.services.limits import MAX_TEXT
 from bot.services.members import MemberView, has_consent
 
 router = Router(name=__name__)

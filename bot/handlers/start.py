@@ -14,6 +14,7 @@ from bot import keyboards as kb
 from bot.callbacks import ConsentCb, LangCb, OrgCb, WorkplaceCb
 from bot.commands import STAFF_COMMANDS, set_chat_commands
 from bot.filters import NOT_COMMAND, HasRole, MenuButton, Registered
+from bot.handlers.common import outdated
 from bot.handlers.states import Onboarding
 from bot.services.members import (
     CONSENT_VERSION,
@@ -109,7 +110,7 @@ async def on_member_org(
     query: CallbackQuery, callback_data: OrgCb, state: FSMContext, orgs: MemberOrgs
 ) -> None:
     if callback_data.id not in orgs.by_id:
-        await query.answer(_("This button is outdated. Please use the latest message."))
+        await query.answer(outdated())
         return
     await state.update_data(org=callback_data.id)
     await state.set_state(Onboarding.workplace)
@@ -121,7 +122,7 @@ async def on_member_org(
 @router.callback_query(StateFilter(Onboarding.workplace), WorkplaceCb.filter())
 async def on_workplace(query: CallbackQuery, callback_data: WorkplaceCb, state: FSMContext) -> None:
     if callback_data.kind not in {w.value for w in WorkplaceType}:
-        await query.answer(_("This button is outdated. Please use the latest message."))
+        await query.answer(outdated())
         return
     await state.update_data(workplace=callback_data.kind)
     await state.set_state(Onboarding.consent)
@@ -175,7 +176,7 @@ async def on_consent(
 @router.callback_query(StateFilter(Onboarding))
 async def on_onboarding_other(event: Message | CallbackQuery) -> None:
     if isinstance(event, CallbackQuery):
-        await event.answer(_("This button is outdated. Please use the latest message."))
+        await event.answer(outdated())
         return
     await event.answer(_("Please choose with the buttons in the message above, or send /start."))
 

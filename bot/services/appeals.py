@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.limits import MAX_TEXT
 from bot.services.members import MemberView, has_consent
 from bot.services.staff import StaffView
 from bot.storage import outbox as store
@@ -27,7 +28,6 @@ from bot.storage.models import (
 )
 from bot.topics import TOPICS
 
-MAX_TEXT = 3000
 MAX_ATTACHMENTS = 5
 
 

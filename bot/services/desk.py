@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.services.appeals import MAX_TEXT
+from bot.services.limits import MAX_TEXT
 from bot.services.staff import StaffView, audit
 from bot.storage.models import (
     OPEN_STATUSES,

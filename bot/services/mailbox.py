@@ -12,10 +12,9 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.services.limits import MAX_TEXT
 from bot.services.members import MemberView, has_consent
 from bot.storage.models import Feedback, FeedbackKind, Member
-
-MAX_TEXT = 3000
 
 
 class MailboxError(Exception):
