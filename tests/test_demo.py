@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import sqlite3
 from collections import Counter, defaultdict
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.__main__ import main
 from bot.demo import DemoRefused, DemoSummary, fill_demo
+from bot.faq.content import Faq, Node
 from bot.storage.migrate import upgrade
 from bot.storage.models import (
     Appeal,
@@ -26,7 +28,7 @@ from bot.storage.models import (
     Staff,
     StaffRole,
 )
-from bot.topics import default_member_orgs
+from bot.topics import MemberOrg, MemberOrgs, default_member_orgs
 from tests.databases import KINDS, database
 
 NOW = datetime(2026, 6, 15, 9, 30, tzinfo=UTC)
@@ -331,3 +333,104 @@ def test_command_line_database_errors(
     out = capsys.readouterr()
     assert out.out == "" and len(out.err.strip().splitlines()) == 1
     assert "Traceback" not in out.err
+
+
+# A fixed FAQ and fixed organisations, so that what the pin below sees depends on the
+# generator alone, not on the shipped content.
+PIN_ORGS = MemberOrgs(
+    [
+        MemberOrg("almaty", "Алматы", "Алматы", 0),
+        MemberOrg("astana", "Астана", "Астана", 0),
+        MemberOrg("abai", "Абай", "Абай", 0),
+    ]
+)
+
+
+def pin_faq() -> Faq:
+    nodes = {
+        node_id: Node(node_id, {"kk": node_id, "ru": node_id}, topic, answer={"kk": ".", "ru": "."})
+        for node_id, topic in (
+            ("pay-late", "pay"),
+            ("pay-category", "pay"),
+            ("pay-rural", "pay"),
+            ("leave-pay", "leave"),
+            ("dismissal-notice", "dismissal"),
+            ("other-tax", "other"),
+        )
+    }
+    return Faq(topics=[], nodes=nodes)
+
+
+async def table_digest(engine: AsyncEngine) -> dict[str, str]:
+    """Every row of every table the generator writes, hashed per table."""
+    digests = {}
+    async with engine.connect() as conn:
+        for model in (Member, Staff, Appeal, AppealMessage, FaqEvent, Feedback):
+            rows = await conn.execute(select(model.__table__).order_by(model.id))
+            text = "\n".join(repr(tuple(row)) for row in rows)
+            digests[model.__tablename__] = hashlib.sha256(text.encode()).hexdigest()[:16]
+    return digests
+
+
+async def test_seed_one_is_pinned(tmp_path: Path) -> None:
+    """Seed 1 gives exactly these rows: the generator's output does not drift."""
+    async with database("sqlite", tmp_path) as engine:
+        await fresh(engine)
+        summary = await fill_demo(
+            engine, members=50, appeals=300, seed=1, now=NOW, orgs=PIN_ORGS, faq=pin_faq()
+        )
+        rows = await appeals(engine)
+        async with engine.connect() as conn:
+            first_message = (
+                await conn.execute(select(AppealMessage.__table__).order_by(AppealMessage.id))
+            ).first()
+            first_event = (
+                await conn.execute(select(FaqEvent.__table__).order_by(FaqEvent.id))
+            ).first()
+            first_feedback = (
+                await conn.execute(select(Feedback.__table__).order_by(Feedback.id))
+            ).first()
+        digest = await table_digest(engine)
+    assert summary == DemoSummary(
+        members=50,
+        appeals=300,
+        open_appeals=13,
+        staff_created=47,
+        messages=791,
+        faq_events=4182,
+        feedback=6,
+    )
+    first = rows[0]
+    assert (first.topic, first.status, first.member_org, first.language) == (
+        "working-time",
+        AppealStatus.CLOSED,
+        "abai",
+        "kk",
+    )
+    assert first.text == "Жүктемені келісімімсіз көбейтті."
+    assert first.created_at == datetime(2024, 6, 18, 15, 12, 0, 197752, tzinfo=UTC)
+    assert first_message is not None
+    assert (first_message.side, first_message.text, first_message.sent_at) == (
+        "member",
+        first.text,
+        first.created_at,
+    )
+    assert first_event is not None
+    assert (first_event.node_id, first_event.kind, first_event.member_id) == (
+        "pay-rural",
+        "not-helped",
+        8,
+    )
+    assert first_feedback is not None
+    assert (first_feedback.kind, first_feedback.text) == (
+        "suggestion",
+        "Демалыс туралы сұрақ-жауапты толықтырыңыз.",
+    )
+    assert digest == {
+        "member": "1d092002471ad1d7",
+        "staff": "026b65c939a4c5ae",
+        "appeal": "2c71294a80590a33",
+        "appeal_message": "f283e8e89eb6018d",
+        "faq_event": "b0b97b558b656d40",
+        "feedback": "714d8262d9da64a9",
+    }
