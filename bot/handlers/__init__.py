@@ -15,6 +15,7 @@ def get_routers() -> list[Router]:
         faq,
         faq_desk,
         faq_editor,
+        faq_versions,
         inbox,
         invites,
         join,
@@ -40,6 +41,7 @@ def get_routers() -> list[Router]:
         closing.router,
         # The FAQ editors' screens, and what an editor types into a draft.
         faq_editor.router,
+        faq_versions.router,
         faq_desk.router,
         stats.router,
         press.router,
