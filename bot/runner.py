@@ -44,6 +44,7 @@ from bot.scale.pacer import SharedPacer
 from bot.scale.sync import DirectorySync, FaqReload
 from bot.scale.webhook import CannotListen, exit_if_stuck, stopped
 from bot.scale.webhook import serve as serve_webhook
+from bot.services.calendar import warn_uncovered_years
 from bot.storage.migrate import upgrade
 from bot.storage.models import StaffRole
 
@@ -226,6 +227,7 @@ async def run(settings: Settings) -> int:
     except Exception as exc:
         await ctx.close()
         return _fail(f"Redis error (REDIS_URL): {type(exc).__name__}: {exc}")
+    warn_uncovered_years(settings.holidays_file, datetime.now(ctx.calendar.tz).date())
     owner = ctx.owner
     # aiogram's and pydantic's internals as the patches rely on them (bot/compat/): a patch
     # whose assumption does not hold is switched off before the bot is built.

@@ -1,15 +1,29 @@
-"""Working time for the SLA: Monday to Friday in Almaty time, public holidays excepted."""
+"""Working time for the SLA: Monday to Friday in Almaty time, public holidays excepted.
+
+The days off are the `holidays` package's calendar of Kazakhstan (the Labour Code's public
+holidays, moved off weekends by its rules) with the overrides in `bot/data/holidays.yaml`:
+days off the package lacks (the government's yearly decree moving days off, Kurban ait's
+announced date) and days it gives that are worked.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
+import holidays
 import yaml
+
+log = logging.getLogger(__name__)
 
 HOLIDAYS_FILE = Path(__file__).resolve().parent.parent / "data" / "holidays.yaml"
 QUIET_START, QUIET_END = time(22, 0), time(8, 0)
+COUNTRY = "KZ"
 
 
 def is_quiet(moment: datetime, tz: ZoneInfo) -> bool:
@@ -18,14 +32,83 @@ def is_quiet(moment: datetime, tz: ZoneInfo) -> bool:
     return local >= QUIET_START or local < QUIET_END
 
 
-def load_holidays(path: Path = HOLIDAYS_FILE) -> frozenset[date]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+class Overrides:
+    """holidays.yaml: `checked` years, `days_off` the package lacks, `working_days` it gives.
+
+    A plain list of dates is days off, and its years are checked.
+    """
+
+    def __init__(self, path: Path) -> None:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        if raw is None or isinstance(raw, list):
+            raw = {"days_off": raw or []}
+            raw["checked"] = sorted({d.year for d in raw["days_off"] if isinstance(d, date)})
+        if not isinstance(raw, dict) or set(raw) - {"checked", "days_off", "working_days"}:
+            raise ValueError(f"{path}: expected the keys checked, days_off and working_days")
+        self.off = _dates(path, raw.get("days_off"))
+        self.working = _dates(path, raw.get("working_days"))
+        checked = raw.get("checked") or []
+        if not isinstance(checked, list) or not all(type(y) is int for y in checked):
+            raise ValueError(f"{path}: checked must be a list of years")
+        self.checked = frozenset(checked)
+
+
+def _dates(path: Path, items: Any) -> frozenset[date]:
     days = set()
-    for item in raw:
+    for item in items or []:
         if not isinstance(item, date):
             raise ValueError(f"{path}: {item!r} is not a date (YYYY-MM-DD)")
         days.add(item)
     return frozenset(days)
+
+
+@lru_cache(maxsize=8)
+def _package_days(years: tuple[int, ...]) -> frozenset[date]:
+    return frozenset(holidays.country_holidays(COUNTRY, years=years))
+
+
+@lru_cache(maxsize=64)
+def _package_confirms(year: int) -> bool:
+    """Whether the package has every date of the year for certain: Kurban ait's lunar date is
+    an estimate, named as one, until the package's maintainers confirm it."""
+    shown = holidays.country_holidays(COUNTRY, years=year, islamic_show_estimated=True)
+    plain = holidays.country_holidays(COUNTRY, years=year, islamic_show_estimated=False)
+    return dict(shown) == dict(plain)
+
+
+def load_holidays(
+    path: Path = HOLIDAYS_FILE, years: Iterable[int] | None = None
+) -> frozenset[date]:
+    """The days off of `years` (by default three years back and two ahead: the report's and
+    the SLA's reach) and every day off the file names."""
+    if years is None:
+        this_year = date.today().year
+        years = range(this_year - 3, this_year + 3)
+    overrides = Overrides(path)
+    return (_package_days(tuple(sorted(years))) | overrides.off) - overrides.working
+
+
+def uncovered_years(path: Path, today: date) -> list[int]:
+    """This year and the next, those neither checked in the file nor confirmed in the package."""
+    checked = Overrides(path).checked
+    return [
+        year
+        for year in (today.year, today.year + 1)
+        if year not in checked and not _package_confirms(year)
+    ]
+
+
+def warn_uncovered_years(path: Path, today: date) -> list[int]:
+    """One log line at start when the working days of this year or the next are a guess."""
+    years = uncovered_years(path, today)
+    if years:
+        log.warning(
+            "days off in %s not checked: check the government's decree, then add the year to "
+            "checked in %s (the holidays package only estimates some of them)",
+            ", ".join(map(str, years)),
+            path,
+        )
+    return years
 
 
 class WorkCalendar:
