@@ -47,10 +47,10 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation  # noqa: E402
 from aiogram.methods import TelegramMethod  # noqa: E402
 from aiogram.methods.base import TelegramType  # noqa: E402
 from aiogram.types import CallbackQuery, Chat, Message, Update, User  # noqa: E402
-from bot.context import build_context  # noqa: E402
 
 from bot import compat  # noqa: E402
 from bot.app import create_bot, create_dispatcher  # noqa: E402
+from bot.context import build_context  # noqa: E402
 from bot.isolation import MemberIsolation  # noqa: E402
 from bot.middlewares import FloodControl, MemoryFloodCounter  # noqa: E402
 from bot.storage.fsm import DatabaseStorage  # noqa: E402

@@ -46,11 +46,11 @@ def _fill(url: str, appeals: int, members: int) -> float:
 
 
 async def measure(url: str, conversations: int) -> dict[str, Any]:
-    from bot.context import build_context
     from pydantic import SecretStr
     from sqlalchemy import insert
 
     from bot.config import Settings
+    from bot.context import build_context
     from bot.retention import retention_job
     from bot.storage.fsm import DatabaseStorage
     from bot.storage.models import FsmRecord, utcnow

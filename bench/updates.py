@@ -29,11 +29,11 @@ sys.path.insert(0, str(ROOT))
 
 from aiogram import Bot, Dispatcher, Router  # noqa: E402
 from aiogram.types import CallbackQuery, Message, Update  # noqa: E402
-from bot.context import build_context  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from bot import compat  # noqa: E402
 from bot.app import create_bot, create_dispatcher  # noqa: E402
+from bot.context import build_context  # noqa: E402
 from bot.storage.migrate import upgrade  # noqa: E402
 from bot.storage.models import Appeal  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402

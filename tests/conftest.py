@@ -6,13 +6,14 @@ from pathlib import Path
 
 import pytest
 from aiogram import Bot, Dispatcher
-from bot.context import Context, build_context
 from pydantic import SecretStr
 
 from bot.app import create_bot, create_dispatcher
 from bot.config import Settings
+from bot.context import Context, build_context
 from bot.services.staff import ensure_admins
 from bot.storage.migrate import upgrade
+from tests.databases import migrated_sqlite
 from tests.driver import Person
 from tests.recording import RecordingSession
 
@@ -30,7 +31,8 @@ def make_settings(db_url: str, **extra: object) -> Settings:
 @pytest.fixture
 async def ctx(tmp_path: Path) -> AsyncIterator[Context]:
     # A SQLite *file*: :memory: would hide concurrency problems.
-    context = build_context(make_settings(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"))
+    database = migrated_sqlite(tmp_path / "bot.db")
+    context = build_context(make_settings(f"sqlite+aiosqlite:///{database}"))
     await upgrade(context.engine)
     await context.open_faq()
     async with context.session_factory() as session:

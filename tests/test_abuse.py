@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from aiogram.methods import TelegramMethod
 from aiogram.types import Document, PhotoSize
-from bot.context import Context
 from sqlalchemy import select
 
 from bot.app import create_bot, create_dispatcher
+from bot.context import Context
 from bot.handlers.media import MAX_FILE_BYTES
 from bot.storage.models import Appeal, AppealMessage, Member
 from tests.conftest import ADMIN_ID, TOKEN

@@ -18,11 +18,11 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiogram import Bot
 from aiogram.methods import SendMessage, TelegramMethod
-from bot.context import Context
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import back_in_queue, numbers, settle_access
+from bot.context import Context
 from bot.handlers.common import outdated
 from bot.handlers.join import refused
 from bot.jobs import desk_job

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 from aiogram.fsm.storage.base import BaseStorage
-from bot.context import Context
 from sqlalchemy import func, select
 
+from bot.context import Context
 from bot.storage.models import Appeal
 from tests.driver import Person, texts
 from tests.test_member_flow import onboard

@@ -6,9 +6,9 @@ from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
-from bot.context import Context
 from sqlalchemy import select
 
+from bot.context import Context
 from bot.services.staff import StaffView
 from bot.storage.models import Appeal, Member, Staff, StaffInvite, StaffRole, utcnow
 from tests.conftest import ADMIN_ID

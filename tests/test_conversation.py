@@ -10,9 +10,9 @@ from collections.abc import Callable
 import pytest
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import DeleteMessage, SendMessage, SendPhoto, TelegramMethod
-from bot.context import Context
 from sqlalchemy import func, select
 
+from bot.context import Context
 from bot.storage.models import (
     Appeal,
     AppealMessage,

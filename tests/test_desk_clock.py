@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 
 from aiogram import Bot
 from aiogram.methods import SendMessage
-from bot.context import Context
 from sqlalchemy import select
 
+from bot.context import Context
 from bot.jobs import desk_job
 from bot.storage.models import Appeal, AppealStatus, Staff, StaffRole
 from tests.driver import Person

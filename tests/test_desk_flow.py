@@ -7,9 +7,9 @@ from collections.abc import Callable
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage, SendPhoto
 from aiogram.utils.i18n import gettext as _
-from bot.context import Context
 from sqlalchemy import select
 
+from bot.context import Context
 from bot.handlers.relay import unreachable
 from bot.storage.models import (
     Appeal,

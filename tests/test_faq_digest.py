@@ -11,10 +11,10 @@ from aiogram import Bot
 from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import gettext as _
-from bot.context import Context
 from sqlalchemy import insert, select
 
 from bot.callbacks import FaqEditCb
+from bot.context import Context
 from bot.faq_digest import (
     COUNTS,
     QUESTION_CHARS,

@@ -7,9 +7,9 @@ from collections.abc import Callable, Sequence
 
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
-from bot.context import Context
 from sqlalchemy import select
 
+from bot.context import Context
 from bot.faq.content import load_faq
 from bot.handlers.faq import SIGNED_OFF
 from bot.storage.models import (

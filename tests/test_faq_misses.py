@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from bot.context import Context
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
+from bot.context import Context
 from bot.retention import retention_job
 from bot.services.faq_misses import KEEP_DAYS, MASK, MAX_CHARS, anonymise
 from bot.services.privacy import Purged

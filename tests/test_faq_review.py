@@ -7,9 +7,9 @@ from datetime import UTC, datetime
 from aiogram import Bot
 from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardMarkup
-from bot.context import Context
 from sqlalchemy import update
 
+from bot.context import Context
 from bot.faq_review import faq_review_job
 from bot.storage import faq as store
 from bot.storage.models import FaqVersion, Staff, StaffRole

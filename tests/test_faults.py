@@ -21,10 +21,10 @@ import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.methods import TelegramMethod
 from aiogram.types import CallbackQuery, Message, MessageEntity, Update
-from bot.context import Context, build_context
 from sqlalchemy import func, select
 
 from bot.app import create_bot, create_dispatcher
+from bot.context import Context, build_context
 from bot.outbox import Outbox
 from bot.services.staff import ensure_admins
 from bot.storage.db import create_engine, create_session_factory

@@ -13,11 +13,11 @@ from typing import Any
 import pytest
 from aiogram import Bot, Dispatcher
 from aiogram.types import ChatMemberBanned, ChatMemberMember, ChatMemberUpdated
-from bot.context import Context
 from redis.asyncio import Redis
 from sqlalchemy import event
 
 from bot.app import create_dispatcher
+from bot.context import Context
 from bot.middlewares import (
     FLOOD_NOTICE,
     Flood,

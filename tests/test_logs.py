@@ -12,11 +12,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from bot.context import Context
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.context import Context
 from bot.logs import PrivateFormatter, configure, describe, frames, where
 from tests.databases import KINDS, database
 from tests.driver import Person, texts

@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 import pytest
 from aiogram.methods import AnswerCallbackQuery
-from bot.context import Context
 from sqlalchemy import select
 
+from bot.context import Context
 from bot.handlers.mailbox import anonymous_only
 from bot.services.mailbox import MailboxError, send_to_mailbox
 from bot.services.members import MemberView, get_member, save_onboarding

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from bot.context import Context
 from sqlalchemy import func, select
 
+from bot.context import Context
 from bot.storage.models import (
     Appeal,
     AppealMessage,

@@ -15,7 +15,6 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Chat, ChatMemberBanned, ChatMemberMember, ChatMemberUpdated, PollAnswer
 from aiogram.types import User as TgUser
-from bot.context import Context
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -23,6 +22,7 @@ from bot.broadcast.engine import Broadcaster, SendSettings
 from bot.broadcast.limiter import Pacer
 from bot.broadcast.schedule import advance
 from bot.broadcast.worker import PostRunner
+from bot.context import Context
 from bot.services.calendar import WorkCalendar
 from bot.storage.db import create_session_factory
 from bot.storage.migrate import upgrade

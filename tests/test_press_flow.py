@@ -22,7 +22,6 @@ from aiogram.methods import (
     SendPoll,
     TelegramMethod,
 )
-from bot.context import Context
 from sqlalchemy import select, update
 
 from bot.broadcast import posts
@@ -30,6 +29,7 @@ from bot.broadcast.engine import Broadcaster, SendSettings
 from bot.broadcast.limiter import Pacer
 from bot.broadcast.worker import PostRunner
 from bot.callbacks import PostCb
+from bot.context import Context
 from bot.services.staff import StaffView
 from bot.storage.db import create_session_factory
 from bot.storage.migrate import upgrade

@@ -14,10 +14,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage
 from aiogram.types import BufferedInputFile, PollAnswer, User
-from bot.context import Context, build_context
 from sqlalchemy import select
 
 from bot.app import create_bot, create_dispatcher
+from bot.context import Context, build_context
 from bot.handlers.privacy import delivered_copies, forget_text
 from bot.outbox import Outbox
 from bot.report.figures import build_report
@@ -359,7 +359,7 @@ async def test_mydata_then_forget_leaves_nothing_personal_and_the_report_unchang
             assert [f.text for f in feedback] == ["", ANONYMOUS]
             assert all(f.member_id is None for f in feedback)
             assert await session.scalar(select(FaqEvent.member_id)) is None
-            # Survey answers stay, linked only to the anonymised row (README says the same).
+            # Survey answers stay, linked only to the anonymised row (the privacy guide says so).
             answers = await session.execute(select(SurveyAnswer.member_id, SurveyAnswer.options))
             assert [tuple(a) for a in answers] == [(story["row"], [0])]
             assert (
@@ -385,9 +385,10 @@ async def test_mydata_then_forget_leaves_nothing_personal_and_the_report_unchang
 
 
 def test_readme_and_the_confirmation_say_what_forget_keeps(ctx: Context) -> None:
-    """What the code keeps (the test above): survey answers. The README's /forget paragraph
-    and the confirmation must list them among what stays, not what goes."""
-    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    """What the code keeps (the test above): survey answers. The privacy guide's /forget
+    paragraph and the confirmation must list them among what stays, not what goes."""
+    guide = Path(__file__).resolve().parent.parent / "docs" / "privacy.md"
+    readme = guide.read_text(encoding="utf-8")
     paragraph = readme.split("- `/forget`", 1)[1].split("\n- ", 1)[0]
     erased, kept = paragraph.split("It keeps", 1)
     with ctx.i18n.context(), ctx.i18n.use_locale("en"):  # the English source texts

@@ -25,9 +25,9 @@ from aiogram.types import (
     Message,
     User,
 )
-from bot.context import Context
 from sqlalchemy import func, select
 
+from bot.context import Context
 from bot.private_chats import HINT, PrivateChatsOnly
 from bot.storage.models import Appeal, Base
 from tests.conftest import ADMIN_ID

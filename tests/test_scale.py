@@ -16,10 +16,10 @@ import pytest
 from aiogram import Bot
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.types import Update
-from bot.context import Context
 from redis.asyncio import Redis
 from sqlalchemy import select, update
 
+from bot.context import Context
 from bot.runner import _scheduler, post_runner, redis_fsm_storage
 from bot.scale.lease import ProcessLease
 from bot.scale.once import MemorySeenUpdates, OnceMiddleware, RedisSeenUpdates

@@ -16,7 +16,7 @@ from tests.databases import KINDS, database
 
 @pytest.mark.parametrize("kind", KINDS)
 async def test_migrations_match_the_models(kind: str, tmp_path: Path) -> None:
-    async with database(kind, tmp_path) as engine:
+    async with database(kind, tmp_path, empty=True) as engine:
         await upgrade(engine)
 
         def diff(sync_conn: Any) -> list[Any]:

@@ -10,9 +10,9 @@ import openpyxl
 import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendDocument, SendPhoto
 from aiogram.types import BufferedInputFile
-from bot.context import Context
 from sqlalchemy import select
 
+from bot.context import Context
 from bot.storage.models import Audit
 from tests import report_data
 from tests.conftest import ADMIN_ID

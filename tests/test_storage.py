@@ -30,7 +30,8 @@ from tests.databases import database
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def engine(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    async with database(request.param, tmp_path) as eng:
+    # Empty: the stairway below starts from nothing.
+    async with database(request.param, tmp_path, empty=True) as eng:
         yield eng
 
 

@@ -18,10 +18,10 @@ from aiogram.methods import SendMessage
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from bot.context import Context
 
 from bot.app import create_dispatcher
 from bot.config import Settings
+from bot.context import Context
 from bot.scale.webhook import CannotListen, build_app, build_metrics_app, listen
 from tests.conftest import make_settings
 from tests.recording import RecordingSession

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
-from bot.context import Context
 from sqlalchemy import func, insert, select, text
 from sqlalchemy.exc import OperationalError
 
+from bot.context import Context
 from bot.storage.fsm import DatabaseStorage
 from bot.storage.models import FaqEvent, FaqEventKind, FsmRecord, utcnow
 from bot.storage.writer import SqliteWriter
