@@ -4,13 +4,20 @@ run from a directory outside the source tree, finds its catalogs, FAQ and data f
 from __future__ import annotations
 
 import os
+import re
 import shutil
+import site
 import subprocess
 import sys
+import sysconfig
+import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from packaging.version import Version
 
 pytestmark = pytest.mark.install
 
@@ -37,8 +44,8 @@ def run(
 
 @pytest.fixture(scope="module")
 def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
-    """A virtual environment with only the wheel installed in it; the dependencies come from
-    the environment running the tests (no download), and must satisfy the wheel's."""
+    """A virtual environment with only the wheel installed in it; the dependencies are the
+    environment's running the tests (no download), and must satisfy the wheel's."""
     work = tmp_path_factory.mktemp("install")
     source = work / "source"
     source.mkdir()
@@ -53,10 +60,15 @@ def venv(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", wheels, source], work)
     (wheel,) = wheels.glob("qorgau-*.whl")
     env = work / "venv"
-    run([sys.executable, "-m", "venv", "--system-site-packages", "--without-pip", env], work)
+    run([sys.executable, "-m", "venv", "--without-pip", env], work)
     python = env / "bin" / "python"
-    # The environment's own pip (seen through --system-site-packages) installs into it;
-    # --no-index: every dependency must already be there.
+    # The running environment's packages come after the venv's own: a path per line, so its
+    # .pth files (the source tree's editable install among them) are not run.
+    own = run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], work)
+    outer = dict.fromkeys([*site.getsitepackages(), sysconfig.get_paths()["purelib"]])
+    (Path(own.strip()) / "outer.pth").write_text("".join(f"{p}\n" for p in outer))
+    # That environment's pip installs into the venv; --no-index: every dependency must
+    # already be there.
     run([python, "-m", "pip", "install", "-q", "--no-index", wheel], work)
     yield env
 
@@ -105,3 +117,27 @@ def test_console_script_is_the_same_command_line(venv: Path, outside: Path) -> N
     assert run([qorgau, "faq", "check"], outside).startswith("ok: ")
     out = run([qorgau, "db", "upgrade"], outside, env={"DATABASE_URL": "sqlite:///qorgau.db"})
     assert "up to date" in out and (outside / "qorgau.db").is_file()
+
+
+def pins(lock: str) -> dict[str, Version]:
+    found = re.findall(r"^([A-Za-z0-9._-]+)==([^ ;\\]+)", (ROOT / lock).read_text(), re.M)
+    return {canonicalize_name(name): Version(version) for name, version in found}
+
+
+@pytest.mark.parametrize(
+    ("lock", "extras"), [("requirements.lock", []), ("requirements-test.lock", ["test"])]
+)
+def test_lock_files_pin_every_dependency_within_its_bounds(lock: str, extras: list[str]) -> None:
+    """Run scripts/lock.sh after changing the dependencies in pyproject.toml."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    wanted = [Requirement(r) for r in project["dependencies"]]
+    for extra in extras:
+        wanted += [Requirement(r) for r in project["optional-dependencies"][extra]]
+    pinned = pins(lock)
+    for requirement in wanted:
+        name = canonicalize_name(requirement.name)
+        assert name in pinned, f"{lock} lacks {name}"
+        assert pinned[name] in requirement.specifier, (lock, name, pinned[name])
+    if extras:  # the tests run on the versions the bot runs on
+        runtime = pins("requirements.lock")
+        assert {n: v for n, v in pinned.items() if n in runtime} == runtime
