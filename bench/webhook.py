@@ -374,7 +374,7 @@ REPLIES = ("send", "edit", "copy", "forward", "delete")
 
 def _bench_api() -> Any:
     """FakeBotAPI that also tells waiting members when the bot replied (embedded mode)."""
-    from tests.fake_bot_api import Call, FakeBotAPI, StoredMessage, buttons
+    from tests.fake_bot_api import Call, FakeBotAPI, StoredMessage
 
     class BenchAPI(FakeBotAPI):
         def __init__(self) -> None:
@@ -405,22 +405,12 @@ def _bench_api() -> Any:
 
         def sequence(self) -> int:
             """A number below every message stored or edited from now on."""
-            return next(self._seq)
+            return self.store.sequence()
 
         def screen(self, chat_id: int, prefix: str, after: int = 0) -> StoredMessage | None:
             """The newest bot message in the chat (sent or edited after `after`) with a
             button whose data starts with `prefix`."""
-            best: StoredMessage | None = None
-            for stored in self._messages.get(chat_id, {}).values():
-                if (
-                    stored.from_bot
-                    and not stored.deleted
-                    and stored.seq > after
-                    and (best is None or stored.seq > best.seq)
-                    and any(data.startswith(prefix) for _, data in buttons(stored.reply_markup))
-                ):
-                    best = stored
-            return best
+            return self.store.newest_with_button(chat_id, prefix, after)
 
     return BenchAPI()
 
@@ -1074,6 +1064,7 @@ def run_polling(args: argparse.Namespace) -> dict[str, Any]:
         try:
             urls = json.loads(server.read())
             env = bot_env(urls["api"], url, args.log_level)
+            env["METRICS_LISTEN"] = f"127.0.0.1:{_free_port()}"  # polling serves it too
             if args.post:
                 env["POSTS_TICK_SECONDS"] = "1"  # the post starts within a second
             bot = BotInstance(
