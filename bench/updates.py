@@ -60,9 +60,7 @@ class Capture(Person):
 
     async def feed(self, **kwargs: object):  # type: ignore[no-untyped-def]
         if self.capturing:
-            from tests.driver import _update_ids
-
-            self.updates.append(Update(update_id=next(_update_ids), **kwargs))  # type: ignore[arg-type]
+            self.updates.append(self.update(**kwargs))
             return []
         return await super().feed(**kwargs)
 

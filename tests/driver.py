@@ -58,10 +58,13 @@ class Person:
 
     # --- what the person does --------------------------------------------------------------
 
+    def update(self, **kwargs: Any) -> Update:
+        """The update with this content (a message, a callback query...), numbered."""
+        return Update(update_id=next(_update_ids), **kwargs)
+
     async def feed(self, **kwargs: Any) -> list[TelegramMethod[Any]]:
         before = len(self.session.requests)
-        update = Update(update_id=next(_update_ids), **kwargs)
-        await self.dp.feed_update(self.bot, update)
+        await self.dp.feed_update(self.bot, self.update(**kwargs))
         return self.session.requests[before:]
 
     def _message(self, **kwargs: Any) -> Message:

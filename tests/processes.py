@@ -1,7 +1,9 @@
-"""Python run as a command, as an operator would (`python -m bot ...`), for the tests."""
+"""Python run as a command, as an operator would (`python -m bot ...`), and a free port for
+a process to listen on; for the tests and the benchmarks."""
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -27,3 +29,10 @@ def python(
         timeout=timeout,
         check=False,
     )
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
