@@ -8,6 +8,7 @@ import logging
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -36,6 +37,7 @@ from bot.faq.content import FaqError
 from bot.faq_digest import faq_digest_job
 from bot.faq_review import faq_review_job
 from bot.jobs import desk_job
+from bot.metrics import serve_in_polling
 from bot.middlewares import RedisFloodCounter
 from bot.retention import fsm_sweep_job, retention_job
 from bot.scale.lease import ProcessLease
@@ -83,7 +85,7 @@ async def _connect_redis(settings: Settings) -> Redis | None:
     if not settings.redis_url:
         return None
     redis = Redis.from_url(settings.redis_url)
-    await redis.ping()
+    await cast("Awaitable[bool]", redis.ping())  # redis-py types it sync or async
     return redis
 
 
@@ -284,8 +286,9 @@ async def run(settings: Settings) -> int:
             await serve_webhook(dp, bot, settings, ctx.engine, redis)
         else:
             await bot.delete_webhook(drop_pending_updates=False)  # polling needs none set
-            log.info("Qorgau starts polling: %d FAQ answers", len(ctx.faq.answers))
-            await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
+            async with serve_in_polling(settings, ctx.engine, redis):  # /healthz, /metrics
+                log.info("Qorgau starts polling: %d FAQ answers", len(ctx.faq.answers))
+                await dp.start_polling(bot, handle_signals=True, close_bot_session=True)
     except TelegramUnauthorizedError:
         failure = "BOT_TOKEN was refused by Telegram (Unauthorized)"
     except CannotListen as exc:

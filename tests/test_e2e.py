@@ -9,6 +9,7 @@ import asyncio
 import os
 import re
 import signal
+import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
@@ -32,6 +33,11 @@ class BotProcess:
         self.proc: asyncio.subprocess.Process | None = None
         self.api_url: str | None = None
         self.extra_env: dict[str, str] = {}
+        # /healthz and /metrics (METRICS_LISTEN): a port of its own, as for each instance on
+        # a server; never the default, which another bot on this machine may hold.
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.metrics_port = int(sock.getsockname()[1])
 
     async def start(self) -> None:
         """Start the bot and wait until it polls (after a restart: polls again)."""
@@ -48,6 +54,7 @@ class BotProcess:
             "ADMIN_IDS": "900",
             "LOG_LEVEL": "INFO",
             "FLOOD_LIMIT": "10000",  # a journey at machine speed is not a flood
+            "METRICS_LISTEN": f"127.0.0.1:{self.metrics_port}",
             **self.extra_env,
         }
         self.proc = await asyncio.create_subprocess_exec(

@@ -27,11 +27,24 @@ from aiogram import Bot, Dispatcher
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
 from aiohttp import web
 from redis.asyncio import Redis
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.config import Settings
-from bot.metrics import keep_gauges, render
+from bot.metrics import CannotListen, build_metrics_app, healthz, keep_gauges, listen
+
+# CannotListen, build_metrics_app and listen live in bot.metrics (polling mode uses them too).
+__all__ = [
+    "STOP_GRACE_SECONDS",
+    "CannotListen",
+    "UpdatesFromTelegram",
+    "build_app",
+    "build_metrics_app",
+    "exit_if_stuck",
+    "listen",
+    "register_webhook",
+    "serve",
+    "stopped",
+]
 
 log = logging.getLogger(__name__)
 
@@ -64,10 +77,6 @@ def stopped() -> None:
         _watchdog.pop().cancel()
 
 
-class CannotListen(Exception):
-    """An address this instance cannot listen on; the message is one line naming it."""
-
-
 class UpdatesFromTelegram(SimpleRequestHandler):
     """aiogram's handler, with a secret check that refuses any header that is not exactly
     the secret with 401: aiogram's own compares with `secrets.compare_digest`, which raises
@@ -94,47 +103,9 @@ def build_app(
     secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
     UpdatesFromTelegram(dp, bot, secret).register(app, path=settings.webhook_path)
 
-    async def healthz(_: web.Request) -> web.Response:
-        problems = []
-        try:
-            async with engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-        except Exception as exc:
-            problems.append(f"database: {type(exc).__name__}")
-        if redis is not None:
-            try:
-                await redis.ping()
-            except Exception as exc:
-                problems.append(f"redis: {type(exc).__name__}")
-        if problems:
-            return web.json_response({"status": "failing", "problems": problems}, status=503)
-        return web.json_response({"status": "ok"})
-
-    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/healthz", healthz(engine, redis))
     setup_application(app, dp, bot=bot)
     return app
-
-
-def build_metrics_app() -> web.Application:
-    """/metrics for Prometheus: what METRICS_LISTEN serves."""
-
-    async def metrics(_: web.Request) -> web.Response:
-        return web.Response(body=render(), content_type="text/plain", charset="utf-8")
-
-    app = web.Application()
-    app.router.add_get("/metrics", metrics)
-    return app
-
-
-async def listen(runner: web.AppRunner, address: tuple[str, int], name: str) -> None:
-    host, port = address
-    site = web.TCPSite(runner, host, port)
-    try:
-        await site.start()
-    except OSError as exc:
-        # asyncio's own message repeats the address; the system's words say why.
-        reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
-        raise CannotListen(f"{name}={host}:{port}: cannot listen there ({reason})") from None
 
 
 async def serve(
