@@ -8,7 +8,7 @@ network down, the process killed) is sent by the sender running in every bot pro
 (`Outbox.run`), in order per chat, honouring 429 `retry_after` and retrying 5xx and network
 errors with backoff. A message is marked "sending" before each try, so two tries never
 overlap; the only message that can arrive twice is one whose process died between
-Telegram's answer and the mark (see docs in README "What a crash can cost").
+Telegram's answer and the mark (docs/deploy.md, "What a crash can cost").
 """
 
 from bot.outbox.sender import Delivery, Outbox, OutboxSettings, letter

@@ -27,8 +27,8 @@ figures before and after):
 - audit: rows of staff access to the appeals stay (they name the staff, not the member).
 
 Copies Telegram already delivered (to lawyers' chats, an admin's mailbox pages, the
-member's own chat) are out of the bot's reach; the confirmation says so. README's Privacy
-section says the same: keep the three in agreement (tests/test_privacy.py checks them).
+member's own chat) are out of the bot's reach; the confirmation says so. docs/privacy.md
+says the same: keep the three in agreement (tests/test_privacy.py checks them).
 
 Anonymous mailbox messages are stored without a member link, so they are neither exported
 nor changed. Open appeals stay open (closing them would change the report: appeals
