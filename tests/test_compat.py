@@ -160,7 +160,8 @@ async def main(db):
     states = await compat.check()
     from bot.app import create_bot, create_dispatcher
     from bot.context import build_context
-    from bot.broadcast.posts import Rendition, parts, send_part
+    from bot.broadcast.composition import Rendition, parts
+    from bot.broadcast.sends import send_part
     from bot.storage.migrate import upgrade
     from tests.conftest import make_settings
     from tests.driver import Person

@@ -24,9 +24,10 @@ from aiogram.methods import (
 )
 from sqlalchemy import select, update
 
-from bot.broadcast import posts
+from bot.broadcast import composition, lifecycle
 from bot.broadcast.engine import Broadcaster, SendSettings
 from bot.broadcast.limiter import Pacer
+from bot.broadcast.telegram_html import CAPTION_LIMIT, check_html
 from bot.broadcast.worker import PostRunner
 from bot.callbacks import PostCb
 from bot.context import Context
@@ -257,7 +258,7 @@ async def test_approval_an_admin_approves_and_weekly_posts(
     await make_press(admin, press)
     sent = await admin.send("/approval on")
     async with ctx.session_factory() as session:
-        setting = await session.get(BotSetting, posts.APPROVAL_SETTING)
+        setting = await session.get(BotSetting, lifecycle.APPROVAL_SETTING)
         assert setting is not None and setting.value == "1"
 
     post_id = await compose_quickly(press, ctx)
@@ -307,7 +308,7 @@ async def test_approval_an_admin_approves_and_weekly_posts(
 
     await admin.send("/approval off")
     async with ctx.session_factory() as session:
-        assert not await posts.approval_needed(session)
+        assert not await lifecycle.approval_needed(session)
 
 
 async def _post_with(ctx: Context, status: PostStatus, deliveries: int = 0) -> int:
@@ -459,7 +460,7 @@ async def test_members_and_lawyers_cannot_post(
     assert (await the_post(ctx, scheduled)).status == PostStatus.SCHEDULED
     assert (await the_post(ctx, running)).status == PostStatus.RUNNING
     async with ctx.session_factory() as session:
-        assert await session.get(BotSetting, posts.APPROVAL_SETTING) is None
+        assert await session.get(BotSetting, lifecycle.APPROVAL_SETTING) is None
 
 
 async def test_forged_and_stale_post_buttons_get_an_alert(
@@ -505,7 +506,7 @@ def test_html_check_reasons() -> None:
         "<blockquote expandable>q</blockquote> &#128512; &quot;x&quot; a > b",
     ]
     for text in ok:
-        assert posts.check_html(text) is None, text
+        assert check_html(text) is None, text
     refused = {
         "<b>x": ("unclosed", "b"),
         "x</i>": ("stray-close", "i"),
@@ -521,31 +522,35 @@ def test_html_check_reasons() -> None:
         "<b> </b>": ("empty", ""),
     }
     for text, (code, tag) in refused.items():
-        problem = posts.check_html(text)
+        problem = check_html(text)
         assert problem is not None and (problem.code, problem.tag) == (code, tag), text
-    long = posts.check_html("<b>" + "😀" * 2049 + "</b>")  # UTF-16: two units each
+    long = check_html("<b>" + "😀" * 2049 + "</b>")  # UTF-16: two units each
     assert long is not None and (long.code, long.length, long.limit) == ("too-long", 4098, 4096)
-    assert posts.check_html("x" * 1025, limit=posts.CAPTION_LIMIT) is not None
+    assert check_html("x" * 1025, limit=CAPTION_LIMIT) is not None
 
 
 def test_schedule_and_survey_parsing() -> None:
     # Thursday 3 December 2026, 12:00 in Almaty.
     now = datetime(2026, 12, 3, 7, 0, tzinfo=UTC)
-    assert posts.next_weekly(3, "13:00", ALMATY, now) == datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
-    assert posts.next_weekly(3, "12:00", ALMATY, now) == datetime(2026, 12, 10, 7, 0, tzinfo=UTC)
-    assert posts.next_weekly(0, "09:30", ALMATY, now) == datetime(2026, 12, 7, 4, 30, tzinfo=UTC)
-    assert posts.parse_local_datetime("25.12.2026 10:00") == datetime(2026, 12, 25, 10, 0)
-    assert posts.parse_hhmm("9.05") == "09:05"
+    assert lifecycle.next_weekly(3, "13:00", ALMATY, now) == datetime(2026, 12, 3, 8, 0, tzinfo=UTC)
+    assert lifecycle.next_weekly(3, "12:00", ALMATY, now) == datetime(
+        2026, 12, 10, 7, 0, tzinfo=UTC
+    )
+    assert lifecycle.next_weekly(0, "09:30", ALMATY, now) == datetime(
+        2026, 12, 7, 4, 30, tzinfo=UTC
+    )
+    assert lifecycle.parse_local_datetime("25.12.2026 10:00") == datetime(2026, 12, 25, 10, 0)
+    assert lifecycle.parse_hhmm("9.05") == "09:05"
     for bad in ("31.02.2026 10:00", "25/12/2026 10:00"):
-        with pytest.raises(posts.PostError):
-            posts.parse_local_datetime(bad)
-    survey = posts.parse_survey("Q & A?\n1) Иә\n- Жоқ\n\n• Білмеймін")
+        with pytest.raises(lifecycle.PostError):
+            lifecycle.parse_local_datetime(bad)
+    survey = composition.parse_survey("Q & A?\n1) Иә\n- Жоқ\n\n• Білмеймін")
     assert survey == {"question": "Q &amp; A?", "options": ["Иә", "Жоқ", "Білмеймін"]}
-    with pytest.raises(posts.PostError) as too_many:
-        posts.parse_survey("Q\n" + "\n".join(str(i) + " x" for i in range(11)))
+    with pytest.raises(lifecycle.PostError) as too_many:
+        composition.parse_survey("Q\n" + "\n".join(str(i) + " x" for i in range(11)))
     assert too_many.value.code == "survey-options"
-    with pytest.raises(posts.PostError) as long_option:
-        posts.parse_survey("Q\nИә\n" + "ж" * 101)
+    with pytest.raises(lifecycle.PostError) as long_option:
+        composition.parse_survey("Q\nИә\n" + "ж" * 101)
     assert long_option.value.details == {"number": 2, "length": 101, "limit": 100}
 
 
@@ -573,32 +578,32 @@ async def test_post_services_on_both_databases(kind: str, tmp_path: Path) -> Non
                     )
                 )
             session.add(Member(telegram_id=7100, language="kk", member_org="almaty"))  # no consent
-            post = await posts.create_draft(session, press)
-            await posts.set_text(session, press, post.id, "kk", "<b>Жаңалық</b>")
-            await posts.set_audience(
-                session, press, post.id, posts.Audience(("almaty",)), known_orgs=known
+            post = await composition.create_draft(session, press)
+            await composition.set_text(session, press, post.id, "kk", "<b>Жаңалық</b>")
+            await composition.set_audience(
+                session, press, post.id, composition.Audience(("almaty",)), known_orgs=known
             )
-            with pytest.raises(posts.PostError):
-                await posts.set_audience(
-                    session, press, post.id, posts.Audience(("mars",)), known_orgs=known
+            with pytest.raises(lifecycle.PostError):
+                await composition.set_audience(
+                    session, press, post.id, composition.Audience(("mars",)), known_orgs=known
                 )
-            survey = posts.parse_survey("Келесіз бе?\nИә\nЖоқ")
-            await posts.set_survey(session, press, post.id, "kk", survey)
-            await posts.schedule_at(session, press, post.id, datetime(2030, 1, 1, 9), ALMATY)
-            assert await posts.audience_size(session, posts.Audience(("almaty",))) == 2
-            assert await posts.audience_size(session, posts.Audience((), (), "kk")) == 1
-            draft = await posts.get_post(session, post.id)
-            assert draft is not None and posts.flags(draft) == ["text-ru", "survey-ru"]
-            await posts.set_approval_needed(session, admin, True)
-            confirmed = await posts.confirm(session, press, post.id, ALMATY)
+            survey = composition.parse_survey("Келесіз бе?\nИә\nЖоқ")
+            await composition.set_survey(session, press, post.id, "kk", survey)
+            await lifecycle.schedule_at(session, press, post.id, datetime(2030, 1, 1, 9), ALMATY)
+            assert await composition.audience_size(session, composition.Audience(("almaty",))) == 2
+            assert await composition.audience_size(session, composition.Audience((), (), "kk")) == 1
+            draft = await lifecycle.get_post(session, post.id)
+            assert draft is not None and composition.flags(draft) == ["text-ru", "survey-ru"]
+            await lifecycle.set_approval_needed(session, admin, True)
+            confirmed = await composition.confirm(session, press, post.id, ALMATY)
             assert confirmed.status == PostStatus.AWAITING_APPROVAL
             assert confirmed.run_at == datetime(2030, 1, 1, 4, tzinfo=UTC)
-            with pytest.raises(posts.PostError) as refused:
-                await posts.approve(session, press, post.id)
+            with pytest.raises(lifecycle.PostError) as refused:
+                await lifecycle.approve(session, press, post.id)
             assert refused.value.code == "forbidden"
-            assert (await posts.approve(session, admin, post.id)).status == PostStatus.SCHEDULED
-            with pytest.raises(posts.PostError) as twice:
-                await posts.approve(session, admin, post.id)
+            assert (await lifecycle.approve(session, admin, post.id)).status == PostStatus.SCHEDULED
+            with pytest.raises(lifecycle.PostError) as twice:
+                await lifecycle.approve(session, admin, post.id)
             assert twice.value.code == "state"
             await session.commit()
 
@@ -608,20 +613,20 @@ async def test_post_services_on_both_databases(kind: str, tmp_path: Path) -> Non
                 update(Broadcast).where(Broadcast.id == post.id).values(status=PostStatus.RUNNING)
             )
         async with make() as session:
-            with pytest.raises(posts.PostError):
-                await posts.begin_edit(session, press, post.id)
-            with pytest.raises(posts.PostError):
-                await posts.set_urgent(session, press, post.id, True)
-            assert (await posts.pause(session, press, post.id)).status == PostStatus.PAUSED
-            listed = await posts.list_posts(session)
+            with pytest.raises(lifecycle.PostError):
+                await lifecycle.begin_edit(session, press, post.id)
+            with pytest.raises(lifecycle.PostError):
+                await composition.set_urgent(session, press, post.id, True)
+            assert (await lifecycle.pause(session, press, post.id)).status == PostStatus.PAUSED
+            listed = await lifecycle.list_posts(session)
             assert [p.id for p in listed.under_way] == [post.id]
             assert listed.counts[post.id]["delivered"] == 0
-            assert (await posts.resume(session, press, post.id)).status == PostStatus.RUNNING
-            assert (await posts.cancel(session, press, post.id)).status == PostStatus.CANCELLED
-            with pytest.raises(posts.PostError):
-                await posts.resume(session, press, post.id)
+            assert (await lifecycle.resume(session, press, post.id)).status == PostStatus.RUNNING
+            assert (await lifecycle.cancel(session, press, post.id)).status == PostStatus.CANCELLED
+            with pytest.raises(lifecycle.PostError):
+                await lifecycle.resume(session, press, post.id)
             await session.commit()
-            listed = await posts.list_posts(session)
+            listed = await lifecycle.list_posts(session)
             assert [p.id for p in listed.finished] == [post.id] and not listed.under_way
             actions = list(await session.scalars(select(Audit.action).order_by(Audit.id)))
         assert actions[:2] == ["post-create", "post-text"]

@@ -75,8 +75,9 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from sqlalchemy.sql.expression import ColumnElement
 
+from bot.broadcast.composition import LANGUAGES, Rendition, parts, rendition
 from bot.broadcast.limiter import Pacer
-from bot.broadcast.posts import LANGUAGES, Rendition, parts, rendition, send_part
+from bot.broadcast.sends import send_part
 from bot.compat.sends import build_types
 from bot.metrics import DELIVERIES
 from bot.storage.db import create_session_factory

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.broadcast.posts import next_weekly
+from bot.broadcast.lifecycle import next_weekly
 from bot.services.calendar import WorkCalendar
 from bot.storage.models import Broadcast, PostStatus
 

@@ -1,5 +1,6 @@
 """The press secretary: /post composes a post step by step, /posts manages them, and
-admins approve posts (/approval on|off) — the rules live in bot/broadcast/posts.py.
+admins approve posts (/approval on|off) — the rules live in bot/broadcast/
+(composition.py, lifecycle.py).
 
 Composing: Kazakh text → Russian text → photo or document → audience → survey → schedule
 → urgent → a preview exactly as members receive it → confirm. Each step is an FSM state,
@@ -25,9 +26,12 @@ from babel.dates import get_day_names, get_timezone_location
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.broadcast import posts
+from bot.broadcast import composition, lifecycle
+from bot.broadcast.composition import Audience
+from bot.broadcast.lifecycle import PostError
 from bot.broadcast.outcome import LANGUAGE_NAMES, survey_lines, survey_results
-from bot.broadcast.posts import Audience, HtmlProblem, PostError
+from bot.broadcast.sends import send_part
+from bot.broadcast.telegram_html import CAPTION_LIMIT, HtmlProblem, plain_text, telegram_length
 from bot.callbacks import PostCb
 from bot.filters import FILE, NOT_COMMAND, WORDS, HasRole
 from bot.handlers.common import outdated as _outdated
@@ -120,7 +124,7 @@ def html_problem_text(problem: HtmlProblem) -> str:
         "empty": _("The text is empty."),
     }
     if problem.code == "too-long":
-        if problem.limit == posts.CAPTION_LIMIT:
+        if problem.limit == CAPTION_LIMIT:
             return _(
                 "The text is too long: {length} characters. With a photo or document "
                 "Telegram allows {limit}."
@@ -224,7 +228,7 @@ def flag_lines(post: Broadcast) -> list[str]:
         "survey-kk": _("No Kazakh survey: members reading in Kazakh get the Russian one."),
         "survey-ru": _("No Russian survey: members reading in Russian get the Kazakh one."),
     }
-    return [f"⚠️ {texts[flag]}" for flag in posts.flags(post)]
+    return [f"⚠️ {texts[flag]}" for flag in composition.flags(post)]
 
 
 def counts_text(counts: dict[str, int]) -> str:
@@ -252,13 +256,13 @@ async def card_text(
     ]
     if post.urgent:
         lines.append(_("⚡ Urgent"))
-    title = posts.title(post)
+    title = composition.title(post)
     if title:
         lines.append(f"«{escape(title)}»")
     lines.append(_("🕒 When: {when}").format(when=schedule_text(post, lang, tz)))
     lines.append(_("👥 Audience: {audience}").format(audience=audience_text(audience, orgs, lang)))
-    if post.status in (PostStatus.DRAFT, *posts.UPCOMING):
-        size = await posts.audience_size(session, audience)
+    if post.status in (PostStatus.DRAFT, *lifecycle.UPCOMING):
+        size = await composition.audience_size(session, audience)
         lines.append(_("Members who would get it now: <b>{size}</b>").format(size=size))
     if post.media_kind == "photo":
         lines.append(_("🖼 With a photo"))
@@ -268,13 +272,13 @@ async def card_text(
         version = post.survey.get(lang) or next(iter(post.survey.values()))
         lines.append(
             _("📊 Survey: {question} ({count} options)").format(
-                question=escape(posts.survey_question(version)),
+                question=escape(composition.survey_question(version)),
                 count=len(version.get("options") or []),
             )
         )
     lines += flag_lines(post)
-    if post.status not in (PostStatus.DRAFT, *posts.UPCOMING):
-        counts = (await posts.delivery_counts(session, [post.id]))[post.id]
+    if post.status not in (PostStatus.DRAFT, *lifecycle.UPCOMING):
+        counts = (await lifecycle.delivery_counts(session, [post.id]))[post.id]
         lines.append(_("📬 Delivery: {counts}").format(counts=counts_text(counts)))
         results = await survey_results(session, post)
         if results is not None:
@@ -312,13 +316,13 @@ def card_markup(post: Broadcast, staff: StaffView) -> InlineKeyboardMarkup:
         builder.button(
             text=_("↩️ Return to drafts"), callback_data=PostCb(action="reject", post=post.id)
         )
-    if post.status in posts.EDITABLE:
+    if post.status in lifecycle.EDITABLE:
         builder.button(text=_("✏️ Change"), callback_data=PostCb(action="edit", post=post.id))
     if post.status == PostStatus.RUNNING:
         builder.button(text=_("⏸ Pause"), callback_data=PostCb(action="pause", post=post.id))
     if post.status == PostStatus.PAUSED:
         builder.button(text=_("▶️ Resume"), callback_data=PostCb(action="resume", post=post.id))
-    if post.status in posts.CANCELLABLE:
+    if post.status in lifecycle.CANCELLABLE:
         _cancel_button(builder, post.id, composing=False)
     builder.button(text=_("⬅️ All posts"), callback_data=PostCb(action="list"))
     builder.adjust(2)
@@ -416,10 +420,10 @@ async def _ask(
             "Telegram's menu or with HTML tags: {tags}. Up to 4,096 characters (1,024 with "
             "a photo or document)."
         ).format(number=post.id, language=_(LANGUAGE_NAMES[step]), tags=escape(TAGS))
-        current = posts.post_text(post, step)
-        if current and posts.telegram_length(current) < 3500:  # Telegram's units
+        current = composition.post_text(post, step)
+        if current and telegram_length(current) < 3500:  # Telegram's units
             text += "\n\n" + _("Now:") + f"\n<pre>{escape(current)}</pre>"
-        if posts.post_text(post, posts.other(step)):
+        if composition.post_text(post, composition.other(step)):
             builder.button(
                 text=_("⏭ No {language} version").format(language=_(LANGUAGE_NAMES[step])),
                 callback_data=PostCb(action="skip", post=post.id, value=step),
@@ -499,7 +503,7 @@ async def _ask(
 async def _audience_screen(
     session: AsyncSession, post_id: int, audience: Audience, orgs: MemberOrgs, lang: str
 ) -> str:
-    size = await posts.audience_size(session, audience)
+    size = await composition.audience_size(session, audience)
     return _(
         "👥 <b>Post No. {number}: who gets it</b>\n{audience}\n\n"
         "Members who would get it now: <b>{size}</b>\n"
@@ -539,7 +543,7 @@ async def _preview(
     await state.update_data(editing=True)
     refused = None
     for language in [post.language] if post.language else LANGUAGES:
-        version = posts.rendition(post, language)
+        version = composition.rendition(post, language)
         head = _("👁 <b>Preview: what members reading in {language} get</b>").format(
             language=_(LANGUAGE_NAMES[language])
         )
@@ -549,8 +553,8 @@ async def _preview(
             )
         await bot.send_message(chat_id, head)
         try:
-            for part in posts.parts(version):
-                await posts.send_part(bot, chat_id, version, part)
+            for part in composition.parts(version):
+                await send_part(bot, chat_id, version, part)
         except TelegramBadRequest as exc:
             refused = exc.message
             break
@@ -573,7 +577,7 @@ async def _compose_post(
     data = await state.get_data()
     post = None
     if data.get("post") == callback_data.post:
-        post = await posts.get_post(session, callback_data.post)
+        post = await lifecycle.get_post(session, callback_data.post)
     if post is None or post.status != PostStatus.DRAFT:
         await query.answer(_outdated(), show_alert=True)
         return None
@@ -609,7 +613,7 @@ async def cmd_post(
     bot: Bot,
 ) -> None:
     await state.clear()
-    post = await posts.create_draft(session, staff)
+    post = await composition.create_draft(session, staff)
     await session.commit()
     await state.update_data(post=post.id, editing=False)
     await _ask(bot, _chat(message), state, session, post, "kk", _lang(member, i18n), orgs, tz)
@@ -636,7 +640,7 @@ async def on_text(
     language = "ru" if await state.get_state() == PostCompose.text_ru.state else "kk"
     post_id = int((await state.get_data()).get("post") or 0)
     try:
-        post = await posts.set_text(session, staff, post_id, language, _typed_html(message))
+        post = await composition.set_text(session, staff, post_id, language, _typed_html(message))
         await session.commit()
     except PostError as exc:
         if exc.code in ("not-found", "state"):  # cancelled or started meanwhile
@@ -681,7 +685,7 @@ async def on_skip_text(
         await query.answer(_outdated(), show_alert=True)
         return
     try:
-        post = await posts.set_text(session, staff, post.id, expected, None)
+        post = await composition.set_text(session, staff, post.id, expected, None)
         await session.commit()
     except PostError as exc:
         await _refuse(query, session, exc)
@@ -708,7 +712,7 @@ async def on_media(
         kind, file_id = "document", message.document.file_id if message.document else ""
     post_id = int((await state.get_data()).get("post") or 0)
     try:
-        post = await posts.set_media(session, staff, post_id, kind, file_id)
+        post = await composition.set_media(session, staff, post_id, kind, file_id)
         await session.commit()
     except PostError as exc:
         await _refuse(message, session, exc)
@@ -745,7 +749,7 @@ async def on_media_button(
         await query.answer(_outdated(), show_alert=True)
         return
     if callback_data.value == "none":
-        post = await posts.set_media(session, staff, post.id, None, None)
+        post = await composition.set_media(session, staff, post.id, None, None)
         await session.commit()
     await query.answer()
     await _advance(bot, _chat(query), state, session, post, "media", _lang(member, i18n), orgs, tz)
@@ -818,7 +822,9 @@ async def on_audience_done(
         return
     audience = Audience.from_dict((await state.get_data()).get("audience") or {})
     try:
-        post = await posts.set_audience(session, staff, post.id, audience, known_orgs=orgs.by_id)
+        post = await composition.set_audience(
+            session, staff, post.id, audience, known_orgs=orgs.by_id
+        )
         await session.commit()
     except PostError as exc:
         await _refuse(query, session, exc)
@@ -855,7 +861,7 @@ async def on_survey_choice(
     if callback_data.value == "yes":
         await _ask(bot, _chat(query), state, session, post, "survey-kk", lang, orgs, tz)
         return
-    post = await posts.remove_survey(session, staff, post.id)
+    post = await composition.remove_survey(session, staff, post.id)
     await session.commit()
     await _advance(bot, _chat(query), state, session, post, "survey", lang, orgs, tz)
 
@@ -892,8 +898,8 @@ async def on_survey_text(
     language = "ru" if await state.get_state() == PostCompose.survey_ru.state else "kk"
     post_id = int((await state.get_data()).get("post") or 0)
     try:
-        version = posts.parse_survey(message.text or "")
-        post = await posts.set_survey(session, staff, post_id, language, version)
+        version = composition.parse_survey(message.text or "")
+        post = await composition.set_survey(session, staff, post_id, language, version)
         await session.commit()
     except PostError as exc:
         await _refuse(message, session, exc, _("Please send the survey again."))
@@ -924,7 +930,7 @@ async def on_survey_skip(
     if callback_data.value != language:
         await query.answer(_outdated(), show_alert=True)
         return
-    post = await posts.set_survey(session, staff, post.id, language, None)
+    post = await composition.set_survey(session, staff, post.id, language, None)
     await session.commit()
     await query.answer()
     lang = _lang(member, i18n)
@@ -959,7 +965,7 @@ async def on_when(
         return
     lang = _lang(member, i18n)
     if callback_data.value == "now":
-        post = await posts.schedule_now(session, staff, post.id)
+        post = await lifecycle.schedule_now(session, staff, post.id)
         await session.commit()
         await query.answer()
         await _advance(bot, _chat(query), state, session, post, "schedule", lang, orgs, tz)
@@ -1008,8 +1014,8 @@ async def on_date(
 ) -> None:
     post_id = int((await state.get_data()).get("post") or 0)
     try:
-        local = posts.parse_local_datetime(message.text or "")
-        post = await posts.schedule_at(session, staff, post_id, local, tz)
+        local = lifecycle.parse_local_datetime(message.text or "")
+        post = await lifecycle.schedule_at(session, staff, post_id, local, tz)
         await session.commit()
     except PostError as exc:
         await _refuse(message, session, exc)
@@ -1064,7 +1070,7 @@ async def on_weekly_time(
 ) -> None:
     data = await state.get_data()
     try:
-        post = await posts.schedule_weekly(
+        post = await lifecycle.schedule_weekly(
             session,
             staff,
             int(data.get("post") or 0),
@@ -1125,7 +1131,7 @@ async def on_urgent(
     if callback_data.value not in ("0", "1"):
         await query.answer(_outdated(), show_alert=True)
         return
-    post = await posts.set_urgent(session, staff, post.id, callback_data.value == "1")
+    post = await composition.set_urgent(session, staff, post.id, callback_data.value == "1")
     await session.commit()
     await query.answer()
     await _advance(bot, _chat(query), state, session, post, "urgent", _lang(member, i18n), orgs, tz)
@@ -1210,14 +1216,14 @@ async def on_confirm(
         return
     lang = _lang(member, i18n)
     try:
-        post = await posts.confirm(session, staff, post.id, tz)
+        post = await composition.confirm(session, staff, post.id, tz)
         rows = []
         if post.status == PostStatus.AWAITING_APPROVAL:
             rows = await _ask_admins(session, outbox, post, orgs, tz, member_directory, i18n)
         await session.commit()
     except PostError as exc:
         await _refuse(query, session, exc)
-        again = await posts.get_post(session, callback_data.post)
+        again = await lifecycle.get_post(session, callback_data.post)
         if exc.code == "past" and again is not None:
             await state.update_data(editing=True)
             await _ask(bot, _chat(query), state, session, again, "schedule", lang, orgs, tz)
@@ -1275,7 +1281,7 @@ async def _ask_admins(
     i18n: I18n,
 ) -> list[OutboxMessage]:
     rows: list[OutboxMessage] = []
-    for admin_id in await posts.approvers(session):
+    for admin_id in await lifecycle.approvers(session):
         lang = await member_directory.language_of(session, admin_id)
         with i18n.use_locale(lang):
             builder = kb.InlineKeyboard()
@@ -1303,15 +1309,15 @@ POSTS_LIST_UNITS = 4000
 async def posts_view(
     session: AsyncSession, lang: str, tz: ZoneInfo
 ) -> tuple[str, InlineKeyboardMarkup]:
-    listed = await posts.list_posts(session)
+    listed = await lifecycle.list_posts(session)
 
     def line(post: Broadcast) -> str:
         extra = ""
-        if post.status in posts.UPCOMING:
+        if post.status in lifecycle.UPCOMING:
             extra = f" — {schedule_text(post, lang, tz)}"
             if post.status == PostStatus.AWAITING_APPROVAL:
                 extra += " — " + _(STATUS_LABELS[post.status])
-        elif post.status in posts.UNDER_WAY:
+        elif post.status in lifecycle.UNDER_WAY:
             counts = listed.counts.get(post.id, {})
             # Members who turned news off or left are never sent to.
             total = sum(counts.values()) - counts.get("opted-out", 0) - counts.get("skipped", 0)
@@ -1320,9 +1326,9 @@ async def posts_view(
             )
             if post.status == PostStatus.PAUSED:
                 extra += " — " + _(STATUS_LABELS[post.status])
-        elif post.status in posts.FINISHED:
+        elif post.status in lifecycle.FINISHED:
             extra = " — " + _(STATUS_LABELS[post.status])
-        title = escape(posts.title(post)) or "—"
+        title = escape(composition.title(post)) or "—"
         return _("• No. {number} {title}").format(number=post.id, title=f"«{title}»") + extra
 
     groups = [
@@ -1347,7 +1353,7 @@ async def posts_view(
     text = render()
     # Many long titles could pass Telegram's limit: the longest group gives up its last
     # (oldest draft, latest scheduled) lines until the list fits, and says how many.
-    while posts.telegram_length(posts.plain_text(text)) > POSTS_LIST_UNITS:
+    while telegram_length(plain_text(text)) > POSTS_LIST_UNITS:
         longest = max(range(len(groups)), key=lambda i: len(groups[i][1]))
         groups[longest][1].pop()
         hidden[longest] += 1
@@ -1408,7 +1414,7 @@ async def on_open(
     orgs: MemberOrgs,
     tz: ZoneInfo,
 ) -> None:
-    post = await posts.get_post(session, callback_data.post)
+    post = await lifecycle.get_post(session, callback_data.post)
     if post is None:
         await query.answer(_("This post no longer exists."), show_alert=True)
         return
@@ -1429,7 +1435,7 @@ async def on_edit(
     bot: Bot,
 ) -> None:
     try:
-        post = await posts.begin_edit(session, staff, callback_data.post)
+        post = await lifecycle.begin_edit(session, staff, callback_data.post)
         await session.commit()
     except PostError as exc:
         await _refuse(query, session, exc)
@@ -1450,8 +1456,8 @@ async def on_edit(
 async def on_cancel_ask(
     query: CallbackQuery, callback_data: PostCb, session: AsyncSession, bot: Bot
 ) -> None:
-    post = await posts.get_post(session, callback_data.post)
-    if post is None or post.status not in posts.CANCELLABLE:
+    post = await lifecycle.get_post(session, callback_data.post)
+    if post is None or post.status not in lifecycle.CANCELLABLE:
         await query.answer(_outdated(), show_alert=True)
         return
     composing = callback_data.value == "step"
@@ -1500,11 +1506,11 @@ async def on_manage(
     outbox: Outbox,
 ) -> None:
     action = {
-        "cancelyes": posts.cancel,
-        "pause": posts.pause,
-        "resume": posts.resume,
-        "approve": posts.approve,
-        "reject": posts.reject,
+        "cancelyes": lifecycle.cancel,
+        "pause": lifecycle.pause,
+        "resume": lifecycle.resume,
+        "approve": lifecycle.approve,
+        "reject": lifecycle.reject,
     }[callback_data.action]
     try:
         post = await action(session, staff, callback_data.post)
@@ -1548,9 +1554,9 @@ async def cmd_approval(
 ) -> None:
     word = (command.args or "").strip().lower()
     if word in ("on", "off"):
-        await posts.set_approval_needed(session, staff, word == "on")
+        await lifecycle.set_approval_needed(session, staff, word == "on")
         await session.commit()
-    on = await posts.approval_needed(session)
+    on = await lifecycle.approval_needed(session)
     text = (
         _("Posts need an admin's approval before they go out.")
         if on
