@@ -629,7 +629,7 @@ async def test_releases_keep_the_report_tally_exact(kind: str, tmp_path: Path) -
 async def test_migration_hashes_codes_and_marks_admins_from_admin_ids(
     kind: str, tmp_path: Path
 ) -> None:
-    async with database(kind, tmp_path) as engine:
+    async with database(kind, tmp_path, empty=True) as engine:
         await upgrade(engine, "0009")
         async with engine.begin() as conn:
             await conn.execute(
