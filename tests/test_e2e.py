@@ -13,12 +13,15 @@ import socket
 import sqlite3
 import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 from tests.conftest import TOKEN
+from tests.databases import migrated_sqlite
 from tests.fake_bot_api import Call, FakeBotAPI
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -78,10 +81,12 @@ class BotProcess:
         return int(self.proc.returncode or 0), stderr.decode()
 
 
-@pytest.fixture
-async def running(tmp_path: Path) -> AsyncIterator[tuple[FakeBotAPI, BotProcess]]:
+@asynccontextmanager
+async def bot_running(directory: Path) -> AsyncIterator[tuple[FakeBotAPI, BotProcess]]:
+    """A bot process on a migrated database (a copy of the template: the start's own
+    migration check finds nothing to do), stopped cleanly at the end."""
     async with FakeBotAPI() as api:
-        bot = BotProcess(api, tmp_path / "qorgau.db")
+        bot = BotProcess(api, migrated_sqlite(directory / "qorgau.db"))
         await bot.start()
         try:
             yield api, bot
@@ -89,6 +94,22 @@ async def running(tmp_path: Path) -> AsyncIterator[tuple[FakeBotAPI, BotProcess]
             code, stderr = await bot.stop()
             assert "Traceback" not in stderr, stderr[-3000:]
             assert code == 0, stderr[-3000:]
+
+
+@pytest.fixture
+async def running(tmp_path: Path) -> AsyncIterator[tuple[FakeBotAPI, BotProcess]]:
+    async with bot_running(tmp_path) as pair:
+        yield pair
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def journeys_bot(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> AsyncIterator[tuple[FakeBotAPI, BotProcess]]:
+    """One bot process for both languages' journeys (members of their own, queries by
+    member): starting a bot is most of a journey's time."""
+    async with bot_running(tmp_path_factory.mktemp("journeys")) as pair:
+        yield pair
 
 
 class Phone:
@@ -173,9 +194,11 @@ JOURNEY = {
 }
 
 
+@pytest.mark.xdist_group("journeys")
+@pytest.mark.asyncio(loop_scope="module")
 @pytest.mark.parametrize("lang", ["kk", "ru"])
-async def test_member_journey(running: tuple[FakeBotAPI, BotProcess], lang: str) -> None:
-    api, bot = running
+async def test_member_journey(journeys_bot: tuple[FakeBotAPI, BotProcess], lang: str) -> None:
+    api, bot = journeys_bot
     words = JOURNEY[lang]
     phone = Phone(api, 7000 + len(lang) + (1 if lang == "ru" else 0), language_code=lang)
 
@@ -241,7 +264,12 @@ async def test_member_journey(running: tuple[FakeBotAPI, BotProcess], lang: str)
     await phone.say("Кітапхана / библиотека үшін көбірек семинар", reply_contains="")
     await phone.tap("fb:send:signed")
     with sqlite3.connect(bot.db) as db:
-        assert db.execute("SELECT count(*) FROM feedback").fetchone()[0] == 1
+        signed = db.execute(
+            "SELECT count(*) FROM feedback f JOIN member m ON m.id = f.member_id "
+            "WHERE m.telegram_id = ?",
+            (phone.user_id,),
+        )
+        assert signed.fetchone()[0] == 1
 
 
 async def test_restart_keeps_a_half_written_appeal(tmp_path: Path) -> None:
