@@ -16,6 +16,7 @@ def get_routers() -> list[Router]:
         faq_desk,
         faq_editor,
         faq_versions,
+        handover,
         inbox,
         invites,
         join,
@@ -38,6 +39,7 @@ def get_routers() -> list[Router]:
         staff_admin.router,
         invites.router,
         desk.router,
+        handover.router,
         closing.router,
         # The FAQ editors' screens, and what an editor types into a draft.
         faq_editor.router,

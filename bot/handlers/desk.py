@@ -33,14 +33,12 @@ from bot.handlers.relay import (
 from bot.handlers.states import LawyerNote, LawyerReply
 from bot.handlers.thread import age, files_of, pages
 from bot.outbox import Outbox
-from bot.outbox.texts import TO_MEMBER, TO_STAFF
+from bot.outbox.texts import TO_MEMBER
 from bot.services.desk import (
     AppealCard,
     DeskError,
     add_note,
     claim,
-    colleagues_for,
-    hand_over,
     lawyer_stats,
     lawyer_writes,
     member_of,
@@ -49,7 +47,7 @@ from bot.services.desk import (
     queue_page,
     release,
 )
-from bot.services.members import MemberDirectory, MemberView
+from bot.services.members import MemberView
 from bot.services.staff import StaffView
 from bot.storage.models import AppealStatus, StaffRole, utcnow
 from bot.topics import TOPICS, MemberOrgs, topic_title
@@ -617,125 +615,6 @@ async def cmd_mystats(
             "Median time to the first answer this month: {median}"
         ).format(open=stats.open, closed=stats.closed_this_month, median=median)
     )
-
-
-@router.callback_query(HandCb.filter(F.action == "menu"))
-async def on_hand_menu(
-    query: CallbackQuery, callback_data: HandCb, session: AsyncSession, staff: StaffView
-) -> None:
-    try:
-        people = await colleagues_for(session, staff, callback_data.appeal)
-    except DeskError:
-        await query.answer(_("This appeal is not yours or is closed."), show_alert=True)
-        return
-    builder = kb.InlineKeyboard()
-    for person in people:
-        builder.button(
-            text="👤 " + (person.full_name or str(person.telegram_id)),
-            callback_data=HandCb(action="staff", appeal=callback_data.appeal, target=person.id),
-        )
-    builder.button(
-        text=_("🗺 To another region's queue"),
-        callback_data=HandCb(action="regions", appeal=callback_data.appeal),
-    )
-    builder.adjust(1)
-    if isinstance(query.message, Message):
-        await query.message.edit_text(
-            _("Hand appeal No. {number} to:").format(number=callback_data.appeal),
-            reply_markup=builder.as_markup(),
-        )
-    await query.answer()
-
-
-@router.callback_query(HandCb.filter(F.action == "regions"))
-async def on_hand_regions(
-    query: CallbackQuery,
-    callback_data: HandCb,
-    orgs: MemberOrgs,
-    member: MemberView | None,
-    i18n: I18n,
-) -> None:
-    lang = _lang(member, i18n)
-    builder = kb.InlineKeyboard()
-    for org in orgs.orgs:
-        builder.button(
-            text=org.title(lang),
-            callback_data=HandCb(action="org", appeal=callback_data.appeal, org=org.id),
-        )
-    builder.adjust(2)
-    if isinstance(query.message, Message):
-        await query.message.edit_text(
-            _("Hand appeal No. {number} to:").format(number=callback_data.appeal),
-            reply_markup=builder.as_markup(),
-        )
-    await query.answer()
-
-
-@router.callback_query(HandCb.filter(F.action.in_({"staff", "org"})))
-async def on_hand_over(
-    query: CallbackQuery,
-    callback_data: HandCb,
-    session: AsyncSession,
-    staff: StaffView,
-    orgs: MemberOrgs,
-    bot: Bot,
-    i18n: I18n,
-    member_directory: MemberDirectory,
-    member: MemberView | None,
-    state: FSMContext,
-    outbox: Outbox,
-) -> None:
-    await end_writing(state)
-    try:
-        appeal, colleague = await hand_over(
-            session,
-            staff,
-            callback_data.appeal,
-            to_staff_id=callback_data.target if callback_data.action == "staff" else None,
-            to_org=callback_data.org if callback_data.action == "org" else None,
-            known_orgs=set(orgs.by_id),
-        )
-    except DeskError:
-        await session.rollback()
-        await query.answer(outdated(), show_alert=True)
-        return
-    rows = []
-    if colleague is not None:
-        lang = await member_directory.language_of(session, colleague.telegram_id)
-        with i18n.use_locale(lang):
-            open_it = kb.InlineKeyboard()
-            open_it.button(
-                text=_("Open the appeal"), callback_data=DeskCb(action="card", value=appeal.id)
-            )
-            handed = _("🔀 A colleague handed appeal No. {number} to you.").format(number=appeal.id)
-        rows = send_later(
-            session,
-            outbox,
-            [
-                SendMessage(
-                    chat_id=colleague.telegram_id, text=handed, reply_markup=open_it.as_markup()
-                )
-            ],
-            purpose=TO_STAFF,
-            appeal_id=appeal.id,
-        )
-    await session.commit()
-    told = not not_reached(await outbox.deliver(bot, rows))
-    if isinstance(query.message, Message):
-        where = (
-            colleague.full_name or str(colleague.telegram_id)
-            if colleague
-            else orgs.title(appeal.member_org, _lang(member, i18n))
-        )
-        done = _("Appeal No. {number} is handed to {whom}.").format(
-            number=appeal.id, whom=escape(where)
-        )
-        if not told:  # the colleague blocked the bot: they find it in /mine
-            done += "\n" + _(
-                "⚠️ The colleague could not be told in Telegram; the appeal is in their /mine."
-            )
-        await query.message.edit_text(done)
-    await query.answer()
 
 
 @router.message(StateFilter(None), Magic(WORDS.magic | FILE.magic), ~MenuButton(*kb.MENU))

@@ -178,7 +178,7 @@ async def on_forget_confirm(
         await query.answer(outdated(), show_alert=True)
         return
     # The conversation first (its own storage, its own transaction), then the database in
-    # one transaction; nothing has been written in this session yet.
+    # one transaction; nothing has been written through this database session yet.
     await state.clear()
     note = "\n\n".join(i18n.gettext(NOTE_FORGOTTEN, locale=lang) for lang in LANGUAGES)
     await forget_member(session, member.id, note=note)
