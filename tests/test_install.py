@@ -19,7 +19,8 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-pytestmark = pytest.mark.install
+# One worker builds the wheel and its environment once for the whole module.
+pytestmark = [pytest.mark.install, pytest.mark.xdist_group("install")]
 
 ROOT = Path(__file__).resolve().parent.parent
 # What the wheel is built from; the rest of the repository is not part of the package.
