@@ -6,8 +6,8 @@ process peaks at ~165 MB before the bot does anything (reported to aiogram as Gi
 issue 1513). The loop only passes each type the namespace that resolves its forward
 references. Here the loop's calls are recorded instead of run, and every aiogram model
 is given that namespace as its parent namespace (`__pydantic_parent_namespace__`, which
-pydantic's `model_rebuild` merges in); pydantic then builds a model on its first use with the same result. The bot uses a few
-dozen types: the import peaks at ~60 MB.
+pydantic's `model_rebuild` merges in); pydantic then builds a model on its first use
+with the same result. The bot uses a few dozen types: the import peaks at ~60 MB.
 
 Relied on (aiogram 3.31, pydantic 2.13): aiogram's loop calls
 `model_rebuild(_types_namespace=...)`; a model not complete is built on first use by
