@@ -18,7 +18,7 @@ How a post runs (`Broadcaster.run`):
    each send waits for its slot in the shared `Pacer`. A worker hands each result to the
    results writer and takes its next row; the writer writes the results it holds in one
    short transaction on a connection of its own (a few UPDATEs whatever their number: see
-   `_ResultWriter`) when `write_buffer` / 2 have gathered or the first has waited
+   `ResultWriter`) when `write_buffer` / 2 have gathered or the first has waited
    `write_every` seconds. No transaction is ever held across a send.
 5. Results: delivered; 403 → blocked and the member marked inactive, no retry; 400 → failed
    with Telegram's reason (e.g. chat not found); 429 → every sender pauses for retry_after and
@@ -41,15 +41,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import gc
 import logging
 import time
-from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from datetime import timedelta
+from typing import NamedTuple
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -60,26 +58,23 @@ from aiogram.exceptions import (
     TelegramServerError,
 )
 from sqlalchemy import (
-    Integer,
-    TextClause,
-    bindparam,
     case,
     func,
     insert,
     literal,
     or_,
     select,
-    text,
     update,
 )
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.sql.expression import ColumnElement
 
+from bot.broadcast import lifecycle
 from bot.broadcast.composition import LANGUAGES, Rendition, parts, rendition
 from bot.broadcast.limiter import Pacer
+from bot.broadcast.results import ResultWriter
 from bot.broadcast.sends import send_part
 from bot.compat.sends import build_types
-from bot.metrics import DELIVERIES
 from bot.storage.db import create_session_factory
 from bot.storage.models import (
     Broadcast,
@@ -382,11 +377,11 @@ class Broadcaster:
         await self._release_lease(post_id)
         return result
 
-    async def _send_all(self, post: Broadcast, lost: asyncio.Event) -> tuple[bool, _ResultWriter]:
+    async def _send_all(self, post: Broadcast, lost: asyncio.Event) -> tuple[bool, ResultWriter]:
         queue: asyncio.Queue[_Row | None] = asyncio.Queue(maxsize=self.settings.batch * 2)
         stop = asyncio.Event()
         failures: list[BaseException] = []
-        writer = _ResultWriter(self.engine, self.settings, on_failure=stop.set)
+        writer = ResultWriter(self.engine, self.settings, on_failure=stop.set)
         versions = {language: rendition(post, language) for language in LANGUAGES}
         build_types()  # before the first slot, not after it
         writer.start()
@@ -435,7 +430,7 @@ class Broadcaster:
         return drained and not stop.is_set() and not lost.is_set(), writer
 
     async def _deliver(
-        self, post_id: int, versions: dict[str, Rendition], row: _Row, writer: _ResultWriter
+        self, post_id: int, versions: dict[str, Rendition], row: _Row, writer: ResultWriter
     ) -> None:
         """Send the row's parts (text, then the poll if any), one pacer slot each; a retry
         sends again only the part that failed, never the text a member already has."""
@@ -472,7 +467,7 @@ class Broadcaster:
 
     @staticmethod
     async def _give_up(
-        writer: _ResultWriter, row: _Row, step: int, attempts: int, reason: str
+        writer: ResultWriter, row: _Row, step: int, attempts: int, reason: str
     ) -> None:
         if step == 0:
             await writer.put(row, DeliveryStatus.FAILED, attempts, reason[:200])
@@ -480,227 +475,7 @@ class Broadcaster:
             await writer.put(row, DeliveryStatus.DELIVERED, attempts, f"poll: {reason}"[:200])
 
 
-_RESULT_FIELDS = ("i", "s", "a", "e", "p", "t")  # id, status, attempts, error, poll_id, sent_at
-
-
-@functools.cache
-def _results_statement(n: int) -> TextClause:
-    """One UPDATE for `n` results of any kind (id, status, attempts, error, poll_id, sent_at
-    each): one statement, not n, so the database steps once, not once per row."""
-    columns = Delivery.__table__.c
-    types = (
-        Integer(),
-        columns.status.type,
-        Integer(),
-        columns.error.type,
-        columns.poll_id.type,
-        columns.sent_at.type,
-    )
-    rows = ", ".join("(" + ", ".join(f":{x}{k}" for x in _RESULT_FIELDS) + ")" for k in range(n))
-    binds = [
-        bindparam(f"{x}{k}", type_=type_)
-        for k in range(n)
-        for x, type_ in zip(_RESULT_FIELDS, types, strict=True)
-    ]
-    return text(
-        f"WITH r(id, status, attempts, error, poll_id, sent_at) AS (VALUES {rows}) "
-        "UPDATE delivery SET status = r.status, attempts = r.attempts, error = r.error, "
-        "poll_id = r.poll_id, sent_at = r.sent_at FROM r WHERE delivery.id = r.id"
-    ).bindparams(*binds)
-
-
-def _powers_of_two(items: list[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
-    """40 items as 32 + 8: few statements, and few sizes of statement to compile."""
-    start = 0
-    while start < len(items):
-        size = 1 << ((len(items) - start).bit_length() - 1)
-        yield items[start : start + size]
-        start += size
-
-
-# The common result: delivered at the first try, no survey. Only ids: nothing to convert.
-_DELIVERED = (
-    update(Delivery)
-    .where(Delivery.id.in_(bindparam("ids", expanding=True)))
-    .values(status=DeliveryStatus.DELIVERED, attempts=bindparam("n"), sent_at=bindparam("at"))
-)
-_INACTIVE = (
-    update(Member).where(Member.id.in_(bindparam("ids", expanding=True))).values(active=False)
-)
-
-
-class _Group:
-    """Results gathered for one write."""
-
-    def __init__(self) -> None:
-        self.size = 0
-        self.delivered: dict[int, list[int]] = {}  # attempts -> delivery ids
-        self.delivered_at: datetime | None = None  # when the last of them was sent
-        self.other: list[tuple[Any, ...]] = []  # (id, status, attempts, error, poll, sent)
-        self.inactive: list[int] = []  # members who blocked the bot
-
-
-class _ResultWriter:
-    """The results of one run, written in groups by one task on a connection of its own.
-
-    `put` waits while `write_buffer` results are held (gathering or being written); the
-    task writes what has gathered when half the buffer is full, `write_every` seconds after
-    the first of them arrived, or at `close`, in one transaction: one UPDATE for the rows
-    delivered at the first try (their sent_at is the time the last of them was sent, so at
-    most `write_every` late), one for the others (failed, blocked, surveys, retried). A
-    failed write is tried again three times on a new connection; then the writer gives up,
-    calls `on_failure`, and `put` and `close` raise its error.
-    """
-
-    ATTEMPTS = 4
-
-    def __init__(
-        self, engine: AsyncEngine, settings: SendSettings, on_failure: Callable[[], None]
-    ) -> None:
-        self.engine, self.settings, self.on_failure = engine, settings, on_failure
-        self.limit = settings.write_buffer
-        self.group = _Group()
-        self.held = 0  # gathered + being written
-        self.error: BaseException | None = None
-        self.written = 0
-        self.transactions = 0
-        self._closing = False
-        self._task: asyncio.Task[None] | None = None
-        self._changed = asyncio.Condition()
-        self._arrived = asyncio.Event()  # something to write
-        self._half = asyncio.Event()  # half the buffer: write now
-
-    async def put(
-        self,
-        row: _Row,
-        status: DeliveryStatus,
-        attempts: int,
-        error: str | None,
-        poll_id: str | None = None,
-    ) -> None:
-        if self.held >= self.limit:
-            async with self._changed:
-                await self._changed.wait_for(lambda: self.held < self.limit or self.failed)
-        if self.error is not None:
-            raise self.error
-        group = self.group
-        if status == DeliveryStatus.DELIVERED:
-            group.delivered_at = utcnow()
-            if poll_id is None and error is None:
-                group.delivered.setdefault(attempts, []).append(row.id)
-            else:
-                group.other.append((row.id, status, attempts, error, poll_id, group.delivered_at))
-        else:
-            group.other.append((row.id, status, attempts, error, None, None))
-            if status == DeliveryStatus.BLOCKED:
-                group.inactive.append(row.member_id)
-        group.size += 1
-        self.held += 1
-        self._arrived.set()
-        if group.size * 2 >= self.limit:
-            self._half.set()
-
-    @property
-    def failed(self) -> bool:
-        return self.error is not None
-
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run())
-
-    async def close(self) -> None:
-        """Write what is held and stop; raises what made the writer give up."""
-        self._closing = True
-        self._arrived.set()
-        self._half.set()
-        if self._task is not None:
-            await self._task
-
-    async def _run(self) -> None:
-        conn: AsyncConnection | None = None
-        try:
-            while True:
-                await self._arrived.wait()
-                if not self._closing and not self._half.is_set():
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self._half.wait(), self.settings.write_every)
-                group, self.group = self.group, _Group()
-                self._half.clear()
-                if not self._closing:
-                    self._arrived.clear()
-                if group.size:
-                    conn = await self._write(conn, group)
-                    self.written += group.size
-                    async with self._changed:
-                        self.held -= group.size
-                        self._changed.notify_all()
-                if self._closing and not self.group.size:
-                    return
-        except BaseException as exc:
-            self.error = exc
-            self.on_failure()
-            async with self._changed:
-                self._changed.notify_all()
-            raise
-        finally:
-            if conn is not None:
-                with contextlib.suppress(Exception):
-                    await conn.close()
-
-    async def _write(self, conn: AsyncConnection | None, group: _Group) -> AsyncConnection:
-        other = [
-            (
-                statement,
-                {
-                    f"{name}{k}": value
-                    for k, result in enumerate(chunk)
-                    for name, value in zip(_RESULT_FIELDS, result, strict=True)
-                },
-            )
-            for chunk in _powers_of_two(group.other)
-            for statement in [_results_statement(len(chunk))]
-        ]
-        for attempt in range(1, self.ATTEMPTS + 1):
-            try:
-                if conn is None:
-                    conn = await self.engine.connect()
-                async with conn.begin():
-                    for n, ids in group.delivered.items():
-                        await conn.execute(
-                            _DELIVERED, {"ids": ids, "n": n, "at": group.delivered_at}
-                        )
-                    for statement, params in other:
-                        await conn.execute(statement, params)
-                    if group.inactive:
-                        await conn.execute(_INACTIVE, {"ids": group.inactive})
-                _count(group)
-                self.transactions += 1
-                return conn
-            except Exception:
-                if attempt == self.ATTEMPTS:
-                    raise
-                log.warning("could not write %d results, again", group.size, exc_info=True)
-                if conn is not None:
-                    with contextlib.suppress(Exception):
-                        await conn.close()
-                    conn = None
-                await asyncio.sleep(0.2 * attempt)
-        raise AssertionError("unreachable")
-
-
-def _count(group: _Group) -> None:
-    delivered = sum(len(ids) for ids in group.delivered.values())
-    by_status = Counter(str(result[1]) for result in group.other)
-    by_status[DeliveryStatus.DELIVERED.value] += delivered
-    for status, n in by_status.items():
-        DELIVERIES.labels(status).inc(n)
-
-
 async def delivery_counts(engine: AsyncEngine, post_id: int) -> dict[str, int]:
-    async with engine.connect() as conn:
-        rows = await conn.execute(
-            select(Delivery.status, func.count())
-            .where(Delivery.broadcast_id == post_id)
-            .group_by(Delivery.status)
-        )
-        counted = {DeliveryStatus(status).value: int(n) for status, n in rows}
-    return {status.value: counted.get(status.value, 0) for status in DeliveryStatus}
+    """A post's deliveries by status, on a connection of its own."""
+    async with AsyncSession(engine) as session:
+        return (await lifecycle.delivery_counts(session, [post_id]))[post_id]
