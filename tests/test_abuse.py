@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from bot.app import create_bot, create_dispatcher
 from bot.context import Context
-from bot.handlers.media import MAX_FILE_BYTES
+from bot.handlers.shared.media import MAX_FILE_BYTES
 from bot.storage.models import Appeal, AppealMessage, Member
 from tests.conftest import ADMIN_ID, TOKEN
 from tests.driver import Person, texts

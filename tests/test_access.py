@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import back_in_queue, numbers, settle_access
 from bot.context import Context
-from bot.handlers.common import outdated
-from bot.handlers.join import refused
+from bot.handlers.admin.join import refused
+from bot.handlers.shared.common import outdated
 from bot.jobs import desk_job
 from bot.report.tally import rebuild, rows_for_check
 from bot.services.appeals import Draft, create_appeal

@@ -10,7 +10,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 
 from bot.context import Context
-from bot.handlers.relay import unreachable
+from bot.handlers.shared.relay import unreachable
 from bot.storage.models import (
     Appeal,
     AppealMessage,

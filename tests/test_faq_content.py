@@ -198,7 +198,7 @@ def test_struck_phrases_appear_nowhere_a_member_reads() -> None:
 
 
 def test_no_answer_claims_a_review_nobody_gave() -> None:
-    from bot.handlers.faq import answer_text
+    from bot.handlers.member.faq import answer_text
     from bot.i18n import create_i18n
 
     i18n = create_i18n()

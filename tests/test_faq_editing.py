@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from bot.context import Context
 from bot.faq.content import load_faq
-from bot.handlers.faq import SIGNED_OFF
+from bot.handlers.member.faq import SIGNED_OFF
 from bot.storage.models import (
     Appeal,
     AppealMessage,

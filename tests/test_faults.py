@@ -209,7 +209,7 @@ async def test_raising_handler_is_logged_with_update_id_and_apologised(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from bot.handlers import my_appeals
+    from bot.handlers.member import my_appeals
 
     member = person(3101)
     await onboard(member, lang="ru")
@@ -237,8 +237,8 @@ async def test_raising_handler_is_logged_with_update_id_and_apologised(
     assert any(
         "987654" in r.getMessage()
         and r.name == "bot.handlers.errors"
-        and "RuntimeError in bot.handlers.my_appeals:" in r.getMessage()
-        and "  bot.handlers.my_appeals:" in r.getMessage()
+        and "RuntimeError in bot.handlers.member.my_appeals:" in r.getMessage()
+        and "  bot.handlers.member.my_appeals:" in r.getMessage()
         for r in errors
     ), [r.getMessage() for r in errors]
     assert "the service failed" not in caplog.text

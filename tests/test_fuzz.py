@@ -59,7 +59,7 @@ import bot.report.chart
 import bot.report.excel
 from bot.app import create_bot, create_dispatcher
 from bot.context import Context
-from bot.handlers.media import pieces
+from bot.handlers.shared.media import pieces
 from bot.middlewares import EditsThatChangeNothing
 from bot.storage.models import Appeal, StaffRole
 from bot.topics import TOPICS
@@ -114,7 +114,7 @@ def _vocabulary() -> list[str]:
     """Words the handlers use in button data: actions, values, codes."""
     words: set[str] = {"", "0", "1", "kk", "ru", "all", "yes", "no", "none", "keep"}
     pattern = re.compile(r'(?:\w+ ?==? ?|\{|, )"([a-z][\w-]{0,20})"')
-    for path in HANDLERS.glob("*.py"):
+    for path in HANDLERS.rglob("*.py"):
         words.update(pattern.findall(path.read_text()))
     words.update(TOPICS)
     words.update(r.value for r in StaffRole)

@@ -85,7 +85,7 @@ async def test_a_database_error_on_an_appeal_keeps_its_text_out_of_the_log(
     errors = [r for r in caplog.records if r.name == "bot.handlers.errors"]
     assert len(errors) == 1 and errors[0].levelno == logging.ERROR
     line = errors[0].getMessage()
-    assert "sqlalchemy.exc.IntegrityError in bot.handlers.appeal:on_send" in line, line
+    assert "sqlalchemy.exc.IntegrityError in bot.handlers.member.appeal:on_send" in line, line
     assert "(callback_query)" in line and "raised in bot.services.appeals:" in line
     assert "  caused by " in line
 

@@ -10,7 +10,7 @@ from aiogram.methods import AnswerCallbackQuery
 from sqlalchemy import select
 
 from bot.context import Context
-from bot.handlers.mailbox import anonymous_only
+from bot.handlers.member.mailbox import anonymous_only
 from bot.services.mailbox import MailboxError, send_to_mailbox
 from bot.services.members import MemberView, get_member, save_onboarding
 from bot.storage.models import Feedback, FeedbackKind, WorkplaceType

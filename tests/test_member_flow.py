@@ -379,7 +379,7 @@ async def test_handler_error_is_logged_with_update_id_and_member_gets_apology(
 
     import pytest
 
-    from bot.handlers import my_appeals
+    from bot.handlers.member import my_appeals
 
     member = person(118)
     await onboard(member)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from bot.app import create_bot, create_dispatcher
 from bot.context import Context, build_context
-from bot.handlers.privacy import delivered_copies, forget_text
+from bot.handlers.member.privacy import delivered_copies, forget_text
 from bot.outbox import Outbox
 from bot.report.figures import build_report
 from bot.report.period import Period
@@ -435,7 +435,7 @@ async def test_cancel_and_stale_buttons_change_nothing(
 async def test_expired_confirmation_does_nothing(
     person: Callable[..., Person], ctx: Context, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from bot.handlers import privacy as handler
+    from bot.handlers.member import privacy as handler
 
     member = person(921)
     await onboard(member, lang="ru")

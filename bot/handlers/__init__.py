@@ -1,4 +1,7 @@
-"""Routers in order: onboarding, member features, staff, the catch-all last."""
+"""Routers in order: staff first, then onboarding and member features, the catch-all last.
+
+The routers live with the people who use them: `member/`, `desk/` (lawyers, head
+lawyers), `press/`, `admin/`; `shared/` holds what they share and has no routers."""
 
 from __future__ import annotations
 
@@ -6,30 +9,28 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    from bot.handlers import (
-        appeal,
+    from bot.handlers import fallback, press
+    from bot.handlers.admin import inbox, invites, join, staff_admin
+    from bot.handlers.desk import (
         closing,
-        conversation,
         desk,
-        fallback,
-        faq,
         faq_desk,
         faq_editor,
         faq_versions,
         handover,
-        inbox,
-        invites,
-        join,
+        stats,
+    )
+    from bot.handlers.member import (
+        appeal,
+        conversation,
+        faq,
         mailbox,
         my_appeals,
         news,
-        press,
         privacy,
         question,
         rating,
-        staff_admin,
         start,
-        stats,
     )
 
     return [

@@ -8,8 +8,8 @@ from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 
 from bot.filters import COMMAND, FILE, Magic
-from bot.handlers.common import outdated
-from bot.handlers.states import AddToAppeal, AppealDraft, Mailbox
+from bot.handlers.shared.common import outdated
+from bot.handlers.shared.states import AddToAppeal, AppealDraft, Mailbox
 
 router = Router(name=__name__)
 

@@ -17,7 +17,7 @@ from bot.handlers.press import keyboards as press_kb
 from bot.handlers.press.card import show_card
 from bot.handlers.press.context import PressContext
 from bot.handlers.press.texts import card_text, schedule_text
-from bot.handlers.relay import send_later
+from bot.handlers.shared.relay import send_later
 from bot.outbox.texts import TO_STAFF
 from bot.storage.models import Broadcast, OutboxMessage, StaffRole
 

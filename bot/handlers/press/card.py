@@ -17,11 +17,11 @@ from bot.broadcast import composition, lifecycle
 from bot.broadcast.lifecycle import PostError
 from bot.broadcast.telegram_html import plain_text, telegram_length
 from bot.callbacks import PostCb
-from bot.handlers.common import outdated
 from bot.handlers.press import keyboards as press_kb
 from bot.handlers.press.context import PressContext
 from bot.handlers.press.texts import STATUS_LABELS, card_text, schedule_text
-from bot.handlers.states import PostCompose
+from bot.handlers.shared.common import outdated
+from bot.handlers.shared.states import PostCompose
 from bot.storage.models import Broadcast, PostStatus
 
 router = Router(name=__name__)

@@ -28,11 +28,11 @@ from bot.broadcast.outcome import LANGUAGE_NAMES
 from bot.broadcast.sends import send_part
 from bot.callbacks import PostCb
 from bot.filters import FILE, NOT_COMMAND, WORDS
-from bot.handlers.common import outdated
 from bot.handlers.press import keyboards as press_kb
 from bot.handlers.press import texts
 from bot.handlers.press.context import PressContext
-from bot.handlers.states import PostCompose
+from bot.handlers.shared.common import outdated
+from bot.handlers.shared.states import PostCompose
 from bot.i18n import LANGUAGES
 from bot.storage.models import Broadcast
 

@@ -14,13 +14,13 @@ from aiogram.utils.i18n import gettext as _
 from bot.broadcast import composition, lifecycle
 from bot.broadcast.lifecycle import PostError
 from bot.callbacks import PostCb
-from bot.handlers.common import outdated
 from bot.handlers.press import keyboards as press_kb
 from bot.handlers.press import texts
 from bot.handlers.press.approval import ask_admins
 from bot.handlers.press.compose import ask, preview
 from bot.handlers.press.context import PressContext
-from bot.handlers.states import PostCompose
+from bot.handlers.shared.common import outdated
+from bot.handlers.shared.states import PostCompose
 from bot.services.calendar import is_quiet
 from bot.storage.models import OutboxMessage, PostStatus, utcnow
 

@@ -23,8 +23,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.broadcast.lifecycle import PostError, get_post
 from bot.callbacks import PostCb
-from bot.handlers.common import outdated, reader_language
 from bot.handlers.press.texts import refusal_text
+from bot.handlers.shared.common import outdated, reader_language
 from bot.outbox import Outbox
 from bot.services.members import MemberDirectory
 from bot.services.staff import StaffView

@@ -16,7 +16,7 @@ from bot.broadcast.composition import Audience
 from bot.broadcast.lifecycle import PostError
 from bot.broadcast.outcome import LANGUAGE_NAMES, survey_lines, survey_results
 from bot.broadcast.telegram_html import CAPTION_LIMIT, HtmlProblem, telegram_length
-from bot.handlers.common import outdated
+from bot.handlers.shared.common import outdated
 from bot.i18n import N_, fmt_datetime
 from bot.storage.models import Broadcast, PostStatus
 from bot.topics import MemberOrgs

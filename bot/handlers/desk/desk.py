@@ -20,18 +20,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import DeskCb, HandCb, MyCb, OutcomeCb, ThreadCb
 from bot.filters import FILE, WORDS, HasRole, Magic, MenuButton, RepliesToAppeal
-from bot.handlers.common import outdated, too_long
-from bot.handlers.common import reader_language as _lang
-from bot.handlers.media import attachment_of, relay
-from bot.handlers.relay import (
+from bot.handlers.desk.thread import age, files_of, pages
+from bot.handlers.shared.common import outdated, too_long
+from bot.handlers.shared.common import reader_language as _lang
+from bot.handlers.shared.media import attachment_of, relay
+from bot.handlers.shared.relay import (
     Writer,
     not_reached,
     send_later,
     told_lawyer,
     unreachable,
 )
-from bot.handlers.states import LawyerNote, LawyerReply
-from bot.handlers.thread import age, files_of, pages
+from bot.handlers.shared.states import LawyerNote, LawyerReply
 from bot.outbox import Outbox
 from bot.outbox.texts import TO_MEMBER
 from bot.services.desk import (

@@ -24,9 +24,9 @@ from bot import keyboards as kb
 from bot.callbacks import StatsCb
 from bot.faq.content import Faq
 from bot.filters import WORDS, HasRole
-from bot.handlers.common import outdated as _outdated
-from bot.handlers.common import reader_language as _lang
-from bot.handlers.states import StatsDates
+from bot.handlers.shared.common import outdated as _outdated
+from bot.handlers.shared.common import reader_language as _lang
+from bot.handlers.shared.states import StatsDates
 from bot.i18n import N_, fmt_date, fmt_number
 from bot.report.access import ALL, READERS, ScopeRefused, resolve_scope, scope_choices
 from bot.report.figures import Report, build_report

@@ -16,10 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import DeskCb, HandCb
 from bot.filters import HasRole
-from bot.handlers.common import outdated
-from bot.handlers.common import reader_language as _lang
-from bot.handlers.desk import end_writing
-from bot.handlers.relay import (
+from bot.handlers.desk.desk import end_writing
+from bot.handlers.shared.common import outdated
+from bot.handlers.shared.common import reader_language as _lang
+from bot.handlers.shared.relay import (
     not_reached,
     send_later,
 )

@@ -14,8 +14,8 @@ from bot import keyboards as kb
 from bot.callbacks import ConsentCb, LangCb, OrgCb, WorkplaceCb
 from bot.commands import STAFF_COMMANDS, set_chat_commands
 from bot.filters import NOT_COMMAND, HasRole, MenuButton, Registered
-from bot.handlers.common import outdated
-from bot.handlers.states import Onboarding
+from bot.handlers.shared.common import outdated
+from bot.handlers.shared.states import Onboarding
 from bot.services.members import (
     CONSENT_VERSION,
     MemberDirectory,
@@ -66,7 +66,7 @@ async def show_main_menu(message: Message, text: str | None = None) -> None:
 async def cmd_start_registered(message: Message, state: FSMContext) -> None:
     current = await state.get_state()
     if current and current.startswith("AppealDraft"):
-        from bot.handlers.appeal import ask_keep_or_restart, has_draft
+        from bot.handlers.member.appeal import ask_keep_or_restart, has_draft
 
         if has_draft(await state.get_data()):
             # An unfinished appeal is never dropped silently: keep it, or start again.

@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
 from bot.callbacks import ForgetCb
-from bot.handlers.common import outdated
+from bot.handlers.shared.common import outdated
 from bot.i18n import LANGUAGES, N_, fmt_datetime
 from bot.services.members import MemberDirectory, MemberView
 from bot.services.privacy import export_member, forget_member, open_appeal_numbers

@@ -16,11 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import MyCb
 from bot.filters import FILE, WORDS, Magic, MenuButton, Registered
-from bot.handlers.appeal import appeal_error_text
-from bot.handlers.common import outdated
-from bot.handlers.conversation import add_from_message, deps_of
-from bot.handlers.media import clip
-from bot.handlers.states import AddToAppeal
+from bot.handlers.member.appeal import appeal_error_text
+from bot.handlers.member.conversation import add_from_message, deps_of
+from bot.handlers.shared.common import outdated
+from bot.handlers.shared.media import clip
+from bot.handlers.shared.states import AddToAppeal
 from bot.i18n import N_, fmt_date, fmt_datetime, fmt_number
 from bot.services.appeals import (
     MAX_ATTACHMENTS,

@@ -17,8 +17,8 @@ from bot import keyboards as kb
 from bot.callbacks import FaqEditCb
 from bot.faq.content import Faq, signed_now, to_review
 from bot.faq.drafts import Draft
-from bot.handlers.common import outdated
-from bot.handlers.faq_editor import Editor, card, drafts_of, edit_or_send, keep
+from bot.handlers.desk.faq_editor import Editor, card, drafts_of, edit_or_send, keep
+from bot.handlers.shared.common import outdated
 from bot.services.faq_candidates import open_candidates, open_count
 from bot.storage.models import FaqCandidate, FaqCandidateStatus, utcnow
 from bot.topics import topic_title

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import InboxCb
 from bot.filters import HasRole
-from bot.handlers.mailbox import KIND_LABELS
-from bot.handlers.media import clip
+from bot.handlers.member.mailbox import KIND_LABELS
+from bot.handlers.shared.media import clip
 from bot.i18n import fmt_datetime, fmt_number
 from bot.services.mailbox import inbox_page
 from bot.services.members import MemberView

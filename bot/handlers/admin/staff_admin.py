@@ -20,8 +20,8 @@ from bot import keyboards as kb
 from bot.access import FIRST_TRY, refresh_menu, role_text, tell_members, tell_person
 from bot.callbacks import RegionsCb, StaffCb
 from bot.filters import HasRole
-from bot.handlers.common import outdated
-from bot.handlers.common import reader_language as _lang
+from bot.handlers.shared.common import outdated
+from bot.handlers.shared.common import reader_language as _lang
 from bot.outbox import Outbox, letter
 from bot.outbox.texts import NOTICE
 from bot.services.members import MemberDirectory, MemberView

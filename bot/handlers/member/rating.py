@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import DeskCb, RateCb, RateCommentCb
 from bot.filters import WORDS, Registered
-from bot.handlers.common import outdated
-from bot.handlers.relay import send_later
-from bot.handlers.states import RatingComment
+from bot.handlers.shared.common import outdated
+from bot.handlers.shared.relay import send_later
+from bot.handlers.shared.states import RatingComment
 from bot.outbox import Outbox
 from bot.outbox.texts import TO_STAFF
 from bot.services.desk import DeskError

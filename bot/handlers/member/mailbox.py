@@ -14,9 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import FeedbackCb
 from bot.filters import WORDS, MenuButton, Registered
-from bot.handlers.common import outdated, too_long
-from bot.handlers.media import clip
-from bot.handlers.states import Mailbox
+from bot.handlers.shared.common import outdated, too_long
+from bot.handlers.shared.media import clip
+from bot.handlers.shared.states import Mailbox
 from bot.i18n import N_
 from bot.services.limits import MAX_TEXT
 from bot.services.mailbox import MailboxError, may_sign, send_to_mailbox

@@ -17,10 +17,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import DeskCb, OutcomeCb, RateCb
 from bot.filters import WORDS, HasRole
-from bot.handlers.common import outdated, reader_language
-from bot.handlers.desk import end_writing
-from bot.handlers.relay import Writer, not_reached, send_later, unreachable
-from bot.handlers.states import Closing
+from bot.handlers.desk.desk import end_writing
+from bot.handlers.shared.common import outdated, reader_language
+from bot.handlers.shared.relay import Writer, not_reached, send_later, unreachable
+from bot.handlers.shared.states import Closing
 from bot.i18n import N_, fmt_number
 from bot.outbox import Outbox
 from bot.outbox.texts import TO_MEMBER

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.access import FIRST_TRY, numbers, refresh_menu, role_text, tell_members
 from bot.callbacks import JoinCb
-from bot.handlers.common import outdated
+from bot.handlers.shared.common import outdated
 from bot.i18n import guess_language
 from bot.outbox import Outbox
 from bot.services.members import MemberDirectory

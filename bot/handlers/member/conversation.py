@@ -25,11 +25,11 @@ from bot import keyboards as kb
 from bot.callbacks import ConvCb, DeskCb
 from bot.faq.search import FaqIndex
 from bot.filters import FILE, WORDS, Magic, Registered, RepliesToAppeal
-from bot.handlers.common import outdated
-from bot.handlers.media import attachment_of, relay, too_big
-from bot.handlers.question import answer_question
-from bot.handlers.relay import Writer, send_later, told_member
-from bot.handlers.states import Conversation
+from bot.handlers.member.question import answer_question
+from bot.handlers.shared.common import outdated
+from bot.handlers.shared.media import attachment_of, relay, too_big
+from bot.handlers.shared.relay import Writer, send_later, told_member
+from bot.handlers.shared.states import Conversation
 from bot.outbox import Outbox
 from bot.outbox.sender import Delivery
 from bot.outbox.texts import TO_STAFF
@@ -292,7 +292,7 @@ async def as_new_question(
     pending: dict[str, Any],
 ) -> None:
     """Words are searched in the FAQ, as any question; files start a new appeal."""
-    from bot.handlers.appeal import start_draft
+    from bot.handlers.member.appeal import start_draft
 
     files = list(pending.get("files") or [])
     text = str(pending.get("text") or "")

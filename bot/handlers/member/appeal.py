@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import AskCb, ConsentCb, DraftCb, SearchAskCb, TopicCb
 from bot.filters import FILE, WORDS, MenuButton, Registered
-from bot.handlers.common import outdated
-from bot.handlers.media import attachment_of, too_big
-from bot.handlers.question import typed_question
-from bot.handlers.states import AppealDraft
+from bot.handlers.member.question import typed_question
+from bot.handlers.shared.common import outdated
+from bot.handlers.shared.media import attachment_of, too_big
+from bot.handlers.shared.states import AppealDraft
 from bot.services.appeals import MAX_ATTACHMENTS, AppealError, Draft, create_appeal
 from bot.services.limits import MAX_TEXT
 from bot.services.members import MemberDirectory, MemberView, has_consent, record_consent
@@ -97,7 +97,7 @@ async def start_draft(
     await state.set_state(None)
     await state.update_data(draft=draft, search=None, restart=None)
     if not has_consent(member):
-        from bot.handlers.start import consent_text
+        from bot.handlers.member.start import consent_text
 
         await state.set_state(AppealDraft.consent)
         await anchor.answer(
@@ -373,7 +373,7 @@ async def on_restart_draft(query: CallbackQuery, state: FSMContext, member: Memb
     if request.get("menu"):  # /start: the draft goes, the main menu comes
         await state.set_state(None)
         await state.update_data(draft=None, restart=None)
-        from bot.handlers.start import show_main_menu
+        from bot.handlers.member.start import show_main_menu
 
         await show_main_menu(query.message, _("The draft is dropped; nothing was sent."))
         return

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_timedelta
 
-from bot.handlers.media import TEXT_LIMIT, clip, utf16_len
+from bot.handlers.shared.media import TEXT_LIMIT, clip, utf16_len
 from bot.i18n import fmt_datetime
 from bot.keyboards import WORKPLACE_LABELS
 from bot.services.desk import AppealCard

@@ -16,8 +16,8 @@ from bot.callbacks import FaqEditCb
 from bot.faq.content import Faq
 from bot.faq.drafts import Draft
 from bot.faq.library import FaqLibrary
-from bot.handlers.common import outdated
-from bot.handlers.faq_editor import Editor, author_name, card, change_words, edit_or_send
+from bot.handlers.desk.faq_editor import Editor, author_name, card, change_words, edit_or_send
+from bot.handlers.shared.common import outdated
 from bot.services.staff import StaffView, audit
 from bot.storage import faq as store
 from bot.storage.models import FaqVersion, utcnow

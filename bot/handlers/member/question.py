@@ -23,7 +23,7 @@ from bot.callbacks import SearchAskCb, SearchCb
 from bot.faq.search import FaqIndex
 from bot.faq.smalltalk import Talk, classify
 from bot.filters import WORDS, Registered
-from bot.handlers.states import AppealDraft
+from bot.handlers.shared.states import AppealDraft
 from bot.services.limits import MAX_TEXT
 from bot.services.members import MemberView, has_consent
 

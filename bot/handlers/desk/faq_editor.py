@@ -2,7 +2,7 @@
 exactly as members see it, publish, sign off, history and restore.
 
 Head lawyers, and lawyers an admin made editors, reach it from the answer itself (the
-"✏️ Edit" button members do not get) or from /faqedit (bot/handlers/faq_desk.py). Their
+"✏️ Edit" button members do not get) or from /faqedit (bot/handlers/desk/faq_desk.py). Their
 unpublished changes are drafts in their own FSM data: nothing reaches members before
 Publish, and a publish is a new version (bot/storage/faq.py).
 """
@@ -24,9 +24,9 @@ from bot.callbacks import FaqEditCb
 from bot.faq.content import Faq, Node, signed_now
 from bot.faq.drafts import FIELDS, Draft, load_all, store_all, too_long
 from bot.faq.library import FaqLibrary
-from bot.handlers.common import outdated
-from bot.handlers.faq import render_answer
-from bot.handlers.states import FaqEditing
+from bot.handlers.member.faq import render_answer
+from bot.handlers.shared.common import outdated
+from bot.handlers.shared.states import FaqEditing
 from bot.i18n import LANGUAGES, N_
 from bot.services.staff import StaffView, audit
 from bot.storage import faq as store
@@ -524,7 +524,7 @@ async def on_cancel(
     node = faq.get(callback_data.node)
     if node is None or not node.is_answer:
         # A new answer's draft: back to the editors' home.
-        from bot.handlers.faq_desk import home_screen
+        from bot.handlers.desk.faq_desk import home_screen
 
         await edit_or_send(query, *await home_screen(session, faq, i18n.current_locale))
         return

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import InviteCb
 from bot.filters import HasRole
-from bot.handlers.common import reader_language as _lang
+from bot.handlers.shared.common import reader_language as _lang
 from bot.i18n import fmt_datetime
 from bot.services.members import MemberView
 from bot.services.staff import (

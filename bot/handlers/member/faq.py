@@ -17,9 +17,9 @@ from bot import keyboards as kb
 from bot.callbacks import FaqCb, FaqEditCb, SearchCb
 from bot.faq.content import Faq, Node, signed_now
 from bot.filters import MenuButton, Registered
-from bot.handlers.appeal import start_draft
-from bot.handlers.common import outdated
-from bot.handlers.question import typed_question
+from bot.handlers.member.appeal import start_draft
+from bot.handlers.member.question import typed_question
+from bot.handlers.shared.common import outdated
 from bot.i18n import N_
 from bot.services.faq_events import FaqEvents
 from bot.services.members import MemberView

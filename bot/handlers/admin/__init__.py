@@ -1,0 +1,1 @@
+"""What admins use: staff and roles, invites and /join, the union mailbox's inbox."""
