@@ -19,7 +19,7 @@ from bot.config import Settings
 from bot.context import Context
 from bot.handlers import get_routers
 from bot.handlers.errors import on_error
-from bot.handlers.question import ForgetSearch
+from bot.handlers.member.question import ForgetSearch
 from bot.i18n import MemberI18nMiddleware
 from bot.isolation import MemberIsolation
 from bot.metrics import CountingMiddleware

@@ -188,7 +188,7 @@ class ForgetCb(CallbackData, prefix="forget"):
 
 
 class FaqEditCb(CallbackData, prefix="fe"):
-    # The FAQ editors' screens (bot/handlers/faq_editor.py): home, browse (a node, "" for
+    # The FAQ editors' screens (bot/handlers/desk/faq_editor.py): home, browse (a node, "" for
     # the topics), open (an answer's editor card: the draft starts from its published
     # texts), field (value: title:kk … refs:ru, type its new text), preview (value: kk|ru),
     # publish, sign (asks), signok (value: the version signed), history, restore (value:

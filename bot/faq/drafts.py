@@ -1,6 +1,6 @@
 """An editor's unpublished changes to one FAQ answer, kept in their FSM data.
 
-Pure Python: the editor screens (bot/handlers/faq_editor.py) turn drafts into texts to
+Pure Python: the editor screens (bot/handlers/desk/faq_editor.py) turn drafts into texts to
 publish (bot/storage/faq.py) and into nodes to preview exactly as members will see them.
 """
 

@@ -2,7 +2,7 @@
 
 The draft is the lawyer's own messages in the appeal, never the member's; the member's
 name and username, phone numbers, e-mail addresses and @names are taken out. Head lawyers
-edit it into an answer (bot/handlers/faq_desk.py); nothing reaches members unpublished.
+edit it into an answer (bot/handlers/desk/faq_desk.py); nothing reaches members unpublished.
 """
 
 from __future__ import annotations
