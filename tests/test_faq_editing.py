@@ -146,6 +146,11 @@ async def test_edits_break_no_rule_and_only_editors_edit(
     await lawyer.send("/faqedit")
     assert "✏️" not in lawyer.last_text()
 
+    # A forged version number no database integer holds: outdated, no apology.
+    for action in ("signok", "restore", "restoreok"):
+        sent = await head.press(f"fe:{action}:{NODE}:{'9' * 25}")
+        assert "устарела" in alerts(sent) or "ескірген" in alerts(sent), action
+
     # An empty text, a tag and an over-long title are refused; nothing is published.
     await head.press(f"fe:open:{NODE}:new", member.last_message())
     await head.press(f"fe:field:{NODE}:title.kk")

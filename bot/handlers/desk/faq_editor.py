@@ -200,6 +200,30 @@ async def edit_or_send(
     await query.answer(notice)
 
 
+def version_number(value: str) -> int | None:
+    """A version number from button data; None for anything a forged button could hold
+    (more digits than a database integer takes)."""
+    return int(value) if value.isdigit() and len(value) < 10 else None
+
+
+async def show_changed(
+    query: CallbackQuery,
+    session: AsyncSession,
+    library: FaqLibrary,
+    entry_id: str,
+    lang: str,
+    note: str,
+) -> None:
+    """After a publish, sign-off or restore was committed: the library reloads (members
+    and the other instances see it) and the editor gets the answer's card as it is now."""
+    await library.changed()
+    fresh = library.faq.get(entry_id)
+    if fresh is None:  # retired by an import meanwhile
+        await query.answer(outdated(), show_alert=True)
+        return
+    await edit_or_send(query, *await card(session, Draft.of_node(fresh), library.faq, lang, note))
+
+
 @router.callback_query(FaqEditCb.filter(F.action == "open"))
 async def on_open(
     query: CallbackQuery,
@@ -496,16 +520,8 @@ async def on_publish(
     await session.commit()
     drafts.pop(draft.key, None)
     await keep(state, drafts)
-    await faq_library.changed()
-    fresh = faq_library.faq.get(entry_id)
-    if fresh is None:  # cannot happen: it was just committed
-        await query.answer(outdated(), show_alert=True)
-        return
     note = "📤 " + _("Published as version {number}: members see it now.").format(number=number)
-    await edit_or_send(
-        query,
-        *await card(session, Draft.of_node(fresh), faq_library.faq, i18n.current_locale, note),
-    )
+    await show_changed(query, session, faq_library, entry_id, i18n.current_locale, note)
 
 
 @router.callback_query(FaqEditCb.filter(F.action == "cancel"))

@@ -13,10 +13,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
 from bot.callbacks import FaqEditCb
-from bot.faq.content import Faq
-from bot.faq.drafts import Draft
+from bot.faq.content import Faq, Node
 from bot.faq.library import FaqLibrary
-from bot.handlers.desk.faq_editor import Editor, author_name, card, change_words, edit_or_send
+from bot.handlers.desk.faq_editor import (
+    Editor,
+    author_name,
+    change_words,
+    edit_or_send,
+    show_changed,
+    version_number,
+)
 from bot.handlers.shared.common import outdated
 from bot.services.staff import StaffView, audit
 from bot.storage import faq as store
@@ -71,11 +77,12 @@ async def on_sign_confirmed(
     i18n: I18n,
 ) -> None:
     node = faq.get(callback_data.node)
-    if node is None or not callback_data.value.isdigit():
+    number = version_number(callback_data.value)
+    if node is None or number is None:
         await query.answer(outdated(), show_alert=True)
         return
     author = store.Author(staff.id, author_name(staff, query))
-    signed = await store.sign_off(session, node.id, int(callback_data.value), author, utcnow())
+    signed = await store.sign_off(session, node.id, number, author, utcnow())
     if not signed:
         await query.answer(
             _("This version is no longer the published one: open the answer again."),
@@ -84,13 +91,8 @@ async def on_sign_confirmed(
         return
     await audit(session, staff.telegram_id, "faq-sign-off", entry=node.id, version=node.version)
     await session.commit()
-    await faq_library.changed()
-    fresh = faq_library.faq.get(node.id) or node
     note = "✅ " + _("Signed off. Members see your name and today's date under the answer.")
-    await edit_or_send(
-        query,
-        *await card(session, Draft.of_node(fresh), faq_library.faq, i18n.current_locale, note),
-    )
+    await show_changed(query, session, faq_library, node.id, i18n.current_locale, note)
 
 
 @router.callback_query(FaqEditCb.filter(F.action == "history"))
@@ -139,16 +141,23 @@ def version_line(version: FaqVersion, *, current: bool) -> str:
     return " · ".join(p for p in parts if p)
 
 
+async def _asked_version(
+    session: AsyncSession, faq: Faq, callback_data: FaqEditCb
+) -> tuple[Node | None, FaqVersion | None]:
+    """The answer and the earlier version a restore button names (None when either is gone
+    or the button is forged)."""
+    node = faq.get(callback_data.node)
+    number = version_number(callback_data.value)
+    if node is None or number is None:
+        return node, None
+    return node, await store.version(session, node.id, number)
+
+
 @router.callback_query(FaqEditCb.filter(F.action == "restore"))
 async def on_restore(
     query: CallbackQuery, callback_data: FaqEditCb, faq: Faq, session: AsyncSession
 ) -> None:
-    node = faq.get(callback_data.node)
-    old = (
-        await store.version(session, callback_data.node, int(callback_data.value))
-        if node is not None and callback_data.value.isdigit() and len(callback_data.value) < 9
-        else None
-    )
+    node, old = await _asked_version(session, faq, callback_data)
     if node is None or old is None:
         await query.answer(outdated(), show_alert=True)
         return
@@ -182,12 +191,7 @@ async def on_restore_confirmed(
     staff: StaffView,
     i18n: I18n,
 ) -> None:
-    node = faq.get(callback_data.node)
-    old = (
-        await store.version(session, callback_data.node, int(callback_data.value))
-        if node is not None and callback_data.value.isdigit() and len(callback_data.value) < 9
-        else None
-    )
+    node, old = await _asked_version(session, faq, callback_data)
     if node is None or old is None:
         await query.answer(outdated(), show_alert=True)
         return
@@ -205,14 +209,9 @@ async def on_restore_confirmed(
             restored_from=old.number,
         )
     await session.commit()
-    await faq_library.changed()
-    fresh = faq_library.faq.get(node.id) or node
     note = (
         "↩️ " + _("Version {number} restored: members see it now.").format(number=old.number)
         if published is not None
         else _("That version is the published text already.")
     )
-    await edit_or_send(
-        query,
-        *await card(session, Draft.of_node(fresh), faq_library.faq, i18n.current_locale, note),
-    )
+    await show_changed(query, session, faq_library, node.id, i18n.current_locale, note)
