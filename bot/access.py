@@ -1,4 +1,5 @@
-"""What people are told when someone's staff access changes, and ADMIN_IDS at a start.
+"""Staff roles as people read them; what people are told when someone's staff access
+changes, and ADMIN_IDS at a start.
 
 The rules are in bot/services/staff.py (`release_uncovered` and the functions that call
 it); here: the texts, each in its reader's language, stored in the outbox in the
@@ -21,11 +22,11 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import set_chat_commands
+from bot.i18n import N_
 from bot.outbox import letter
 from bot.outbox.texts import NOTICE, TO_MEMBER
 from bot.services.members import MemberDirectory
 from bot.services.staff import Released, ensure_admins, release_stale_holds
-from bot.staff_texts import role_title
 from bot.storage import outbox as store
 from bot.storage.models import OutboxMessage, Staff, StaffRole, utcnow
 from bot.topics import MemberOrgs
@@ -38,6 +39,17 @@ log = logging.getLogger(__name__)
 # Notices a handler tries itself before it is done; a lawyer with hundreds of appeals
 # leaves the rest to the outbox's sender, which paces them (a few seconds later).
 FIRST_TRY = 20
+
+ROLE_TITLES = {
+    StaffRole.ADMIN: N_("admin"),
+    StaffRole.HEAD_LAWYER: N_("head lawyer (all regions)"),
+    StaffRole.LAWYER: N_("lawyer"),
+    StaffRole.PRESS: N_("press secretary"),
+}
+
+
+def role_title(role: StaffRole) -> str:
+    return _(ROLE_TITLES[role])
 
 
 def back_in_queue(number: int) -> str:

@@ -21,7 +21,6 @@ from bot.handlers import get_routers
 from bot.handlers.errors import on_error
 from bot.handlers.member.question import ForgetSearch
 from bot.i18n import MemberI18nMiddleware
-from bot.isolation import MemberIsolation
 from bot.metrics import CountingMiddleware
 from bot.middlewares import (
     DbSessionMiddleware,
@@ -31,9 +30,10 @@ from bot.middlewares import (
     FloodCounter,
     InFlight,
     LiveFaq,
+    MemberIsolation,
     PeopleMiddleware,
+    PrivateChatsOnly,
 )
-from bot.private_chats import PrivateChatsOnly
 from bot.scale.once import OnceMiddleware
 from bot.scale.sync import DirectorySync, SettledChanges
 from bot.storage.fsm import DatabaseStorage

@@ -28,18 +28,18 @@ from bot.app import create_bot, create_dispatcher
 from bot.broadcast.engine import Broadcaster, SendSettings
 from bot.broadcast.limiter import Pacer
 from bot.broadcast.worker import PostRunner
+from bot.clock.desk import desk_job
+from bot.clock.faq_digest import faq_digest_job
+from bot.clock.faq_review import faq_review_job
+from bot.clock.retention import fsm_sweep_job, retention_job
 from bot.commands import set_chat_commands, setup_command_menus
 from bot.compat import check as check_compat
 from bot.compat.lean_types import warm_up
 from bot.config import Settings
 from bot.context import Context, build_context
 from bot.faq.content import FaqError
-from bot.faq_digest import faq_digest_job
-from bot.faq_review import faq_review_job
-from bot.jobs import desk_job
 from bot.metrics import serve_in_polling
 from bot.middlewares import RedisFloodCounter
-from bot.retention import fsm_sweep_job, retention_job
 from bot.scale.lease import ProcessLease
 from bot.scale.once import MemorySeenUpdates, OnceMiddleware, RedisSeenUpdates
 from bot.scale.pacer import SharedPacer
@@ -173,7 +173,7 @@ def _scheduler(
         next_run_time=now + timedelta(minutes=1),
     )
     # The FAQ editors' digest: Mondays at 09:00. Tried again every hour until 17:00 (a
-    # week's digest is sent once, bot/faq_digest.py), so a lease that changed hands or a
+    # week's digest is sent once, bot/clock/faq_digest.py), so a lease that changed hands or a
     # restart at nine does not skip the week.
     scheduler.add_job(
         stops_quietly(faq_digest),
@@ -191,7 +191,7 @@ def _scheduler(
             await faq_review_job(ctx, bot)
 
     # The monthly list of answers to sign off: the 1st to the 3rd of each month from 09:00,
-    # hourly (a month's is sent once, bot/faq_review.py), so a day the bot was down
+    # hourly (a month's is sent once, bot/clock/faq_review.py), so a day the bot was down
     # does not skip the month.
     scheduler.add_job(
         stops_quietly(faq_review),

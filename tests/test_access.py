@@ -22,10 +22,10 @@ from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.access import back_in_queue, numbers, settle_access
+from bot.clock.desk import desk_job
 from bot.context import Context
 from bot.handlers.admin.join import refused
 from bot.handlers.shared.common import outdated
-from bot.jobs import desk_job
 from bot.report.tally import rebuild, rows_for_check
 from bot.services.appeals import Draft, create_appeal
 from bot.services.desk import claim, lawyer_writes
@@ -391,7 +391,7 @@ async def test_join_by_staff_asks_first_and_uses_the_code_only_on_yes(
     first = lawyer.last_message()
     asked = first.text or ""
     with ctx.i18n.context(), ctx.i18n.use_locale("kk"):
-        from bot.staff_texts import role_title
+        from bot.access import role_title
 
         assert role_title(StaffRole.LAWYER) in asked and role_title(StaffRole.PRESS) in asked
     async with ctx.session_factory() as session:

@@ -10,8 +10,8 @@ from aiogram import Bot
 from aiogram.methods import SendMessage
 from sqlalchemy import select
 
+from bot.clock.desk import desk_job
 from bot.context import Context
-from bot.jobs import desk_job
 from bot.storage.models import Appeal, AppealStatus, Staff, StaffRole
 from tests.driver import Person
 from tests.recording import RecordingSession

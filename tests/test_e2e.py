@@ -23,6 +23,7 @@ import pytest_asyncio
 from tests.conftest import TOKEN
 from tests.databases import migrated_sqlite
 from tests.fake_bot_api import Call, FakeBotAPI
+from tests.processes import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
@@ -38,15 +39,13 @@ class BotProcess:
         self.extra_env: dict[str, str] = {}
         # /healthz and /metrics (METRICS_LISTEN): a port of its own, as for each instance on
         # a server; never the default, which another bot on this machine may hold.
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.metrics_port = int(sock.getsockname()[1])
+        self.metrics_port = free_port()
 
     async def start(self) -> None:
         """Start the bot and wait until it polls (after a restart: polls again)."""
-        mark = self.api.mark()
+        mark = self.api.polls_mark()
         await self.spawn()
-        await self.api.wait_for("getUpdates", timeout=30, after=mark)
+        await self.api.wait_polling(after=mark)
 
     async def spawn(self) -> None:
         env = {
@@ -297,7 +296,6 @@ async def test_restart_keeps_a_half_written_appeal(tmp_path: Path) -> None:
 
 
 async def test_bot_waits_for_an_unreachable_bot_api_and_recovers(tmp_path: Path) -> None:
-    import socket
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -323,9 +321,10 @@ async def test_bot_waits_for_an_unreachable_bot_api_and_recovers(tmp_path: Path)
     await broken.wait_closed()
     assert attempts >= 2, "the bot did not retry"
     assert bot.proc is not None and bot.proc.returncode is None
+    polls = api.polls_mark()
     await api.start(port=port)
     try:
-        await api.wait_for("getUpdates", timeout=30)
+        await api.wait_polling(after=polls)
         phone = Phone(api, 7200, language_code="kk")
         await phone.say("/start", reply_contains="Бот тілін")
     finally:

@@ -14,8 +14,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy import insert, select
 
 from bot.callbacks import FaqEditCb
-from bot.context import Context
-from bot.faq_digest import (
+from bot.clock.faq_digest import (
     COUNTS,
     QUESTION_CHARS,
     TELEGRAM_LIMIT,
@@ -24,6 +23,7 @@ from bot.faq_digest import (
     faq_digest_job,
     week_key,
 )
+from bot.context import Context
 from bot.runner import _scheduler, post_runner
 from bot.scale.lease import ProcessLease
 from bot.storage.fsm import DatabaseStorage

@@ -5,22 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy import func, select, update
 
+from bot.clock.retention import retention_job
 from bot.context import Context
-from bot.retention import retention_job
-from bot.services.faq_misses import KEEP_DAYS, MASK, MAX_CHARS, anonymise
+from bot.services.faq_misses import KEEP_DAYS
 from bot.services.privacy import Purged
 from bot.storage.models import FaqEvent, FaqEventKind, FaqMissQuestion, Member, utcnow
 from tests.driver import Person, buttons
+from tests.test_anonymise import QUESTION
 from tests.test_member_flow import onboard
-
-QUESTION = (
-    "Айгүл Серикова, школа 12: не выплачивают отпускные перед отпуском. Директор Петров "
-    "говорит ждать. Мой номер +7 (701) 123-45-67, почта aigul.s@mail.kz, ИИН 870101300123"
-)
 
 
 async def kept(ctx: Context) -> list[FaqMissQuestion]:
@@ -42,52 +36,6 @@ async def search_open_and_say_no(member: Person, question: str) -> str:
     await member.press(first)
     await member.tap("✍️")
     return first.split(":")[2]
-
-
-# --- the anonymiser ---------------------------------------------------------------------
-
-
-def test_contact_details_and_identifying_numbers_are_masked() -> None:
-    text = anonymise(QUESTION, ["Айгүл", None])
-    for gone in ("Айгүл", "Серикова", "Петров", "701", "45-67", "aigul", "mail.kz", "870101"):
-        assert gone not in text, gone
-    # The question's wording stays: what the editors need.
-    assert "не выплачивают отпускные перед отпуском" in text
-    assert "школа 12" in text and "Директор" in text and "ИИН" in text
-
-
-def test_links_usernames_initials_and_declined_names() -> None:
-    text = anonymise(
-        "Пишу за Айгуль. Айгули сказали https://t.me/x и www.edu.kz, пишите @aigul_k. "
-        "Приказ подписал И.И. Сидоренко",
-        ["Айгуль"],
-    )
-    assert (
-        text
-        == f"Пишу за {MASK}. {MASK} сказали {MASK} и {MASK}, пишите {MASK}. Приказ подписал {MASK}"
-    )
-
-
-def test_what_is_no_one_s_stays() -> None:
-    # The Labour Code, a region, a date, a year, a school year, an article, a sum of money.
-    text = (
-        "По ст. 54 Трудового кодекса РК в Алматы уволили 01.09.2025, в 2024-2025 учебном "
-        "году не доплатили 150 000 тенге. Как быть?"
-    )
-    assert anonymise(text) == text
-
-
-def test_kazakh_names_and_patronymics() -> None:
-    text = anonymise("Мектеп директоры Серік Әлібекұлы демалыс бермейді. Жанар Қайратқызы айтты.")
-    assert "Серік" not in text and "Әлібекұлы" not in text and "Қайратқызы" not in text
-    assert "демалыс бермейді" in text
-
-
-@settings(max_examples=300, deadline=None)
-@given(st.text(max_size=900), st.lists(st.text(max_size=20), max_size=2))
-def test_any_text_gives_a_short_text(text: str, names: list[str]) -> None:
-    out = anonymise(text, names)
-    assert len(out) <= MAX_CHARS
 
 
 # --- the member's journey ---------------------------------------------------------------

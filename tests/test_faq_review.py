@@ -9,8 +9,8 @@ from aiogram.methods import SendMessage
 from aiogram.types import InlineKeyboardMarkup
 from sqlalchemy import update
 
+from bot.clock.faq_review import faq_review_job
 from bot.context import Context
-from bot.faq_review import faq_review_job
 from bot.storage import faq as store
 from bot.storage.models import FaqVersion, Staff, StaffRole
 from tests.recording import RecordingSession

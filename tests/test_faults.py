@@ -8,7 +8,6 @@ import asyncio
 import dataclasses
 import logging
 import os
-import socket
 import sqlite3
 import subprocess
 import time
@@ -33,7 +32,7 @@ from bot.storage.models import Appeal
 from tests.conftest import ADMIN_ID, TOKEN, make_settings
 from tests.driver import Person, texts
 from tests.fake_bot_api import FakeBotAPI
-from tests.processes import python
+from tests.processes import free_port, python
 from tests.recording import RecordingSession
 from tests.test_e2e import BotProcess, Phone
 from tests.test_member_flow import onboard
@@ -264,12 +263,6 @@ async def test_raising_handler_is_logged_with_update_id_and_apologised(
 # --- the Bot API down or failing -------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def clean_stop(code: int, stderr: str) -> None:
     assert code == 0, stderr[-3000:]
     assert "Traceback" not in stderr, stderr[-3000:]
@@ -317,8 +310,9 @@ async def test_bot_started_while_the_api_is_down_comes_up_when_it_does(tmp_path:
             while sum("Bot API unreachable" in line for line in seen) < 2:
                 seen.append((await bot.proc.stderr.readline()).decode())
         assert bot.proc.returncode is None  # waiting, not dead
+        polls = api.polls_mark()
         await api.start(port=port)
-        await api.wait_for("getUpdates", timeout=30)
+        await api.wait_polling(after=polls)
         await Phone(api, 7103, "ru").say("/start", reply_contains="Бот тілін")
     finally:
         code, stderr = await bot.stop()

@@ -14,7 +14,7 @@ from aiogram import Dispatcher
 from aiogram.fsm.storage.base import StorageKey
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
-from bot.isolation import MemberIsolation
+from bot.middlewares.isolation import MemberIsolation
 from tests.driver import Person
 
 

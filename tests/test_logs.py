@@ -169,5 +169,6 @@ async def test_an_error_before_any_handler_names_no_handler(
     caplog.set_level(logging.INFO)
     await person(7002).send("/start")
     [line] = [r.getMessage() for r in caplog.records if r.name == "bot.handlers.errors"]
-    assert "(message): RuntimeError in -, raised in bot.middlewares:PeopleMiddleware" in line
+    raised = "raised in bot.middlewares.updates:PeopleMiddleware"
+    assert f"(message): RuntimeError in -, {raised}" in line
     assert MARKER not in caplog.text

@@ -151,10 +151,11 @@ async def test_a_429_storm_pauses_every_try_and_delivers_each_once(
         await outbox.stop()
         assert set(_delivered(api, "m").values()) == {1}
         # No try starts during a pause: once a 429 is back, the next call waits retry_after
-        # (tries already on their way when it came are Telegram's to refuse too).
+        # (tries already on their way when it came are Telegram's to refuse too; on a busy
+        # machine one may reach the server a few hundred milliseconds late).
         calls = api.calls_for("sendMessage")
         for refused in (c for c in calls if c.status == 429):
-            assert not [c for c in calls if refused.at + 0.1 < c.at < refused.at + 0.95]
+            assert not [c for c in calls if refused.at + 0.4 < c.at < refused.at + 0.95]
         assert (await _statuses(factory))[OutboxStatus.SENT] == 6
         await bot.session.close()
 

@@ -17,12 +17,12 @@ from aiogram.types import BufferedInputFile, PollAnswer, User
 from sqlalchemy import select
 
 from bot.app import create_bot, create_dispatcher
+from bot.clock.retention import NOTE_RETAINED, retention_job
 from bot.context import Context, build_context
 from bot.handlers.member.privacy import delivered_copies, forget_text
 from bot.outbox import Outbox
 from bot.report.figures import build_report
 from bot.report.period import Period
-from bot.retention import NOTE_RETAINED, retention_job
 from bot.services.appeals import Draft, add_member_message, create_appeal
 from bot.services.desk import claim, lawyer_writes
 from bot.services.members import MemberView, save_onboarding

@@ -28,7 +28,7 @@ from aiogram.types import (
 from sqlalchemy import func, select
 
 from bot.context import Context
-from bot.private_chats import HINT, PrivateChatsOnly
+from bot.middlewares.private_chats import HINT, PrivateChatsOnly
 from bot.storage.models import Appeal, Base
 from tests.conftest import ADMIN_ID
 from tests.driver import Person, texts

@@ -32,6 +32,7 @@ from sqlalchemy.engine import make_url
 from bot.storage.db import create_engine
 from bot.storage.models import Broadcast, Lease, Member, PostStatus
 from tests.fake_bot_api import FakeBotAPI
+from tests.processes import free_port
 from tests.test_e2e import BotProcess, Phone
 
 pytestmark = pytest.mark.e2e
@@ -64,20 +65,14 @@ async def pg_database() -> AsyncIterator[str]:
         await admin.dispose()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class WebhookBot(BotProcess):
     """One instance in webhook mode; `post` plays Telegram delivering an update."""
 
     def __init__(self, api: FakeBotAPI, database_url: str, prefix: str, **env: str) -> None:
         super().__init__(api, database_url)
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        self.metrics_url = f"http://127.0.0.1:{_free_port()}/metrics"
+        self.metrics_url = f"http://127.0.0.1:{free_port()}/metrics"
         assert REDIS_URL is not None
         self.extra_env = {
             "WEBHOOK_URL": f"{self.url}/tg",

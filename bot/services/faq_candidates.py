@@ -1,18 +1,18 @@
 """FAQ candidates: a lawyer's answer in a closed appeal offered to help others.
 
 The draft is the lawyer's own messages in the appeal, never the member's; the member's
-name and username, phone numbers, e-mail addresses and @names are taken out. Head lawyers
-edit it into an answer (bot/handlers/desk/faq_desk.py); nothing reaches members unpublished.
+name and username, phone and other identifying numbers, e-mail addresses, links and
+@names are masked (bot/services/anonymise.py `draft`). Head lawyers edit it into an
+answer (bot/handlers/desk/faq_desk.py); nothing reaches members unpublished.
 """
 
 from __future__ import annotations
-
-import re
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.faq.content import MAX_ANSWER
+from bot.services import anonymise
 from bot.storage.models import (
     Appeal,
     AppealMessage,
@@ -22,24 +22,6 @@ from bot.storage.models import (
     MessageSide,
     utcnow,
 )
-
-GONE = "…"
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(\.[\w-]+)+")
-HANDLE = re.compile(r"@\w{3,}")
-LINK = re.compile(r"(https?://|t\.me/|www\.)\S+", re.IGNORECASE)
-# Phone numbers, IINs, account and document numbers: five digits or more, maybe spaced.
-DIGITS = re.compile(r"\+?\d[\d\s().-]{3,}\d")
-
-
-def anonymise(text: str, names: list[str]) -> str:
-    text = EMAIL.sub(GONE, text)
-    text = LINK.sub(GONE, text)
-    text = HANDLE.sub(GONE, text)
-    text = DIGITS.sub(lambda m: GONE if sum(c.isdigit() for c in m[0]) >= 5 else m[0], text)
-    for name in sorted({n for n in names if len(n) >= 3}, key=len, reverse=True):
-        # The name and its case endings (Айгүл, Айгүлге, Айгүлдің; Ивановой).
-        text = re.sub(rf"\b{re.escape(name[:-1])}\w*", GONE, text, flags=re.IGNORECASE)
-    return text
 
 
 async def propose(session: AsyncSession, appeal_id: int, staff_id: int, lang: str) -> bool:
@@ -68,7 +50,7 @@ async def propose(session: AsyncSession, appeal_id: int, staff_id: int, lang: st
     names = []
     if member is not None:
         names = (member.full_name or "").split() + ([member.username] if member.username else [])
-    text = anonymise("\n\n".join(words), names)[:MAX_ANSWER]
+    text = anonymise.draft("\n\n".join(words), names)[:MAX_ANSWER]
     session.add(
         FaqCandidate(
             appeal_id=appeal_id,

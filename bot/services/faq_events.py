@@ -19,7 +19,8 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bot.services.faq_misses import anonymise, miss_row
+from bot.services import anonymise
+from bot.services.faq_misses import miss_row
 from bot.services.members import MemberView, has_consent
 from bot.storage.models import FaqEvent, FaqEventKind, FaqMissQuestion, utcnow
 from bot.storage.writer import SqliteWriter
@@ -52,7 +53,7 @@ class FaqEvents:
         written with the update's events."""
         if not question.strip() or not has_consent(member):
             return
-        text = anonymise(question, names)
+        text = anonymise.question(question, names)
         if text:
             self.misses.append(miss_row(node_id, member.language, text, utcnow()))
 

@@ -60,6 +60,9 @@ class FakeBotAPI(UserActions):
         self.store = Store()
         self.files = self.store.files  # file_id -> content served by getFile downloads
         self.calls: list[Call] = []
+        # When each getUpdates request arrived: calls are recorded when answered, and a long
+        # poll with nothing to deliver is answered only at its timeout.
+        self.polls: list[float] = []
         self.latency = 0.0
         self.updates: list[JSONDict] = []  # queued, not yet confirmed
         self.faults: list[Fault] = []
@@ -128,6 +131,23 @@ class FakeBotAPI(UserActions):
     def mark(self) -> int:
         return len(self.calls)
 
+    def polls_mark(self) -> int:
+        return len(self.polls)
+
+    async def wait_polling(self, after: int = 0, timeout: float = 30.0) -> None:  # noqa: ASYNC109
+        """Until a getUpdates request (index >= ``after``) has arrived: the bot polls."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while len(self.polls) <= after:
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise AssertionError(
+                    f"no getUpdates request within {timeout}s; last calls:\n{self.describe_calls()}"
+                )
+            event = self._call_event
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(event.wait(), remaining)
+
     def calls_for(self, method: str | None = None, chat_id: int | str | None = None) -> list[Call]:
         wanted_chat = norm_chat(chat_id)
         return [
@@ -177,6 +197,9 @@ class FakeBotAPI(UserActions):
 
     def _record(self, call: Call) -> None:
         self.calls.append(call)
+        self._wake_waiters()
+
+    def _wake_waiters(self) -> None:
         event, self._call_event = self._call_event, asyncio.Event()
         event.set()
 
@@ -295,6 +318,9 @@ class FakeBotAPI(UserActions):
         method = request.match_info["method"]
         key = method.lower()
         params = await read_params(request)
+        if key == "getupdates":
+            self.polls.append(arrived)
+            self._wake_waiters()
         status, payload, result = 200, None, None
         try:
             fault = take_fault(self.faults, key, params)

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
+from bot.access import role_title
 from bot.callbacks import InviteCb
 from bot.filters import HasRole
 from bot.handlers.shared.common import reader_language as _lang
@@ -28,7 +29,6 @@ from bot.services.staff import (
     open_invites,
     revoke_invite,
 )
-from bot.staff_texts import role_title
 from bot.storage.models import Staff, StaffRole
 from bot.topics import MemberOrgs
 

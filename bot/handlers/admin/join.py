@@ -19,7 +19,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.access import FIRST_TRY, numbers, refresh_menu, role_text, tell_members
+from bot.access import FIRST_TRY, numbers, refresh_menu, role_text, role_title, tell_members
 from bot.callbacks import JoinCb
 from bot.handlers.shared.common import outdated
 from bot.i18n import guess_language
@@ -34,7 +34,6 @@ from bot.services.staff import (
     invite_to_redeem,
     join,
 )
-from bot.staff_texts import role_title
 from bot.storage.models import OutboxMessage, utcnow
 from bot.topics import MemberOrgs
 

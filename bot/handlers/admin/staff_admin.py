@@ -17,7 +17,15 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.access import FIRST_TRY, refresh_menu, role_text, tell_members, tell_person
+from bot.access import (
+    FIRST_TRY,
+    ROLE_TITLES,
+    refresh_menu,
+    role_text,
+    role_title,
+    tell_members,
+    tell_person,
+)
 from bot.callbacks import RegionsCb, StaffCb
 from bot.filters import HasRole
 from bot.handlers.shared.common import outdated
@@ -36,7 +44,6 @@ from bot.services.staff import (
     list_staff,
     set_regions,
 )
-from bot.staff_texts import ROLE_TITLES, role_title
 from bot.storage import outbox as outbox_store
 from bot.storage.models import OutboxMessage, Staff, StaffRole, utcnow
 from bot.topics import MemberOrgs

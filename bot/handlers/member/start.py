@@ -11,6 +11,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
+from bot.access import role_title
 from bot.callbacks import ConsentCb, LangCb, OrgCb, WorkplaceCb
 from bot.commands import STAFF_COMMANDS, set_chat_commands
 from bot.filters import NOT_COMMAND, HasRole, MenuButton, Registered
@@ -24,7 +25,6 @@ from bot.services.members import (
     set_language,
 )
 from bot.services.staff import StaffView
-from bot.staff_texts import role_title
 from bot.storage.models import StaffRole, WorkplaceType
 from bot.topics import MemberOrgs
 

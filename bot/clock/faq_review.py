@@ -21,9 +21,9 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.exc import IntegrityError
 
 from bot.callbacks import FaqEditCb
+from bot.clock.faq_digest import editors
 from bot.context import Context
 from bot.faq.content import Faq, Node, to_review
-from bot.faq_digest import editors
 from bot.outbox import letter
 from bot.outbox.texts import NOTICE
 from bot.storage import outbox as store
