@@ -51,8 +51,8 @@ from aiogram.types import CallbackQuery, Chat, Message, Update, User  # noqa: E4
 from bot import compat  # noqa: E402
 from bot.app import create_bot, create_dispatcher  # noqa: E402
 from bot.context import build_context  # noqa: E402
-from bot.isolation import MemberIsolation  # noqa: E402
 from bot.middlewares import FloodControl, MemoryFloodCounter  # noqa: E402
+from bot.middlewares.isolation import MemberIsolation  # noqa: E402
 from bot.storage.fsm import DatabaseStorage  # noqa: E402
 from bot.storage.migrate import upgrade  # noqa: E402
 from tests.conftest import make_settings  # noqa: E402

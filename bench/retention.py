@@ -49,9 +49,9 @@ async def measure(url: str, conversations: int) -> dict[str, Any]:
     from pydantic import SecretStr
     from sqlalchemy import insert
 
+    from bot.clock.retention import retention_job
     from bot.config import Settings
     from bot.context import build_context
-    from bot.retention import retention_job
     from bot.storage.fsm import DatabaseStorage
     from bot.storage.models import FsmRecord, utcnow
 
