@@ -2,7 +2,7 @@
 polling instance (SQLite), for the same mixed member workload.
 
     python bench/webhook.py [--members 500] [--updates 20000] [--seconds 45] [--concurrency 8]
-    python bench/webhook.py --small          # CI size: about 40 s for both modes
+    python bench/webhook.py --small          # CI size: about 30 s for both modes
     python bench/webhook.py --mode webhook   # or polling; default: both, webhook first
     python bench/webhook.py --mode polling --post 2500   # while a 25/s news post is sent
     TEST_DATABASE_URL=postgresql://... TEST_REDIS_URL=redis://... python bench/webhook.py
@@ -344,7 +344,7 @@ def main() -> int:
     parser.add_argument(
         "--small",
         action="store_true",
-        help="CI size: 200 members, 1,500 updates or 10 s per mode, 50 warm-up updates",
+        help="CI size: 100 members, 500 updates or 4 s per mode, 30 warm-up updates",
     )
     parser.add_argument(
         "--post",
@@ -367,7 +367,7 @@ def main() -> int:
         asyncio.run(generate_load(args))
         return 0
     if args.small:
-        args.members, args.updates, args.seconds, args.warmup = 200, 1_500, 10.0, 50
+        args.members, args.updates, args.seconds, args.warmup = 100, 500, 4.0, 30
     if args.concurrency < 1 or args.members < 2 * args.concurrency:
         parser.error("--members must be at least twice --concurrency (members take turns)")
     if args.updates < 1 or args.seconds <= 0 or args.warmup < 1 or args.instances < 1:

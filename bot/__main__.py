@@ -19,8 +19,6 @@ S = TypeVar("S", bound=ToolSettings)
 
 
 def main(argv: list[str] | None = None) -> int:
-    # Before anything imports aiogram: its Telegram types are then built on first use.
-    compat.start()
     parser = argparse.ArgumentParser(
         prog="python -m bot", description="Qorgau, the union's Telegram bot."
     )
@@ -89,6 +87,21 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
 
+    if args.command == "faq" and args.faq_command in ("check", "search"):
+        return faq_check(args.dir) if args.faq_command == "check" else faq_search(args)
+    if args.command == "db" and args.db_command == "backup":
+        # A directory: an existing one, or one named with a trailing separator.
+        into = Path(args.file).is_dir() or args.file.endswith(("/", os.sep))
+        return db_backup(Path(args.file), args.force, into=into)
+    if args.command == "db":
+        return run_async(db_upgrade())
+    # The commands above never import aiogram; the rest do. Before anything imports it: its
+    # Telegram types are then built on first use.
+    if args.command in (None, "run"):
+        settings = load_settings(Settings)  # a configuration error before the long imports
+        compat.start()
+        return run_async(run_bot(settings))
+    compat.start()
     if args.command == "stats":
         from bot.report.cli import stats_command
 
@@ -97,21 +110,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.demo import demo_command
 
         return run_async(demo_command(args))
+    from bot.faq.cli import faq_export, faq_import  # faq export, faq import
 
-    if args.command == "faq" and args.faq_command in ("export", "import"):
-        from bot.faq.cli import faq_export, faq_import
-
-        task = faq_export if args.faq_command == "export" else faq_import
-        return run_async(task(load_settings(ToolSettings), args.dir))
-    if args.command == "faq":
-        return faq_check(args.dir) if args.faq_command == "check" else faq_search(args)
-    if args.command == "db" and args.db_command == "backup":
-        # A directory: an existing one, or one named with a trailing separator.
-        into = Path(args.file).is_dir() or args.file.endswith(("/", os.sep))
-        return db_backup(Path(args.file), args.force, into=into)
-    if args.command == "db":
-        return run_async(db_upgrade())
-    return run_async(run_bot())
+    task = faq_export if args.faq_command == "export" else faq_import
+    return run_async(task(load_settings(ToolSettings), args.dir))
 
 
 def load_settings(kind: type[S]) -> S:
@@ -221,11 +223,10 @@ async def db_upgrade() -> int:
     return 0
 
 
-async def run_bot() -> int:
+async def run_bot(settings: Settings) -> int:
     from bot.logs import configure
     from bot.runner import run
 
-    settings = load_settings(Settings)
     configure(settings.log_level)  # no member's words or database values in it: bot/logs.py
     return await run(settings)
 

@@ -305,14 +305,17 @@ async def test_with_lean_sends_off_a_post_with_a_survey_goes_as_aiogram_sends_it
 
 
 ENTRY = """
-import json, sys
+import json, sys, tempfile
 import bot, bot.__main__
 assert "aiogram" not in sys.modules, "importing the bot imported aiogram"
 from bot.compat import lean_types
 assert not lean_types.PATCH.on
-code = bot.__main__.main(["faq", "check"])
+checked = bot.__main__.main(["faq", "check"])
+assert "aiogram" not in sys.modules, "faq check imported aiogram"
+# A command that uses aiogram: an import of an empty directory is refused (exit 1).
+code = bot.__main__.main(["faq", "import", tempfile.mkdtemp()])
 import aiogram.types
-print(json.dumps({"code": code, "on": lean_types.PATCH.on,
+print(json.dumps({"checked": checked, "code": code, "on": lean_types.PATCH.on,
     "deferred": not aiogram.types.Update.__pydantic_complete__}))
 """
 
@@ -321,4 +324,4 @@ def test_importing_the_bot_patches_nothing_and_python_m_bot_switches_the_patches
     done = python("-c", ENTRY)
     assert done.returncode == 0, done.stderr[-3000:]
     found = json.loads(done.stdout.strip().splitlines()[-1])
-    assert found == {"code": 0, "on": True, "deferred": True}
+    assert found == {"checked": 0, "code": 1, "on": True, "deferred": True}
