@@ -197,3 +197,33 @@ class FaqEditCb(CallbackData, prefix="fe"):
     action: str
     node: str = ""
     value: str = ""
+
+
+class RepliesCb(CallbackData, prefix="sr"):
+    # /replies (bot/handlers/desk/replies.py): list (`lang`, page `value`), open (reply
+    # `value`), new (a reply in `lang`: where it goes), where (`lang`, `where`: own, union or
+    # an organisation id: type its title next), title / text (reply `value`: type the new
+    # one), delete (reply `value`: asks), deleteok
+    action: str
+    value: Num = 0
+    lang: str = ""
+    where: str = ""
+
+
+class PickCb(CallbackData, prefix="pk"):
+    # On an appeal's card, for the lawyer who holds it: saved (the saved replies, page
+    # `value`), reply (saved reply `value`: its preview), faq (the FAQ tree at `node`, ""
+    # for the topics), search (type words to search the FAQ), answer (FAQ answer `node`:
+    # its preview)
+    action: str
+    appeal: Num
+    value: Num = 0
+    node: str = ""
+
+
+class PreviewCb(CallbackData, prefix="pv"):
+    # The preview of a saved reply or FAQ answer for appeal `appeal`: send, edit (type a
+    # changed text first), cancel; `token` names the preview kept in the lawyer's FSM data
+    action: str
+    appeal: Num
+    token: str

@@ -32,6 +32,7 @@ LAWYER_COMMANDS = (
     ("queue", N_("Appeals waiting in your regions")),
     ("mine", N_("Your open appeals")),
     ("mystats", N_("Your statistics")),
+    ("replies", N_("Saved replies: yours and shared")),
     ("stats", N_("Legal inspection report")),
 )
 PRESS_COMMANDS = (

@@ -86,6 +86,7 @@ COMMANDS = [
     "/queue",
     "/mine",
     "/mystats",
+    "/replies",
     "/post",
     "/posts",
     "/approval",
@@ -500,7 +501,7 @@ def actions() -> st.SearchStrategy[tuple[Any, ...]]:
 
 ROLE_COMMANDS = {
     "member": ["/start", "/help", "/lang", "/faq", "/ask", "/my", "/feedback", "/news", "/mydata"],
-    "lawyer": ["/queue", "/mine", "/mystats", "/stats", "/queue", "/mine"],
+    "lawyer": ["/queue", "/mine", "/mystats", "/stats", "/replies", "/queue", "/mine"],
     "press": ["/post", "/posts", "/post"],
     "admin": [
         "/inbox",
@@ -563,6 +564,9 @@ SCRIPTS: dict[str, list[list[tuple[Any, ...]]]] = {
         [_cmd("/mine"), _tap(0), _tap(2), ("text", "Ішкі жазба")],
         [_cmd("/mine"), _tap(0), _tap(3)],  # back to the queue
         [_cmd("/mine"), _tap(0), _tap(4), _tap(-1)],  # hand over: regions
+        [_cmd("/replies"), _tap(-1), _tap(0), ("text", "Жалақы"), ("text", "Айына бір рет.")],
+        [_cmd("/mine"), _tap(0), _tap(5), _tap(0), _tap(0)],  # a saved reply: its preview
+        [_cmd("/mine"), _tap(0), _tap(6), _tap(0), _tap(0)],  # an FAQ answer
     ],
     "press": [
         [_cmd("/post"), ("text", "Жаңалық: <b>семинар</b>"), ("text", "Новость: семинар")],

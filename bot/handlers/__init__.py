@@ -18,6 +18,7 @@ def get_routers() -> list[Router]:
         faq_editor,
         faq_versions,
         handover,
+        replies,
         stats,
     )
     from bot.handlers.member import (
@@ -41,6 +42,8 @@ def get_routers() -> list[Router]:
         invites.router,
         links.router,
         desk.router,
+        # Saved replies, and ready texts (a saved reply, an FAQ answer) sent to a member.
+        replies.router,
         handover.router,
         closing.router,
         # The FAQ editors' screens, and what an editor types into a draft.

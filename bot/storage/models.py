@@ -614,3 +614,22 @@ class FaqMissQuestion(Base):
     lang: Mapped[str] = mapped_column(String(2))
     text: Mapped[str] = mapped_column(Text)
     at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class SavedReply(Base):
+    """A ready answer a lawyer sends to members again and again ("canned response"):
+    their own (`owner_staff_id`), or shared (no owner) with the lawyers of one member
+    organisation (`member_org`), or with the whole union (neither). Who sees and who
+    edits which: bot/services/saved_replies.py."""
+
+    __tablename__ = "saved_reply"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id"), index=True)
+    member_org: Mapped[str | None] = mapped_column(String(40))
+    lang: Mapped[str] = mapped_column(String(2))
+    title: Mapped[str] = mapped_column(String(64))
+    text: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

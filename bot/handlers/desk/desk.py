@@ -5,6 +5,7 @@ message), internal notes, release, hand-over."""
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -18,7 +19,7 @@ from babel.dates import format_timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import DeskCb, HandCb, MyCb, OutcomeCb, ThreadCb
+from bot.callbacks import DeskCb, HandCb, MyCb, OutcomeCb, PickCb, ThreadCb
 from bot.filters import FILE, WORDS, HasRole, Magic, MenuButton, RepliesToAppeal
 from bot.handlers.desk.thread import age, files_of, pages
 from bot.handlers.shared.common import outdated, too_long
@@ -31,8 +32,9 @@ from bot.handlers.shared.relay import (
     told_lawyer,
     unreachable,
 )
-from bot.handlers.shared.states import LawyerNote, LawyerReply
+from bot.handlers.shared.states import AnswerPreview, LawyerNote, LawyerReply
 from bot.outbox import Outbox
+from bot.outbox.sender import Delivery
 from bot.outbox.texts import TO_MEMBER
 from bot.services.desk import (
     AppealCard,
@@ -57,7 +59,12 @@ router.message.filter(HasRole(StaffRole.LAWYER, StaffRole.HEAD_LAWYER))
 router.callback_query.filter(HasRole(StaffRole.LAWYER, StaffRole.HEAD_LAWYER))
 
 PER_PAGE = 8
-WRITING = (LawyerReply.message.state, LawyerNote.text.state)
+WRITING = (
+    LawyerReply.message.state,
+    LawyerNote.text.state,
+    AnswerPreview.search.state,
+    AnswerPreview.text.state,
+)
 
 
 async def end_writing(state: FSMContext, appeal_id: int | None = None) -> None:
@@ -67,7 +74,11 @@ async def end_writing(state: FSMContext, appeal_id: int | None = None) -> None:
     if await state.get_state() not in WRITING:
         return
     data = await state.get_data()
-    if appeal_id is None or appeal_id not in (data.get("appeal_id"), data.get("note_appeal")):
+    if appeal_id is None or appeal_id not in (
+        data.get("appeal_id"),
+        data.get("note_appeal"),
+        data.get("preview_appeal"),
+    ):
         await state.set_state(None)
 
 
@@ -156,6 +167,17 @@ def card_markup(
         )
         builder.button(
             text=_("🔀 Hand over"), callback_data=HandCb(action="menu", appeal=appeal.id)
+        )
+        builder.adjust(1)
+        # A ready text, previewed before it goes (bot/handlers/desk/replies.py).
+        builder.row(
+            InlineKeyboardButton(
+                text=_("📋 Saved reply"),
+                callback_data=PickCb(action="saved", appeal=appeal.id).pack(),
+            ),
+            InlineKeyboardButton(
+                text=_("📖 FAQ answer"), callback_data=PickCb(action="faq", appeal=appeal.id).pack()
+            ),
         )
     files = len(files_of(card))
     if files:
@@ -434,6 +456,51 @@ async def on_reply(
     await query.answer()
 
 
+def answer_label(appeal_id: int) -> str:
+    """What heads a lawyer's answer as the member gets it (in the current locale: the
+    member's)."""
+    return _("💬 Lawyer's answer to your appeal No. {number}:").format(number=appeal_id)
+
+
+async def answer_member(
+    appeal_id: int,
+    text: str | None,
+    attachments: list[dict[str, Any]],
+    *,
+    session: AsyncSession,
+    staff: StaffView,
+    lang: str,
+    i18n: I18n,
+    bot: Bot,
+    outbox: Outbox,
+) -> Delivery:
+    """The one path of a lawyer's answer, typed or sent from a saved reply or the FAQ:
+    stored in the appeal's thread (the first answer's time, the status), labelled in the
+    member's language and passed on through the outbox in the same transaction, then the
+    first try. Raises DeskError with nothing stored; the caller rolls back."""
+    appeal, person, stored = await lawyer_writes(
+        session, staff, appeal_id, text=text, attachments=attachments
+    )
+    with i18n.use_locale(person.language):
+        reply = kb.InlineKeyboard()
+        reply.button(text=_("✍️ Reply"), callback_data=MyCb(action="add", value=appeal.id))
+        methods = relay(
+            person.telegram_id, answer_label(appeal.id), text, attachments, reply.as_markup()
+        )
+    # Stored with the answer, in one transaction; then the first try.
+    rows = send_later(
+        session,
+        outbox,
+        methods,
+        purpose=TO_MEMBER,
+        appeal_id=appeal.id,
+        appeal_message_id=stored.id,
+        writer=Writer(staff.telegram_id, lang),
+    )
+    await session.commit()
+    return await outbox.deliver(bot, rows)
+
+
 async def write_to_member(
     message: Message,
     appeal_id: int,
@@ -448,11 +515,17 @@ async def write_to_member(
     """Store the lawyer's message in the appeal, pass it to the member, tell the lawyer
     which appeal it went to. False when it could not be stored."""
     attachment = attachment_of(message)
-    attachments = [attachment] if attachment else []
-    text = message.text or message.caption
     try:
-        appeal, person, stored = await lawyer_writes(
-            session, staff, appeal_id, text=text, attachments=attachments
+        delivery = await answer_member(
+            appeal_id,
+            message.text or message.caption,
+            [attachment] if attachment else [],
+            session=session,
+            staff=staff,
+            lang=_lang(member, i18n),
+            i18n=i18n,
+            bot=bot,
+            outbox=outbox,
         )
     except DeskError as exc:
         await session.rollback()
@@ -460,25 +533,7 @@ async def write_to_member(
             too_long() if exc.code == "too-long" else _("This appeal is not yours or is closed.")
         )
         return False
-    lang = _lang(member, i18n)
-    with i18n.use_locale(person.language):
-        label = _("💬 Lawyer's answer to your appeal No. {number}:").format(number=appeal.id)
-        reply = kb.InlineKeyboard()
-        reply.button(text=_("✍️ Reply"), callback_data=MyCb(action="add", value=appeal.id))
-        methods = relay(person.telegram_id, label, text, attachments, reply.as_markup())
-    # Stored with the answer, in one transaction; then the first try.
-    rows = send_later(
-        session,
-        outbox,
-        methods,
-        purpose=TO_MEMBER,
-        appeal_id=appeal.id,
-        appeal_message_id=stored.id,
-        writer=Writer(staff.telegram_id, lang),
-    )
-    await session.commit()
-    delivery = await outbox.deliver(bot, rows)
-    await message.answer(told_lawyer(delivery, appeal.id))
+    await message.answer(told_lawyer(delivery, appeal_id))
     return True
 
 

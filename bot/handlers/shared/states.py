@@ -73,3 +73,17 @@ class PostCompose(StatesGroup):
 class FaqEditing(StatesGroup):
     # An editor types the new text of one part of an answer (the draft's `field`).
     text = State()
+
+
+class SavedReplyForm(StatesGroup):
+    # /replies: a new reply's title, then its text; a new title or text of one reply
+    title = State()
+    text = State()
+    change = State()
+
+
+class AnswerPreview(StatesGroup):
+    # For one appeal (`preview_appeal`): words to search the FAQ for; the changed text of
+    # the previewed answer
+    search = State()
+    text = State()
