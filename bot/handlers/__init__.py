@@ -12,6 +12,7 @@ def get_routers() -> list[Router]:
     from bot.handlers import fallback, press
     from bot.handlers.admin import inbox, invites, join, staff_admin
     from bot.handlers.desk import (
+        archive,
         closing,
         desk,
         faq_desk,
@@ -40,6 +41,7 @@ def get_routers() -> list[Router]:
         staff_admin.router,
         invites.router,
         desk.router,
+        archive.router,
         handover.router,
         closing.router,
         # The FAQ editors' screens, and what an editor types into a draft.

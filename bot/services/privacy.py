@@ -51,7 +51,7 @@ from sqlalchemy import ColumnElement, Text, and_, cast, delete, exists, func, or
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.staff import audit
-from bot.storage import outbox
+from bot.storage import appeal_search, outbox
 from bot.storage.models import (
     OPEN_STATUSES,
     Appeal,
@@ -439,6 +439,7 @@ async def forget_member(session: AsyncSession, member_id: int, *, note: str | No
         mailbox=done.mailbox,
     )
     await session.flush()
+    await appeal_search.reindex(session, ids)  # the erased words are found no more
     return done
 
 
@@ -533,6 +534,7 @@ async def _erase_texts(
         .values(text=None, attachments=[])
         .execution_options(synchronize_session=False)
     )
+    await appeal_search.reindex(session, [a.id for a in appeals])
 
 
 async def purge_expired(

@@ -18,7 +18,7 @@ from babel.dates import format_timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import DeskCb, HandCb, MyCb, OutcomeCb, ThreadCb
+from bot.callbacks import DeskCb, HandCb, MemberAppealsCb, MyCb, OutcomeCb, ThreadCb
 from bot.filters import FILE, WORDS, HasRole, Magic, MenuButton, RepliesToAppeal
 from bot.handlers.desk.thread import age, files_of, pages
 from bot.handlers.shared.common import outdated, too_long
@@ -156,6 +156,11 @@ def card_markup(
         )
         builder.button(
             text=_("🔀 Hand over"), callback_data=HandCb(action="menu", appeal=appeal.id)
+        )
+    if card.other_appeals:
+        builder.button(
+            text=_("🗂 The member's other appeals"),
+            callback_data=MemberAppealsCb(appeal=appeal.id),
         )
     files = len(files_of(card))
     if files:
