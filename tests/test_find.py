@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select, update
 
-from bot.context import Context, build_context
+from bot.context import Context
 from bot.runner import index_appeals
 from bot.services.privacy import purge_expired
-from bot.services.staff import ensure_admins
-from bot.storage.migrate import upgrade
 from bot.storage.models import Appeal, AppealSearch, AppealStatus, Audit, Member, utcnow
-from tests.conftest import ADMIN_ID, make_settings
+from tests.conftest import ADMIN_ID, open_context
 from tests.databases import KINDS, database
 from tests.driver import Person, buttons, texts
 from tests.test_desk_flow import invite, make_lawyer
@@ -29,13 +27,7 @@ LAWYER, HEAD, AIGUL, BORIS, CHINGIZ = 700, 701, 702, 703, 704
 async def ctx(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Context]:
     """The conftest's context, on SQLite and on PostgreSQL."""
     async with database(request.param, tmp_path) as engine:
-        url = engine.url.render_as_string(hide_password=False)
-        context = build_context(make_settings(url))
-        await upgrade(context.engine)
-        await context.open_faq()
-        async with context.session_factory() as session:
-            await ensure_admins(session, [ADMIN_ID])
-            await session.commit()
+        context = await open_context(engine.url.render_as_string(hide_password=False))
         yield context
         await context.close()
 
