@@ -9,7 +9,7 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    from bot.handlers import fallback, press
+    from bot.handlers import edits, fallback, press
     from bot.handlers.admin import inbox, invites, join, staff_admin
     from bot.handlers.desk import (
         archive,
@@ -35,6 +35,8 @@ def get_routers() -> list[Router]:
     )
 
     return [
+        # Edited messages of an appeal's conversation (edited_message updates only).
+        edits.router,
         # Staff routers first: a staff member need not be a registered member.
         join.router,
         inbox.router,

@@ -181,8 +181,10 @@ async def lawyer_writes(
     *,
     text: str | None,
     attachments: list[dict[str, object]],
+    source: tuple[int, int] | None = None,
 ) -> tuple[Appeal, Member, AppealMessage]:
-    """Store the lawyer's message in the appeal's thread; only the lawyer who holds it."""
+    """Store the lawyer's message in the appeal's thread; only the lawyer who holds it.
+    `source`: the Telegram chat and message it was written as (its edits follow it)."""
     appeal = await held_appeal(session, staff, appeal_id)
     if text is not None and len(text) > MAX_TEXT:
         raise DeskError("too-long")
@@ -196,6 +198,8 @@ async def lawyer_writes(
         text=text,
         attachments=list(attachments),
         sent_at=now,
+        source_chat_id=source[0] if source else None,
+        source_message_id=source[1] if source else None,
     )
     session.add(message)
     if appeal.first_answer_at is None:

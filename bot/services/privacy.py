@@ -382,7 +382,13 @@ async def forget_member(session: AsyncSession, member_id: int, *, note: str | No
         erased = await session.execute(
             update(AppealMessage)
             .where(AppealMessage.appeal_id.in_(ids))
-            .values(text=None, attachments=[])
+            .values(
+                text=None,
+                attachments=[],
+                edits=[],
+                source_chat_id=None,
+                source_message_id=None,
+            )
             .execution_options(synchronize_session=False)
         )
         done.messages = int(getattr(erased, "rowcount", 0) or 0)
@@ -531,7 +537,13 @@ async def _erase_texts(
     await session.execute(
         update(AppealMessage)
         .where(and_(messages, ~_system_note()) if keep_system_notes else messages)
-        .values(text=None, attachments=[])
+        .values(
+            text=None,
+            attachments=[],
+            edits=[],
+            source_chat_id=None,
+            source_message_id=None,
+        )
         .execution_options(synchronize_session=False)
     )
     await appeal_search.reindex(session, [a.id for a in appeals])

@@ -259,6 +259,7 @@ class Appeal(Base):
 
 class AppealMessage(Base):
     __tablename__ = "appeal_message"
+    __table_args__ = (Index("ix_appeal_message_source", "source_chat_id", "source_message_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
@@ -267,6 +268,13 @@ class AppealMessage(Base):
     text: Mapped[str | None] = mapped_column(Text)
     attachments: Mapped[list[Any]] = mapped_column(default=list)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The Telegram message it was written as (the writer's private chat), so that an edit of
+    # that message reaches the stored text and the copy the other side got.
+    source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    edited_at: Mapped[datetime | None]
+    # Earlier texts, oldest first: [{"text": ..., "at": ISO time it was replaced}].
+    edits: Mapped[list[Any]] = mapped_column(default=list)
 
     appeal: Mapped[Appeal] = relationship(back_populates="messages")
 

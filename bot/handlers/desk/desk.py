@@ -439,6 +439,15 @@ async def on_reply(
     await query.answer()
 
 
+def to_member_label(appeal_id: int) -> tuple[str, InlineKeyboardMarkup]:
+    """What heads a lawyer's message as the member gets it, and its button (in the locale
+    in use: the member's)."""
+    label = _("💬 Lawyer's answer to your appeal No. {number}:").format(number=appeal_id)
+    reply = kb.InlineKeyboard()
+    reply.button(text=_("✍️ Reply"), callback_data=MyCb(action="add", value=appeal_id))
+    return label, reply.as_markup()
+
+
 async def write_to_member(
     message: Message,
     appeal_id: int,
@@ -457,7 +466,12 @@ async def write_to_member(
     text = message.text or message.caption
     try:
         appeal, person, stored = await lawyer_writes(
-            session, staff, appeal_id, text=text, attachments=attachments
+            session,
+            staff,
+            appeal_id,
+            text=text,
+            attachments=attachments,
+            source=(message.chat.id, message.message_id),
         )
     except DeskError as exc:
         await session.rollback()
@@ -467,10 +481,8 @@ async def write_to_member(
         return False
     lang = _lang(member, i18n)
     with i18n.use_locale(person.language):
-        label = _("💬 Lawyer's answer to your appeal No. {number}:").format(number=appeal.id)
-        reply = kb.InlineKeyboard()
-        reply.button(text=_("✍️ Reply"), callback_data=MyCb(action="add", value=appeal.id))
-        methods = relay(person.telegram_id, label, text, attachments, reply.as_markup())
+        label, markup = to_member_label(appeal.id)
+        methods = relay(person.telegram_id, label, text, attachments, markup)
     # Stored with the answer, in one transaction; then the first try.
     rows = send_later(
         session,
