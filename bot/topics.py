@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -33,6 +34,9 @@ def topic_title(topic: str, lang: str) -> str:
     return ru if lang == "ru" else kk
 
 
+ORG_ID = re.compile(r"[A-Za-z0-9_-]+")
+
+
 @dataclass(frozen=True)
 class MemberOrg:
     id: str
@@ -59,6 +63,12 @@ class MemberOrgs:
             org_id = str(item["id"])
             if len(org_id.encode()) > 24:
                 raise ValueError(f"{path}: organisation id {org_id!r} is longer than 24 bytes")
+            if not ORG_ID.fullmatch(org_id):
+                # the id travels in buttons and in the region's start link (bot/links.py)
+                raise ValueError(
+                    f"{path}: organisation id {org_id!r} may have only Latin letters, "
+                    "digits, '-' and '_'"
+                )
             orgs.append(
                 MemberOrg(org_id, str(item["kk"]), str(item["ru"]), int(item.get("members") or 0))
             )

@@ -28,6 +28,7 @@ COMMANDS = {
     "/mine": DESK,
     "/invite press": ADMIN,
     "/invites": ADMIN,
+    "/links": {"head-lawyer", "admin"},
     "/staff": ADMIN,
     "/inbox": ADMIN,
     "/stats": REPORT,

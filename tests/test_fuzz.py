@@ -95,6 +95,10 @@ COMMANDS = [
     "/invites",
     "/staff",
     "/join",
+    "/links",
+    # start links: a region's poster link, an invite link (a made-up code)
+    "/start org_karaganda",
+    "/start join_AAAAAAAAAAAA",
     "/unknown",
 ]
 # /forget erases the person: it would end every later walk of theirs at the start.
@@ -243,7 +247,8 @@ async def world(ctx: Context, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
     await make_lawyer(admin, people["lawyer"][0])
     for role, person in (("head-lawyer", people["head"][0]), ("press", people["press"][0])):
         sent = await admin.send(f"/invite {role}")
-        code = str(getattr(sent[-1], "text", "")).split("/join ", 1)[1].split("<", 1)[0]
+        said = next(t for r in sent if "/join " in (t := str(getattr(r, "text", ""))))
+        code = said.split("/join ", 1)[1].split("<", 1)[0]
         await person.send(f"/join {code.strip()}")
     for i, person in enumerate(people["member_kk"] + people["member_ru"]):
         await send_appeal(person, list(TOPICS)[i % len(TOPICS)], f"Өтініш {i}: жалақы.")
@@ -497,7 +502,17 @@ ROLE_COMMANDS = {
     "member": ["/start", "/help", "/lang", "/faq", "/ask", "/my", "/feedback", "/news", "/mydata"],
     "lawyer": ["/queue", "/mine", "/mystats", "/stats", "/queue", "/mine"],
     "press": ["/post", "/posts", "/post"],
-    "admin": ["/inbox", "/staff", "/invite", "/invites", "/stats", "/post", "/posts", "/approval"],
+    "admin": [
+        "/inbox",
+        "/staff",
+        "/invite",
+        "/invites",
+        "/links",
+        "/stats",
+        "/post",
+        "/posts",
+        "/approval",
+    ],
 }
 ROLE_KIND = {
     "new": "member",

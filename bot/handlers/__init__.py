@@ -10,7 +10,7 @@ from aiogram import Router
 
 def get_routers() -> list[Router]:
     from bot.handlers import edits, fallback, press
-    from bot.handlers.admin import inbox, invites, join, staff_admin
+    from bot.handlers.admin import inbox, invites, join, links, staff_admin
     from bot.handlers.desk import (
         archive,
         closing,
@@ -42,6 +42,7 @@ def get_routers() -> list[Router]:
         inbox.router,
         staff_admin.router,
         invites.router,
+        links.router,
         desk.router,
         archive.router,
         handover.router,

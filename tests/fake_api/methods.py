@@ -1,5 +1,5 @@
 """The Bot API methods the fake server answers (besides getUpdates): sending, copying,
-forwarding, editing and deleting messages, and the getters."""
+forwarding, editing and deleting messages, the bot's descriptions, and the getters."""
 
 from __future__ import annotations
 
@@ -15,6 +15,9 @@ from tests.fake_api.params import JSONDict, chat_id_of, norm_chat
 from tests.fake_api.store import Store, StoredMessage
 
 Handler = Callable[[JSONDict], Awaitable[Any]]
+
+MAX_DESCRIPTION = 512  # Telegram's limits of setMyDescription and setMyShortDescription
+MAX_SHORT_DESCRIPTION = 120
 
 # Message fields copied by copyMessage / forwardMessage.
 CONTENT_KEYS = (
@@ -71,6 +74,12 @@ class Methods:
             "getchatmember": self.get_chat_member,
             "getfile": self.get_file,
             "getmycommands": self.empty_list,
+            "setmydescription": self.set_description("description", MAX_DESCRIPTION),
+            "setmyshortdescription": self.set_description(
+                "short_description", MAX_SHORT_DESCRIPTION
+            ),
+            "getmydescription": self.get_description("description"),
+            "getmyshortdescription": self.get_description("short_description"),
             "getwebhookinfo": self.get_webhook_info,
         }
 
@@ -115,6 +124,36 @@ class Methods:
             "file_size": len(content),
             "file_path": f"files/{file_id}",
         }
+
+    # --- the bot's descriptions -------------------------------------------------------------
+
+    def _descriptions(self, field: str) -> dict[str, str]:
+        return self.store.descriptions if field == "description" else self.store.short_descriptions
+
+    def set_description(self, field: str, limit: int) -> Handler:
+        """setMyDescription / setMyShortDescription: kept per language_code; an empty or
+        missing text removes that language's own."""
+
+        async def handler(params: JSONDict) -> bool:
+            text = str(params.get(field) or "")
+            if len(text) > limit:
+                raise bad_request(f"{field.replace('_', ' ')} is too long")
+            kept = self._descriptions(field)
+            lang = str(params.get("language_code") or "")
+            if text:
+                kept[lang] = text
+            else:
+                kept.pop(lang, None)
+            return True
+
+        return handler
+
+    def get_description(self, field: str) -> Handler:
+        async def handler(params: JSONDict) -> JSONDict:
+            lang = str(params.get("language_code") or "")
+            return {field: self._descriptions(field).get(lang, "")}
+
+        return handler
 
     # --- sending ---------------------------------------------------------------------------
 

@@ -48,6 +48,9 @@ class Store:
         self.users: dict[int, JSONDict] = {}
         self.seq = itertools.count(1)  # orders sends and edits
         self.ids = itertools.count(1)  # callback queries, polls, media groups, files
+        # The bot's description and short description by language_code ("": without one).
+        self.descriptions: dict[str, str] = {}
+        self.short_descriptions: dict[str, str] = {}
 
     # --- chats and people ----------------------------------------------------------------
 

@@ -1,14 +1,15 @@
 """Admins: /invite ROLE [org …] gives a one-time code (shown once: only its hash is
-stored); /invites lists the open ones, each revocable."""
+stored), its start link and the link's QR code; /invites lists the open ones, each
+revocable."""
 
 from __future__ import annotations
 
 from html import escape
 from zoneinfo import ZoneInfo
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import BufferedInputFile, CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
@@ -20,6 +21,7 @@ from bot.callbacks import InviteCb
 from bot.filters import HasRole
 from bot.handlers.shared.common import reader_language as _lang
 from bot.i18n import fmt_datetime
+from bot.links import JOIN, NO_PREVIEW, qr_png, start_link, username
 from bot.services.members import MemberView
 from bot.services.staff import (
     GUARDED_ROLES,
@@ -57,12 +59,15 @@ async def cmd_invite(
     tz: ZoneInfo,
     member: MemberView | None,
     i18n: I18n,
+    bot: Bot,
 ) -> None:
     words = (command.args or "").split()
     if not words or words[0] not in {r.value for r in StaffRole}:
         await message.answer(_usage(orgs))
         return
     role = StaffRole(words[0])
+    # Before the invite is stored: the code is shown only once, with its link.
+    bot_username = await username(bot)
     try:
         invite, code = await create_invite(
             session, staff, role, words[1:], known_orgs=set(orgs.by_id)
@@ -80,6 +85,8 @@ async def cmd_invite(
         )
         return
     lang = _lang(member, i18n)
+    link = start_link(bot_username, JOIN + code)
+    until = fmt_datetime(invite.expires_at, lang, tz)
     regions = ", ".join(orgs.title(o, lang) for o in invite.member_orgs) or "—"
     text = _(
         "Invite for the role <b>{role}</b> (regions: {regions}).\n"
@@ -89,7 +96,10 @@ async def cmd_invite(
         role=role_title(role),
         regions=escape(regions),
         code=code,
-        until=fmt_datetime(invite.expires_at, lang, tz),
+        until=until,
+    )
+    text += "\n" + _("Or they open this link, which sends the code for them: {link}").format(
+        link=link
     )
     text += "\n\n" + _(
         "The code is shown only now: the bot keeps only a fingerprint of it. /invites lists "
@@ -97,7 +107,15 @@ async def cmd_invite(
     )
     if role in GUARDED_ROLES:
         text += "\n" + _("You cannot use this code yourself: it is for someone else.")
-    await message.answer(text)
+    await message.answer(text, link_preview_options=NO_PREVIEW)
+    await message.answer_photo(
+        BufferedInputFile(qr_png(link), filename="invite.png"),
+        caption=_(
+            "The QR code of this invite's link: the person scans it with their phone's camera "
+            "and the bot opens with the code. It is personal: give it only to the person you "
+            "invite, never in a group or on a poster. It works once, until {until}."
+        ).format(until=until),
+    )
 
 
 async def invites_view(

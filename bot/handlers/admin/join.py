@@ -1,5 +1,8 @@
 """/join CODE: an invite code makes its holder staff (handled before onboarding).
 
+The invite's start link (`/start join_CODE`, bot/links.py) goes through the same handler:
+the same checks, audit and refusals.
+
 Someone who already has a staff role is asked first (their role now and the invite's);
 the code is used only when they say yes. Until then its hash waits in their FSM data with
 a one-time token, so an older confirmation, or a made-up button, does nothing.
@@ -11,7 +14,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandObject
+from aiogram.filters import Command, CommandObject, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, User
 from aiogram.utils.i18n import I18n
@@ -23,6 +26,7 @@ from bot.access import FIRST_TRY, numbers, refresh_menu, role_text, role_title, 
 from bot.callbacks import JoinCb
 from bot.handlers.shared.common import outdated
 from bot.i18n import guess_language
+from bot.links import JOIN, payload_after
 from bot.outbox import Outbox
 from bot.services.members import MemberDirectory
 from bot.services.staff import (
@@ -66,7 +70,15 @@ async def _language(user: User, session: AsyncSession, member_directory: MemberD
     return known.language if known else guess_language(user)
 
 
+def code_of(command: CommandObject) -> str:
+    """The invite code: /join's argument, or what the start link carries after `join_`."""
+    if command.command == "start":
+        return payload_after(JOIN, command.args) or ""
+    return (command.args or "").strip()
+
+
 @router.message(Command("join"))
+@router.message(CommandStart(deep_link=True, magic=F.args.startswith(JOIN)))
 async def cmd_join(
     message: Message,
     command: CommandObject,
@@ -80,9 +92,14 @@ async def cmd_join(
     outbox: Outbox,
     staff: StaffView | None = None,
 ) -> None:
-    code = (command.args or "").strip()
+    code = code_of(command)
     if not code or message.from_user is None:
-        await message.answer(_("Send the code with the command: /join CODE"))
+        # A start link cut short is a bad code; a bare /join, a question of usage.
+        await message.answer(
+            refused("bad-code")
+            if command.command == "start"
+            else _("Send the code with the command: /join CODE")
+        )
         return
     digest = invite_digest(code)
     lang = await _language(message.from_user, session, member_directory)

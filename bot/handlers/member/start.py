@@ -1,11 +1,17 @@
-"""/start onboarding (language → member organisation → workplace → consent), /lang, /help."""
+"""/start onboarding (language → member organisation → workplace → consent), /lang, /help.
+
+A region's start link (`/start org_<id>`, bot/links.py; `/links` gives them) chooses the
+member organisation in advance: the member sees it after the language and may choose
+another. An unknown id starts the usual onboarding; a registered member gets the menu."""
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram import Bot, F, Router
-from aiogram.filters import Command, CommandStart, StateFilter
+from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +23,7 @@ from bot.commands import STAFF_COMMANDS, set_chat_commands
 from bot.filters import NOT_COMMAND, HasRole, MenuButton, Registered
 from bot.handlers.shared.common import outdated
 from bot.handlers.shared.states import Onboarding
+from bot.links import ORG, payload_after
 from bot.services.members import (
     CONSENT_VERSION,
     MemberDirectory,
@@ -26,9 +33,13 @@ from bot.services.members import (
 )
 from bot.services.staff import StaffView
 from bot.storage.models import StaffRole, WorkplaceType
-from bot.topics import MemberOrgs
+from bot.topics import MemberOrg, MemberOrgs
 
 router = Router(name=__name__)
+
+# The button under the region a start link chose that lists every region instead (no
+# organisation id has a "*": bot/topics.py).
+ANOTHER_ORG = "*"
 
 
 def consent_text() -> str:
@@ -78,9 +89,18 @@ async def cmd_start_registered(message: Message, state: FSMContext) -> None:
 
 
 @router.message(CommandStart())
-async def cmd_start(message: Message, state: FSMContext, i18n: I18n) -> None:
+async def cmd_start(
+    message: Message,
+    state: FSMContext,
+    i18n: I18n,
+    orgs: MemberOrgs,
+    command: CommandObject | None = None,
+) -> None:
     await state.clear()
     await state.set_state(Onboarding.language)
+    preset = payload_after(ORG, command.args if command else None)
+    if preset in orgs.by_id:  # a region's start link; any other payload is ignored
+        await state.update_data(preset_org=preset)
     await message.answer(
         _(
             "Welcome to Qorgau, the legal help bot of the union of education and science "
@@ -96,12 +116,45 @@ async def on_onboarding_language(
 ) -> None:
     await state.update_data(lang=callback_data.code)
     await state.set_state(Onboarding.member_org)
+    preset = orgs.by_id.get(str((await state.get_data()).get("preset_org") or ""))
     with i18n.use_locale(callback_data.code):
         if isinstance(query.message, Message):
-            await query.message.edit_text(
-                _("Which member organisation (region) of the union do you belong to?"),
-                reply_markup=kb.member_orgs(orgs, callback_data.code),
-            )
+            if preset is None:
+                await ask_member_org(query.message, orgs, callback_data.code)
+            else:
+                await query.message.edit_text(
+                    _(
+                        "Your member organisation (region) of the union, from the link you "
+                        "opened: <b>{region}</b>. Is it right? If not, choose another."
+                    ).format(region=escape(preset.title(callback_data.code))),
+                    reply_markup=preset_org_markup(preset, callback_data.code),
+                )
+    await query.answer()
+
+
+def preset_org_markup(org: MemberOrg, lang: str) -> InlineKeyboardMarkup:
+    builder = kb.InlineKeyboard()
+    builder.button(text="✅ " + org.title(lang), callback_data=OrgCb(id=org.id))
+    builder.button(text=_("🗺 Choose another region"), callback_data=OrgCb(id=ANOTHER_ORG))
+    builder.adjust(1)
+    return builder.as_markup()
+
+
+async def ask_member_org(message: Message, orgs: MemberOrgs, lang: str) -> None:
+    await message.edit_text(
+        _("Which member organisation (region) of the union do you belong to?"),
+        reply_markup=kb.member_orgs(orgs, lang),
+    )
+
+
+@router.callback_query(StateFilter(Onboarding.member_org), OrgCb.filter(F.id == ANOTHER_ORG))
+async def on_another_member_org(
+    query: CallbackQuery, state: FSMContext, i18n: I18n, orgs: MemberOrgs
+) -> None:
+    lang = str((await state.get_data()).get("lang") or i18n.current_locale)
+    if isinstance(query.message, Message):
+        with i18n.use_locale(lang):
+            await ask_member_org(query.message, orgs, lang)
     await query.answer()
 
 
@@ -207,9 +260,11 @@ async def cmd_help(message: Message, staff: StaffView | None) -> None:
 
 
 @router.message(~Registered(), StateFilter(None))
-async def on_not_registered(message: Message, state: FSMContext, i18n: I18n) -> None:
+async def on_not_registered(
+    message: Message, state: FSMContext, i18n: I18n, orgs: MemberOrgs
+) -> None:
     # Anything before onboarding starts it: the member's first message is never ignored.
-    await cmd_start(message, state, i18n)
+    await cmd_start(message, state, i18n, orgs)
 
 
 router.message.register(cmd_help, Command("help"))
