@@ -98,6 +98,17 @@ class ThreadCb(CallbackData, prefix="th"):
     page: Num
 
 
+class FindCb(CallbackData, prefix="fd"):
+    # a page of /find's results (the words are in the FSM data: they may not fit here)
+    page: Num
+
+
+class MemberAppealsCb(CallbackData, prefix="ma"):
+    # a page of the other appeals of the member who wrote `appeal`
+    appeal: Num
+    page: Num = 0
+
+
 class ConvCb(CallbackData, prefix="cv"):
     # A member's message while a lawyer is talking with them: to (the message kept in the
     # conversation state goes to appeal `value`), new (it is a new question), undo (the

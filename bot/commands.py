@@ -31,6 +31,8 @@ MEMBER_COMMANDS = (
 LAWYER_COMMANDS = (
     ("queue", N_("Appeals waiting in your regions")),
     ("mine", N_("Your open appeals")),
+    ("find", N_("Find appeals: number, member, words")),
+    ("appeal", N_("Open an appeal by its number")),
     ("mystats", N_("Your statistics")),
     ("replies", N_("Saved replies: yours and shared")),
     ("stats", N_("Legal inspection report")),

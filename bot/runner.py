@@ -47,6 +47,7 @@ from bot.scale.sync import DirectorySync, FaqReload
 from bot.scale.webhook import CannotListen, exit_if_stuck, stopped
 from bot.scale.webhook import serve as serve_webhook
 from bot.services.calendar import warn_uncovered_years
+from bot.storage import appeal_search
 from bot.storage.migrate import upgrade
 from bot.storage.models import StaffRole
 
@@ -74,6 +75,16 @@ def post_runner(ctx: Context, bot: Bot, owner: str, redis: Redis | None) -> Post
         ),
     )
     return PostRunner(ctx, bot, broadcaster)
+
+
+async def index_appeals(ctx: Context) -> None:
+    """/find's words for appeals that have none yet (written before the search existed, or
+    by demo-data's bulk inserts); every later text keeps them in step as it is written."""
+    async with ctx.session_factory() as session:
+        written = await appeal_search.ensure(session)
+        await session.commit()
+    if written:
+        log.info("appeal search: words written for %d appeals", written)
 
 
 def _fail(line: str) -> int:
@@ -221,6 +232,7 @@ async def run(settings: Settings) -> int:
         await upgrade(ctx.engine)
         await ctx.open_faq()
         admins_ended = await settle_access(ctx)
+        await index_appeals(ctx)
     except Exception as exc:
         await ctx.close()
         return _fail(f"database error: {type(exc).__name__}: {exc}")

@@ -28,16 +28,22 @@ def make_settings(db_url: str, **extra: object) -> Settings:
     return Settings(bot_token=SecretStr(TOKEN), database_url=db_url, admin_ids=[ADMIN_ID], **extra)  # type: ignore[arg-type]
 
 
-@pytest.fixture
-async def ctx(tmp_path: Path) -> AsyncIterator[Context]:
-    # A SQLite *file*: :memory: would hide concurrency problems.
-    database = migrated_sqlite(tmp_path / "bot.db")
-    context = build_context(make_settings(f"sqlite+aiosqlite:///{database}"))
+async def open_context(database_url: str) -> Context:
+    """The app's context on a database, migrated, its FAQ open, ADMIN_ID an admin."""
+    context = build_context(make_settings(database_url))
     await upgrade(context.engine)
     await context.open_faq()
     async with context.session_factory() as session:
         await ensure_admins(session, [ADMIN_ID])
         await session.commit()
+    return context
+
+
+@pytest.fixture
+async def ctx(tmp_path: Path) -> AsyncIterator[Context]:
+    # A SQLite *file*: :memory: would hide concurrency problems.
+    database = migrated_sqlite(tmp_path / "bot.db")
+    context = await open_context(f"sqlite+aiosqlite:///{database}")
     yield context
     await context.close()
 

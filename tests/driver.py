@@ -49,6 +49,7 @@ class Person:
             id=user_id, is_bot=False, first_name=first_name, language_code=language_code
         )
         self.chat = Chat(id=user_id, type="private")
+        self.last_sent_id = 0  # the message_id of the last message this person sent
 
     def in_chat(self, chat: Chat) -> Person:
         """The same person writing somewhere else, e.g. in a group the bot is in."""
@@ -68,8 +69,9 @@ class Person:
         return self.session.requests[before:]
 
     def _message(self, **kwargs: Any) -> Message:
+        self.last_sent_id = next(_message_ids)
         return Message(
-            message_id=next(_message_ids),
+            message_id=self.last_sent_id,
             date=datetime.now(UTC),
             chat=self.chat,
             from_user=self.user,
@@ -88,6 +90,18 @@ class Person:
         return await self.feed(
             message=self._message(text=text, entities=entities, reply_to_message=reply_to)
         )
+
+    async def edit(self, message_id: int, text: str) -> list[TelegramMethod[Any]]:
+        """Telegram's "Edit" on one of this person's messages (an edited_message update)."""
+        message = Message(
+            message_id=message_id,
+            date=datetime.now(UTC),
+            edit_date=int(datetime.now(UTC).timestamp()),
+            chat=self.chat,
+            from_user=self.user,
+            text=text,
+        )
+        return await self.feed(edited_message=message)
 
     async def send_photo(
         self, file_id: str, caption: str | None = None, *, reply_to: Message | None = None

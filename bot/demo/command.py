@@ -21,6 +21,7 @@ async def demo_command(args: argparse.Namespace) -> int:
     """python -m bot demo-data: exit 0 done, 1 refused or database error, 2 bad arguments."""
     from bot.config import ToolSettings, settings_error_line
     from bot.report.tally import rebuild as rebuild_tally
+    from bot.storage import appeal_search
     from bot.storage.db import create_engine, create_session_factory
     from bot.storage.migrate import upgrade
 
@@ -65,6 +66,7 @@ async def demo_command(args: argparse.Namespace) -> int:
         tally_started = time.perf_counter()
         async with create_session_factory(engine)() as session:
             await rebuild_tally(session, ZoneInfo(settings.timezone))
+            await appeal_search.ensure(session)  # /find's words for the new appeals
             await session.commit()
         tally_seconds = time.perf_counter() - tally_started
         if engine.dialect.name == "postgresql":

@@ -9,9 +9,10 @@ from aiogram import Router
 
 
 def get_routers() -> list[Router]:
-    from bot.handlers import fallback, press
+    from bot.handlers import edits, fallback, press
     from bot.handlers.admin import inbox, invites, join, links, staff_admin
     from bot.handlers.desk import (
+        archive,
         closing,
         desk,
         faq_desk,
@@ -35,6 +36,8 @@ def get_routers() -> list[Router]:
     )
 
     return [
+        # Edited messages of an appeal's conversation (edited_message updates only).
+        edits.router,
         # Staff routers first: a staff member need not be a registered member.
         join.router,
         inbox.router,
@@ -42,6 +45,7 @@ def get_routers() -> list[Router]:
         invites.router,
         links.router,
         desk.router,
+        archive.router,
         # Saved replies, and ready texts (a saved reply, an FAQ answer) sent to a member.
         replies.router,
         handover.router,

@@ -35,6 +35,7 @@ from aiogram.exceptions import (
 from aiogram.methods import (
     CopyMessage,
     DeleteMessage,
+    EditMessageCaption,
     EditMessageReplyMarkup,
     EditMessageText,
     SendDocument,
@@ -64,6 +65,7 @@ METHODS: dict[str, type[TelegramMethod[Any]]] = {
         CopyMessage,
         DeleteMessage,
         EditMessageText,
+        EditMessageCaption,
         EditMessageReplyMarkup,
     )
 }

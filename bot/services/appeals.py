@@ -161,7 +161,9 @@ async def add_member_message(
     *,
     text: str | None,
     attachments: list[dict[str, Any]],
+    source: tuple[int, int] | None = None,
 ) -> AppealMessage:
+    """`source`: the Telegram chat and message it was written as (its edits follow it)."""
     appeal = await get_member_appeal(session, member, appeal_id)
     if appeal.status not in OPEN_STATUSES:
         raise AppealError("closed")
@@ -174,7 +176,12 @@ async def add_member_message(
     ):
         raise AppealError("too-many-files")
     message = AppealMessage(
-        appeal_id=appeal.id, side=MessageSide.MEMBER, text=text, attachments=attachments
+        appeal_id=appeal.id,
+        side=MessageSide.MEMBER,
+        text=text,
+        attachments=attachments,
+        source_chat_id=source[0] if source else None,
+        source_message_id=source[1] if source else None,
     )
     session.add(message)
     await session.flush()

@@ -34,7 +34,7 @@ class DeskError(Exception):
         self.code = code
 
 
-def _scope(staff: StaffView) -> ColumnElement[bool]:
+def scope(staff: StaffView) -> ColumnElement[bool]:
     """The appeals this person may see: their regions; the head lawyer all; others none."""
     if staff.sees_all_regions:
         return true()
@@ -47,7 +47,7 @@ async def queue_page(
     session: AsyncSession, staff: StaffView, *, topic: str | None, offset: int, limit: int
 ) -> tuple[list[Appeal], int]:
     """Queued and reopened appeals of the person's regions, oldest first."""
-    where = [Appeal.status.in_(QUEUE_STATUSES), _scope(staff)]
+    where = [Appeal.status.in_(QUEUE_STATUSES), scope(staff)]
     if topic:
         where.append(Appeal.topic == topic)
     total = await session.scalar(select(func.count()).select_from(Appeal).where(*where))
@@ -71,6 +71,7 @@ class AppealCard:
     # the lawyers' answers and internal notes; `authors` names the staff who wrote.
     thread: list[AppealMessage]
     authors: dict[int, str]
+    other_appeals: int = 0  # the member's appeals besides this one, earlier or later
 
     @property
     def notes(self) -> list[AppealMessage]:
@@ -86,11 +87,14 @@ async def open_card(
     if appeal is None or not staff.covers(appeal.member_org):
         raise DeskError("not-found")
     member = await session.get_one(Member, appeal.member_id)
-    earlier = await session.scalar(
-        select(func.count())
-        .select_from(Appeal)
-        .where(Appeal.member_id == appeal.member_id, Appeal.created_at < appeal.created_at)
-    )
+    earlier, others = (
+        await session.execute(
+            select(
+                func.count().filter(Appeal.created_at < appeal.created_at),
+                func.count(),
+            ).where(Appeal.member_id == appeal.member_id, Appeal.id != appeal.id)
+        )
+    ).one()
     lawyer = await session.get(Staff, appeal.claimed_by) if appeal.claimed_by else None
     thread = list(
         await session.scalars(
@@ -106,7 +110,7 @@ async def open_card(
             authors[person.id] = person.full_name or str(person.telegram_id)
     if audited:
         await audit(session, staff.telegram_id, "open-appeal", appeal_id=appeal.id)
-    return AppealCard(appeal, member, int(earlier or 0), lawyer, thread, authors)
+    return AppealCard(appeal, member, int(earlier or 0), lawyer, thread, authors, int(others or 0))
 
 
 @dataclass
@@ -120,7 +124,7 @@ async def claim(session: AsyncSession, staff: StaffView, appeal_id: int) -> Clai
     on SQLite and PostgreSQL alike; the region check is part of the same statement."""
     won = await session.execute(
         update(Appeal)
-        .where(Appeal.id == appeal_id, Appeal.status.in_(QUEUE_STATUSES), _scope(staff))
+        .where(Appeal.id == appeal_id, Appeal.status.in_(QUEUE_STATUSES), scope(staff))
         .values(status=AppealStatus.CLAIMED, claimed_by=staff.id, claimed_at=utcnow())
         .returning(Appeal.id)
         .execution_options(synchronize_session=False)
@@ -177,8 +181,10 @@ async def lawyer_writes(
     *,
     text: str | None,
     attachments: list[dict[str, object]],
+    source: tuple[int, int] | None = None,
 ) -> tuple[Appeal, Member, AppealMessage]:
-    """Store the lawyer's message in the appeal's thread; only the lawyer who holds it."""
+    """Store the lawyer's message in the appeal's thread; only the lawyer who holds it.
+    `source`: the Telegram chat and message it was written as (its edits follow it)."""
     appeal = await held_appeal(session, staff, appeal_id)
     if text is not None and len(text) > MAX_TEXT:
         raise DeskError("too-long")
@@ -192,6 +198,8 @@ async def lawyer_writes(
         text=text,
         attachments=list(attachments),
         sent_at=now,
+        source_chat_id=source[0] if source else None,
+        source_message_id=source[1] if source else None,
     )
     session.add(message)
     if appeal.first_answer_at is None:

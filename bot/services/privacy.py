@@ -51,7 +51,7 @@ from sqlalchemy import ColumnElement, Text, and_, cast, delete, exists, func, or
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.staff import audit
-from bot.storage import outbox
+from bot.storage import appeal_search, outbox
 from bot.storage.models import (
     OPEN_STATUSES,
     Appeal,
@@ -382,7 +382,13 @@ async def forget_member(session: AsyncSession, member_id: int, *, note: str | No
         erased = await session.execute(
             update(AppealMessage)
             .where(AppealMessage.appeal_id.in_(ids))
-            .values(text=None, attachments=[])
+            .values(
+                text=None,
+                attachments=[],
+                edits=[],
+                source_chat_id=None,
+                source_message_id=None,
+            )
             .execution_options(synchronize_session=False)
         )
         done.messages = int(getattr(erased, "rowcount", 0) or 0)
@@ -439,6 +445,7 @@ async def forget_member(session: AsyncSession, member_id: int, *, note: str | No
         mailbox=done.mailbox,
     )
     await session.flush()
+    await appeal_search.reindex(session, ids)  # the erased words are found no more
     return done
 
 
@@ -530,9 +537,16 @@ async def _erase_texts(
     await session.execute(
         update(AppealMessage)
         .where(and_(messages, ~_system_note()) if keep_system_notes else messages)
-        .values(text=None, attachments=[])
+        .values(
+            text=None,
+            attachments=[],
+            edits=[],
+            source_chat_id=None,
+            source_message_id=None,
+        )
         .execution_options(synchronize_session=False)
     )
+    await appeal_search.reindex(session, [a.id for a in appeals])
 
 
 async def purge_expired(

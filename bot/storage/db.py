@@ -145,7 +145,8 @@ def create_session_factory(
     engine: AsyncEngine, tz: ZoneInfo = DEFAULT_TIMEZONE
 ) -> async_sessionmaker[AsyncSession]:
     """Sessions of this factory keep the report's tally in step with every appeal they
-    change, counting days and months in `tz` (the bot's TIMEZONE). The listener belongs to
+    change, counting days and months in `tz` (the bot's TIMEZONE), and `/find`'s words in
+    step with every text they write (bot/storage/appeal_search.py). The listeners belong to
     the factory's own Session class: importing a module registers nothing, and sessions
     made otherwise are not affected."""
     return async_sessionmaker(
@@ -157,9 +158,11 @@ def create_session_factory(
 def _tallied_session(tz: ZoneInfo) -> type[Session]:
     """One Session class per time zone (a process has one; tests may use a few)."""
     from bot.report.tally import follow_appeals
+    from bot.storage.appeal_search import follow_texts
 
     class TalliedSession(Session):
         pass
 
     event.listen(TalliedSession, "after_flush", follow_appeals(tz))
+    event.listen(TalliedSession, "after_flush", follow_texts())
     return TalliedSession

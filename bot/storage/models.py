@@ -259,6 +259,7 @@ class Appeal(Base):
 
 class AppealMessage(Base):
     __tablename__ = "appeal_message"
+    __table_args__ = (Index("ix_appeal_message_source", "source_chat_id", "source_message_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
@@ -267,8 +268,41 @@ class AppealMessage(Base):
     text: Mapped[str | None] = mapped_column(Text)
     attachments: Mapped[list[Any]] = mapped_column(default=list)
     sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The Telegram message it was written as (the writer's private chat), so that an edit of
+    # that message reaches the stored text and the copy the other side got.
+    source_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    source_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    edited_at: Mapped[datetime | None]
+    # Earlier texts, oldest first: [{"text": ..., "at": ISO time it was replaced}].
+    edits: Mapped[list[Any]] = mapped_column(default=list)
 
     appeal: Mapped[Appeal] = relationship(back_populates="messages")
+
+
+class AppealSearch(Base):
+    """What `/find` searches in an appeal: the folded, distinct words of its text, its
+    thread and its member's name and username (bot/storage/appeal_search.py keeps it).
+    SQLite indexes it with FTS5 (the `appeal_fts` tables), PostgreSQL with a GIN index
+    on its `simple` tsvector; both are made by the migration and are not models."""
+
+    __tablename__ = "appeal_search"
+
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), primary_key=True)
+    body: Mapped[str] = mapped_column(Text)
+
+
+FULL_TEXT_TABLES = "appeal_fts"  # SQLite's virtual table and its shadow tables
+FULL_TEXT_INDEX = "ix_appeal_search_body"  # PostgreSQL's GIN index on an expression
+
+
+def is_modelled(name: str | None, type_: str, _parents: Any) -> bool:
+    """For Alembic's `include_name`: the full-text index is the migration's, not a model's
+    (SQLite's tables are kept by triggers; PostgreSQL's index is on an expression)."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith(FULL_TEXT_TABLES)
+    return not (type_ == "index" and name == FULL_TEXT_INDEX)
 
 
 class FaqEvent(Base):

@@ -19,7 +19,7 @@ from babel.dates import format_timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import DeskCb, HandCb, MyCb, OutcomeCb, PickCb, ThreadCb
+from bot.callbacks import DeskCb, HandCb, MemberAppealsCb, MyCb, OutcomeCb, PickCb, ThreadCb
 from bot.filters import FILE, WORDS, HasRole, Magic, MenuButton, RepliesToAppeal
 from bot.handlers.desk.thread import age, files_of, pages
 from bot.handlers.shared.common import outdated, too_long
@@ -178,6 +178,11 @@ def card_markup(
             InlineKeyboardButton(
                 text=_("📖 FAQ answer"), callback_data=PickCb(action="faq", appeal=appeal.id).pack()
             ),
+        )
+    if card.other_appeals:
+        builder.button(
+            text=_("🗂 The member's other appeals"),
+            callback_data=MemberAppealsCb(appeal=appeal.id),
         )
     files = len(files_of(card))
     if files:
@@ -473,20 +478,19 @@ async def answer_member(
     i18n: I18n,
     bot: Bot,
     outbox: Outbox,
+    source: tuple[int, int] | None = None,
 ) -> Delivery:
     """The one path of a lawyer's answer, typed or sent from a saved reply or the FAQ:
     stored in the appeal's thread (the first answer's time, the status), labelled in the
     member's language and passed on through the outbox in the same transaction, then the
-    first try. Raises DeskError with nothing stored; the caller rolls back."""
+    first try. `source`: the Telegram message it was typed as (its edits follow it). Raises
+    DeskError with nothing stored; the caller rolls back."""
     appeal, person, stored = await lawyer_writes(
-        session, staff, appeal_id, text=text, attachments=attachments
+        session, staff, appeal_id, text=text, attachments=attachments, source=source
     )
     with i18n.use_locale(person.language):
-        reply = kb.InlineKeyboard()
-        reply.button(text=_("✍️ Reply"), callback_data=MyCb(action="add", value=appeal.id))
-        methods = relay(
-            person.telegram_id, answer_label(appeal.id), text, attachments, reply.as_markup()
-        )
+        label, markup = to_member_label(appeal.id)
+        methods = relay(person.telegram_id, label, text, attachments, markup)
     # Stored with the answer, in one transaction; then the first try.
     rows = send_later(
         session,
@@ -499,6 +503,15 @@ async def answer_member(
     )
     await session.commit()
     return await outbox.deliver(bot, rows)
+
+
+def to_member_label(appeal_id: int) -> tuple[str, InlineKeyboardMarkup]:
+    """What heads a lawyer's message as the member gets it, and its button (in the locale
+    in use: the member's)."""
+    label = answer_label(appeal_id)
+    reply = kb.InlineKeyboard()
+    reply.button(text=_("✍️ Reply"), callback_data=MyCb(action="add", value=appeal_id))
+    return label, reply.as_markup()
 
 
 async def write_to_member(
@@ -526,6 +539,7 @@ async def write_to_member(
             i18n=i18n,
             bot=bot,
             outbox=outbox,
+            source=(message.chat.id, message.message_id),
         )
     except DeskError as exc:
         await session.rollback()

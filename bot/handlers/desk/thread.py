@@ -108,6 +108,10 @@ def entries(card: AppealCard, lang: str, tz: ZoneInfo) -> list[str]:
             body = erased
         else:
             body = ""
+        if message.edited_at is not None and message.text is not None:
+            head += " · " + _("✏️ edited {when}").format(
+                when=fmt_datetime(message.edited_at, lang, tz)
+            )
         lines = [head, *([body] if body else []), *_file_lines(message.attachments)]
         blocks.append("\n".join(lines))
     return blocks

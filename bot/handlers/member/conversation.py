@@ -82,11 +82,23 @@ def error_text(code: str) -> str:
     return texts.get(code, outdated())
 
 
+def to_lawyer_label(appeal_id: int) -> tuple[str, InlineKeyboardMarkup]:
+    """What heads a member's message as the lawyer gets it, and its button (in the locale
+    in use: the lawyer's)."""
+    label = _("📨 Appeal No. {number}: the member writes:").format(number=appeal_id)
+    answer = kb.InlineKeyboard()
+    answer.button(
+        text=_("✍️ Write to the member"), callback_data=DeskCb(action="reply", value=appeal_id)
+    )
+    return label, answer.as_markup()
+
+
 async def pass_to_lawyer(
     appeal_id: int,
     text: str | None,
     attachments: list[dict[str, Any]],
     *,
+    source: tuple[int, int] | None = None,
     session: AsyncSession,
     member: MemberView,
     outbox: Outbox,
@@ -98,20 +110,15 @@ async def pass_to_lawyer(
     one transaction with the outbox's copy). Returns the stored message's id and what
     happened to the copy (None: no lawyer has the appeal; whoever takes it sees it)."""
     stored = await add_member_message(
-        session, member, appeal_id, text=text, attachments=attachments
+        session, member, appeal_id, text=text, attachments=attachments, source=source
     )
     lawyer = await holding_lawyer(session, appeal_id)
     rows = []
     if lawyer is not None:
         lang = await member_directory.language_of(session, lawyer.telegram_id)
         with i18n.use_locale(lang):
-            label = _("📨 Appeal No. {number}: the member writes:").format(number=appeal_id)
-            answer = kb.InlineKeyboard()
-            answer.button(
-                text=_("✍️ Write to the member"),
-                callback_data=DeskCb(action="reply", value=appeal_id),
-            )
-            methods = relay(lawyer.telegram_id, label, text, attachments, answer.as_markup())
+            label, markup = to_lawyer_label(appeal_id)
+            methods = relay(lawyer.telegram_id, label, text, attachments, markup)
         rows = send_later(
             session,
             outbox,
@@ -147,6 +154,7 @@ async def add_from_message(message: Message, appeal_id: int, *, undo: bool, **de
     attachment = attachment_of(message)
     attachments = [attachment] if attachment else []
     text = message.text or message.caption
+    source = (message.chat.id, message.message_id)
     notes: list[str] = []
     refused = too_big(message)
     if refused is not None:
@@ -158,14 +166,16 @@ async def add_from_message(message: Message, appeal_id: int, *, undo: bool, **de
     session: AsyncSession = deps["session"]
     try:
         try:
-            stored_id, delivery = await pass_to_lawyer(appeal_id, text, attachments, **deps)
+            stored_id, delivery = await pass_to_lawyer(
+                appeal_id, text, attachments, source=source, **deps
+            )
         except AppealError as exc:
             if exc.code != "too-many-files" or not text:
                 raise
             # The appeal has its files already: the words still go to it, without this one.
             await session.rollback()
             notes.append(error_text(exc.code))
-            stored_id, delivery = await pass_to_lawyer(appeal_id, text, [], **deps)
+            stored_id, delivery = await pass_to_lawyer(appeal_id, text, [], source=source, **deps)
     except AppealError as exc:
         await session.rollback()
         await message.answer(error_text(exc.code))

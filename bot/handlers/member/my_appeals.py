@@ -18,10 +18,11 @@ from bot.callbacks import MyCb
 from bot.filters import FILE, WORDS, Magic, MenuButton, Registered
 from bot.handlers.member.appeal import appeal_error_text
 from bot.handlers.member.conversation import add_from_message, deps_of
+from bot.handlers.shared.appeals import status_label
 from bot.handlers.shared.common import outdated
 from bot.handlers.shared.media import clip
 from bot.handlers.shared.states import AddToAppeal
-from bot.i18n import N_, fmt_date, fmt_datetime, fmt_number
+from bot.i18n import fmt_date, fmt_datetime, fmt_number
 from bot.services.appeals import (
     MAX_ATTACHMENTS,
     AppealError,
@@ -30,7 +31,7 @@ from bot.services.appeals import (
     visible_thread,
 )
 from bot.services.members import MemberView
-from bot.storage.models import OPEN_STATUSES, Appeal, AppealStatus, MessageSide
+from bot.storage.models import OPEN_STATUSES, Appeal, MessageSide
 from bot.topics import topic_title
 
 router = Router(name=__name__)
@@ -38,17 +39,6 @@ router.message.filter(Registered())
 router.callback_query.filter(Registered())
 
 PER_PAGE = 5
-STATUS_LABELS = {
-    AppealStatus.QUEUED: N_("🕓 in the queue"),
-    AppealStatus.CLAIMED: N_("👩‍⚖️ a lawyer is working on it"),
-    AppealStatus.ANSWERED: N_("💬 answered"),
-    AppealStatus.CLOSED: N_("✅ closed"),
-    AppealStatus.REOPENED: N_("🔁 reopened"),
-}
-
-
-def status_label(status: AppealStatus) -> str:
-    return _(STATUS_LABELS[status])
 
 
 async def list_view(

@@ -1,0 +1,131 @@
+"""An edited message in an appeal's conversation reaches the other side as an edit.
+
+A member or a lawyer corrects a message they sent in an appeal (Telegram's "Edit"): the
+stored text follows, the earlier one is kept in the message's history, and the copy the
+other side got is corrected — edited in place when Telegram allows it, otherwise sent
+again marked "edited" — through the outbox, like every message to another person. Edits
+of any other message (a search, a draft, a command) change nothing.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from aiogram import Bot, Router
+from aiogram.methods import EditMessageCaption, EditMessageText, TelegramMethod
+from aiogram.types import InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.handlers.desk.desk import to_member_label
+from bot.handlers.member.conversation import to_lawyer_label
+from bot.handlers.shared.common import too_long
+from bot.handlers.shared.media import CAPTION_LIMIT, TEXT_LIMIT, relay, utf16_len
+from bot.handlers.shared.relay import send_later
+from bot.outbox import Outbox
+from bot.outbox.texts import TO_MEMBER, TO_STAFF
+from bot.services import edits
+from bot.services.limits import MAX_TEXT
+from bot.services.members import MemberDirectory
+from bot.storage.models import Appeal, Member, MessageSide, OutboxMessage, OutboxStatus, utcnow
+from bot.storage.outbox import Writer
+
+router = Router(name=__name__)
+
+CARRIES_WORDS = ("sendMessage", "sendPhoto", "sendDocument")  # not a later edit of it
+
+
+@router.edited_message()
+async def on_edited(
+    message: Message,
+    session: AsyncSession,
+    outbox: Outbox,
+    i18n: I18n,
+    member_directory: MemberDirectory,
+    bot: Bot,
+) -> None:
+    stored = await edits.written_as(session, message.chat.id, message.message_id)
+    if stored is None:
+        return
+    text = message.text or message.caption
+    if text is not None and len(text) > MAX_TEXT:
+        await message.reply(too_long(len(text)))
+        return
+    if not edits.apply(stored, text, utcnow()):
+        return
+    appeal = await session.get_one(Appeal, stored.appeal_id)
+    copies = [c for c in await edits.copies_of(session, stored.id) if c.method in CARRIES_WORDS]
+    rows = []
+    if copies:
+        first = copies[0]
+        to_member = stored.side == MessageSide.LAWYER
+        if to_member:
+            language = (await session.get_one(Member, appeal.member_id)).language
+        else:
+            language = await member_directory.language_of(session, first.chat_id)
+        with i18n.use_locale(language):
+            label, markup = (to_member_label if to_member else to_lawyer_label)(appeal.id)
+            corrected = _("✏️ Corrected: {label}").format(label=label)
+            before = str((stored.edits[-1] or {}).get("text") or "")
+            methods = _correction(first, label, corrected, before, text or "", markup)
+        if methods:
+            rows = send_later(
+                session,
+                outbox,
+                methods,
+                purpose=TO_MEMBER if to_member else TO_STAFF,
+                appeal_id=appeal.id,
+                appeal_message_id=stored.id,
+                writer=Writer(message.chat.id, language),
+            )
+    await session.commit()
+    if rows:
+        await outbox.deliver(bot, rows)
+    await message.reply(
+        _("✏️ The correction is kept in appeal No. {number} and passed on.").format(number=appeal.id)
+    )
+
+
+def _correction(
+    first: OutboxMessage,
+    label: str,
+    corrected: str,
+    before: str,
+    text: str,
+    markup: InlineKeyboardMarkup,
+) -> list[TelegramMethod[Any]]:
+    """How the other side gets the new words: the copy they have, edited, when it was sent
+    with the words beside the label and the new words fit there too; otherwise (still on
+    its way, or the words went in pieces of their own) the new words follow, marked as
+    corrected (the outbox keeps a chat's messages in order)."""
+    if first.status in (OutboxStatus.BLOCKED, OutboxStatus.CANCELLED, OutboxStatus.FAILED):
+        return []  # they were never reached: nothing to correct
+    is_file = first.method != "sendMessage"
+    limit = CAPTION_LIMIT if is_file else TEXT_LIMIT
+
+    def fits(words: str) -> bool:
+        return utf16_len(label) + 2 + utf16_len(words) <= limit
+
+    if first.status == OutboxStatus.SENT and first.message_id and fits(before) and fits(text):
+        body = label + ("\n\n" + escape(text) if text else "")
+        if is_file:
+            return [
+                EditMessageCaption(
+                    chat_id=first.chat_id,
+                    message_id=first.message_id,
+                    caption=body,
+                    reply_markup=markup,
+                )
+            ]
+        if text:
+            return [
+                EditMessageText(
+                    chat_id=first.chat_id,
+                    message_id=first.message_id,
+                    text=body,
+                    reply_markup=markup,
+                )
+            ]
+    return relay(first.chat_id, corrected, text, [], markup)
