@@ -450,7 +450,7 @@ async def test_seed_one_is_pinned(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         "member": "1d092002471ad1d7",
         "staff": "026b65c939a4c5ae",
         "appeal": "85a84ef17fdc02a1",
-        "appeal_message": "f283e8e89eb6018d",
+        "appeal_message": "8fd7f2bf201fd0b2",
         "faq_event": "b0b97b558b656d40",
         "feedback": "714d8262d9da64a9",
     }

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
 )
+from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -274,7 +275,7 @@ class AppealMessage(Base):
     source_message_id: Mapped[int | None] = mapped_column(BigInteger)
     edited_at: Mapped[datetime | None]
     # Earlier texts, oldest first: [{"text": ..., "at": ISO time it was replaced}].
-    edits: Mapped[list[Any]] = mapped_column(default=list)
+    edits: Mapped[list[Any]] = mapped_column(default=list, server_default=sql_text("'[]'"))
 
     appeal: Mapped[Appeal] = relationship(back_populates="messages")
 

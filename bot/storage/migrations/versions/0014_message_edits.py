@@ -23,13 +23,12 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("source_message_id", sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column("edited_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(
+            # Bulk inserts (demo-data, the register import) leave it out: an empty history.
             sa.Column("edits", sa.JSON(), nullable=False, server_default=sa.text("'[]'"))
         )
         batch_op.create_index(
             "ix_appeal_message_source", ["source_chat_id", "source_message_id"], unique=False
         )
-    with op.batch_alter_table("appeal_message", schema=None) as batch_op:
-        batch_op.alter_column("edits", server_default=None)
 
 
 def downgrade() -> None:
