@@ -26,6 +26,7 @@ MEMBER_COMMANDS = (
 LAWYER_COMMANDS = (
     ("queue", N_("Appeals waiting in your regions")),
     ("mine", N_("Your open appeals")),
+    ("log", N_("Log a written or oral appeal")),
     ("mystats", N_("Your statistics")),
     ("stats", N_("Legal inspection report")),
 )

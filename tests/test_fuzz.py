@@ -85,6 +85,7 @@ COMMANDS = [
     "/mydata",
     "/queue",
     "/mine",
+    "/log",
     "/mystats",
     "/post",
     "/posts",
@@ -495,7 +496,7 @@ def actions() -> st.SearchStrategy[tuple[Any, ...]]:
 
 ROLE_COMMANDS = {
     "member": ["/start", "/help", "/lang", "/faq", "/ask", "/my", "/feedback", "/news", "/mydata"],
-    "lawyer": ["/queue", "/mine", "/mystats", "/stats", "/queue", "/mine"],
+    "lawyer": ["/queue", "/mine", "/mystats", "/stats", "/queue", "/mine", "/log"],
     "press": ["/post", "/posts", "/post"],
     "admin": ["/inbox", "/staff", "/invite", "/invites", "/stats", "/post", "/posts", "/approval"],
 }
@@ -548,6 +549,10 @@ SCRIPTS: dict[str, list[list[tuple[Any, ...]]]] = {
         [_cmd("/mine"), _tap(0), _tap(2), ("text", "Ішкі жазба")],
         [_cmd("/mine"), _tap(0), _tap(3)],  # back to the queue
         [_cmd("/mine"), _tap(0), _tap(4), _tap(-1)],  # hand over: regions
+        [_cmd("/log"), _tap(0), _tap(0), _tap(0)],  # written: at the day received
+        [_cmd("/log"), _tap(1), _tap(0), _tap(0), _tap(0), ("text", "Жалақы төленбеді.")],
+        # oral, typed day, every optional part skipped: saved (the head lawyer: elsewhere)
+        [_cmd("/log"), _tap(1), _tap(2), _tap(3), ("text", "01.02.2026"), *[_tap(0)] * 4],
     ],
     "press": [
         [_cmd("/post"), ("text", "Жаңалық: <b>семинар</b>"), ("text", "Новость: семинар")],

@@ -18,6 +18,7 @@ def get_routers() -> list[Router]:
         faq_editor,
         faq_versions,
         handover,
+        log,
         stats,
     )
     from bot.handlers.member import (
@@ -42,6 +43,7 @@ def get_routers() -> list[Router]:
         desk.router,
         handover.router,
         closing.router,
+        log.router,
         # The FAQ editors' screens, and what an editor types into a draft.
         faq_editor.router,
         faq_versions.router,
