@@ -1,4 +1,5 @@
-"""python -m bot [run | db upgrade | db backup FILE | faq … | stats | demo-data …]"""
+"""python -m bot [run | db upgrade | db backup FILE | faq … | stats | appeals import FILE |
+demo-data …]"""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from bot import compat
+from bot.appeals_cli import add_parser as add_appeals_parser
 from bot.config import Settings, ToolSettings
 from bot.faq.content import CONTENT_DIR
 
@@ -71,6 +73,7 @@ def main(argv: list[str] | None = None) -> int:
     stats.add_argument("--format", choices=["json", "csv", "xlsx"], default="json")
     stats.add_argument("--lang", choices=["kk", "ru"], default="ru", help="CSV row names")
     stats.add_argument("--out", type=Path, help="output file (default: standard output)")
+    add_appeals_parser(sub)
     demo = sub.add_parser(
         "demo-data", help="fill the database with synthetic members, appeals and outcomes"
     )
@@ -95,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         return db_backup(Path(args.file), args.force, into=into)
     if args.command == "db":
         return run_async(db_upgrade())
+    if args.command == "appeals":
+        from bot.appeals_cli import import_command
+
+        return run_async(import_command(args))
     # The commands above never import aiogram; the rest do. Before anything imports it: its
     # Telegram types are then built on first use.
     if args.command in (None, "run"):

@@ -68,9 +68,12 @@ def tell_members(
     *,
     not_before: datetime | None = None,
 ) -> list[OutboxMessage]:
-    """One message per appeal that went back to the queue, in its member's language."""
+    """One message per appeal that went back to the queue, in its member's language (none
+    for a person nobody can reach: an erased member, an appeal a lawyer logged)."""
     rows: list[OutboxMessage] = []
     for item in released:
+        if item.member_telegram_id <= 0:
+            continue
         with i18n.context(), i18n.use_locale(item.member_language):
             text = back_in_queue(item.appeal_id)
         rows += store.add(

@@ -155,6 +155,14 @@ class OutcomeCb(CallbackData, prefix="oc"):
     field: str = ""
 
 
+class LogCb(CallbackData, prefix="log"):
+    # /log, an appeal that came in writing or in person: ch (value: written|oral), org,
+    # wp (workplace type), topic, day (today|yesterday), skip (value: the question skipped:
+    # summary|name|contact), save (value: the draft's token), cancel
+    action: str
+    value: str = ""
+
+
 class RateCb(CallbackData, prefix="rate"):
     appeal: Num
     score: Num  # 1-5; 0: "not solved"

@@ -33,6 +33,7 @@ LAWYER_COMMANDS = (
     ("mine", N_("Your open appeals")),
     ("find", N_("Find appeals: number, member, words")),
     ("appeal", N_("Open an appeal by its number")),
+    ("log", N_("Log a written or oral appeal")),
     ("mystats", N_("Your statistics")),
     ("replies", N_("Saved replies: yours and shared")),
     ("stats", N_("Legal inspection report")),

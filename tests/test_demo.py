@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.__main__ import main
 from bot.demo import DemoRefused, DemoSummary, fill_demo
+from bot.demo.parameters import BOT_SHARE
 from bot.faq.content import Faq, Node
+from bot.services.logged import logged_person
 from bot.storage.migrate import upgrade
 from bot.storage.models import (
     Appeal,
@@ -92,14 +94,17 @@ async def test_small_run(kind: str, tmp_path: Path) -> None:
 
         # Counts: what the summary says is what is there.
         assert summary.members == 200 and summary.appeals == 2000
-        assert await count(engine, Member) == 200
+        # The members, and a person row for each written or oral appeal.
+        assert await count(engine, Member) == 200 + summary.logged
+        assert await count(engine, Member, logged_person()) == summary.logged
+        assert await count(engine, Appeal, Appeal.channel != "electronic") == summary.logged
         assert await count(engine, Member, Member.telegram_id >= 0) == 0
         assert await count(engine, Staff, Staff.role == StaffRole.LAWYER) == 46
         assert await count(engine, Staff, Staff.role == StaffRole.HEAD_LAWYER) == 1
         assert summary.staff_created == 47
-        assert await count(engine, AppealMessage) == summary.messages > 2000
-        assert await count(engine, FaqEvent) == summary.faq_events > 2000 * 10
-        assert await count(engine, Feedback) == summary.feedback == 40
+        assert await count(engine, AppealMessage) == summary.messages > 2000 * BOT_SHARE
+        assert await count(engine, FaqEvent) == summary.faq_events > 2000 * BOT_SHARE * 10
+        assert await count(engine, Feedback) == summary.feedback == 8
 
         async with engine.connect() as conn:
             members = list(await conn.execute(select(Member.__table__)))
@@ -116,14 +121,30 @@ async def test_small_run(kind: str, tmp_path: Path) -> None:
                     .group_by(FaqEvent.kind)
                 )
             ).all()
+        people = {m.id: m for m in members if m.member_org is None}
+        members = [m for m in members if m.member_org is not None]
+        assert len(members) == 200
         assert {m.consent_version for m in members} == {"1"}
-        assert {m.full_name for m in members} == {None}
+        assert {m.full_name for m in [*members, *people.values()]} == {None}
         assert 0.5 < share(members, lambda m: m.language == "kk") < 0.72
         assert set(Counter(m.member_org for m in members)) <= set(default_member_orgs().by_id)
+        for m in people.values():  # as /log makes them: nobody the bot can reach
+            assert m.telegram_id == -m.id and not m.active and m.consent_at is None
 
         rows = await appeals(engine)
         assert len(rows) == 2000 == summary.appeals
         assert summary.open_appeals == sum(1 for r in rows if r.status != AppealStatus.CLOSED)
+        logged = [r for r in rows if r.channel != "electronic"]
+        bot_rows = [r for r in rows if r.channel == "electronic"]
+        # One person row each; a lawyer from the start; nothing of the bot's own.
+        assert sorted(r.member_id for r in logged) == sorted(people)
+        for r in logged:
+            assert r.status in (AppealStatus.CLAIMED, AppealStatus.CLOSED)
+            assert r.claimed_by is not None and r.claimed_at == r.created_at
+            assert r.first_answer_at is None and r.last_lawyer_at is None
+            assert None is r.notified_at is r.sla_half_at is r.sla_breached_at
+            assert r.rating is None and r.reopened_at is None and not r.hide_from_employer
+            assert r.source == "direct" and r.faq_node is None
 
         # Every timestamp aware, in order, never in the future.
         for r in rows:
@@ -152,24 +173,28 @@ async def test_small_run(kind: str, tmp_path: Path) -> None:
             elif r.status == AppealStatus.REOPENED:
                 assert r.claimed_by is None and r.reopened_at is not None
             else:
-                assert None not in (r.claimed_by, r.claimed_at, r.first_answer_at, r.closed_at)
+                assert None not in (r.claimed_by, r.claimed_at, r.closed_at)
+                assert (r.first_answer_at is None) == (r.channel != "electronic")
             if r.status != AppealStatus.CLOSED:
                 assert r.closed_at is None and r.rating is None
                 assert not (r.outcome_consultation or r.outcome_inspection)
             if r.claimed_by is not None:
                 orgs = lawyer_orgs[r.claimed_by]
                 assert orgs in ([], [r.member_org])  # the head lawyer covers all
-        assert 0.005 < share(rows, lambda r: r.sla_breached_at is not None) < 0.06
+        assert 0.005 < share(bot_rows, lambda r: r.sla_breached_at is not None) < 0.08
 
         # What they are about and how they came.
         topics = Counter(r.topic for r in rows)
         assert topics.most_common(1)[0][0] == "pay"
         assert 0.25 < topics["pay"] / len(rows) < 0.35
-        assert 0.34 < share(rows, lambda r: r.source == "faq-miss") < 0.46
+        assert 0.32 < share(bot_rows, lambda r: r.source == "faq-miss") < 0.48
         assert all(r.faq_node for r in rows if r.source == "faq-miss")
         assert all(r.faq_node is None for r in rows if r.source == "direct")
-        assert 0.95 < share(rows, lambda r: r.channel == "electronic") < 0.99
-        assert 0.25 < share(rows, lambda r: r.hide_from_employer) < 0.35
+        # The assumed channel mix (parameters.CHANNEL_SHARES): 20 / 45 / 35 %.
+        assert 0.17 < share(rows, lambda r: r.channel == "electronic") < 0.23
+        assert 0.41 < share(rows, lambda r: r.channel == "written") < 0.49
+        assert 0.31 < share(rows, lambda r: r.channel == "oral") < 0.39
+        assert 0.22 < share(bot_rows, lambda r: r.hide_from_employer) < 0.38
         assert misses == [("led-to-appeal", sum(1 for r in rows if r.source == "faq-miss"))]
 
         # Outcomes, against the union's 2024 proportions.
@@ -198,7 +223,8 @@ async def test_small_run(kind: str, tmp_path: Path) -> None:
         # Ratings.
         assert {r.rating for r in rows} <= {None, 1, 2, 3, 4, 5}
         rated = [r for r in closed if r.rating is not None]
-        assert 0.58 < len(rated) / len(closed) < 0.72
+        closed_in_bot = [r for r in closed if r.channel == "electronic"]
+        assert 0.58 < len(rated) / len(closed_in_bot) < 0.72
         assert share(rated, lambda r: r.rating == 5) > 0.45
         assert all(r.rating is not None for r in rows if r.rating_comment)
 
@@ -206,8 +232,10 @@ async def test_small_run(kind: str, tmp_path: Path) -> None:
         by_appeal: dict[int, list[Any]] = defaultdict(list)
         for m in messages:
             by_appeal[m.appeal_id].append(m)
-        assert len(by_appeal) == len(rows)
-        for r in rows:
+        assert set(by_appeal) >= {r.id for r in bot_rows}
+        for r in logged:  # at most the lawyer's notes
+            assert {m.side for m in by_appeal.get(r.id, [])} <= {"note"}
+        for r in bot_rows:
             thread = by_appeal[r.id]
             assert thread[0].side == "member" and thread[0].sent_at == r.created_at
             assert [m.sent_at for m in thread] == sorted(m.sent_at for m in thread)
@@ -241,8 +269,14 @@ async def test_refuses_real_members_and_reuses_its_lawyers(kind: str, tmp_path: 
         await fresh(engine)
         first = await fill_demo(engine, members=20, appeals=50, conversations=False, now=NOW)
         assert first == DemoSummary(
-            members=20, appeals=50, open_appeals=first.open_appeals, staff_created=47, feedback=1
+            members=20,
+            appeals=50,
+            open_appeals=first.open_appeals,
+            logged=first.logged,
+            staff_created=47,
+            feedback=0,
         )
+        assert 0 < first.logged < 50
         async with engine.begin() as conn:
             await conn.execute(
                 insert(Member),
@@ -254,26 +288,36 @@ async def test_refuses_real_members_and_reuses_its_lawyers(kind: str, tmp_path: 
             )
         with pytest.raises(DemoRefused):
             await fill_demo(engine, members=20, appeals=50, now=NOW)
-        assert await count(engine, Member) == 21 and await count(engine, Appeal) == 50
+        assert await count(engine, Member) == 21 + first.logged
+        assert await count(engine, Appeal) == 50
         assert await count(engine, ReportTallyState) == 1
 
         again = await fill_demo(engine, members=20, appeals=50, force=True, seed=2, now=NOW)
         assert again.staff_created == 0 and await count(engine, Staff) == 47
         # Appeals written past the ORM: the tally is to be rebuilt by the next report.
         assert await count(engine, ReportTallyState) == 0
-        assert await count(engine, Member, Member.telegram_id < 0) == 40
+        people = first.logged + again.logged
+        assert await count(engine, Member, Member.telegram_id < 0) == 40 + people
+        assert await count(engine, Member, logged_person()) == people
         assert await count(engine, Appeal) == 100
         async with engine.connect() as conn:
-            ids = list(await conn.scalars(select(Member.telegram_id).order_by(Member.id)))
+            ids = list(
+                await conn.scalars(
+                    select(Member.telegram_id)
+                    .where(Member.member_org.is_not(None) | (Member.telegram_id > 0))
+                    .order_by(Member.id)
+                )
+            )
         assert ids[:20] == list(range(-1, -21, -1))
-        assert ids[20] == 4242 and ids[21:] == list(range(-21, -41, -1))
+        lowest = -(20 + first.logged)  # the first run's last person row
+        assert ids[20] == 4242 and ids[21:] == list(range(lowest - 1, lowest - 21, -1))
         # The application's own inserts still get fresh ids afterwards.
         async with engine.begin() as conn:
             await conn.execute(
                 insert(Member),
                 [{"telegram_id": 4243, "language": "kk", "created_at": NOW}],
             )
-        assert await count(engine, Member) == 42
+        assert await count(engine, Member) == 42 + people
 
 
 async def test_bad_sizes_are_refused(tmp_path: Path) -> None:
@@ -319,7 +363,13 @@ def test_command_line(
     capsys.readouterr()
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM appeal").fetchone() == (110,)
-        assert conn.execute("SELECT COUNT(*) FROM member").fetchone() == (41,)
+        logged = conn.execute("SELECT COUNT(*) FROM appeal WHERE channel != 'electronic'")
+        members = conn.execute("SELECT COUNT(*) FROM member WHERE member_org IS NOT NULL")
+        assert members.fetchone() == (40,)
+        people = conn.execute(
+            "SELECT COUNT(*) FROM member WHERE member_org IS NULL AND telegram_id < 0"
+        )
+        assert people.fetchone() == logged.fetchone()
 
 
 @pytest.mark.parametrize(
@@ -415,42 +465,47 @@ async def test_seed_one_is_pinned(tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         members=50,
         appeals=300,
         open_appeals=13,
+        logged=238,
         staff_created=47,
-        messages=791,
-        faq_events=4182,
-        feedback=6,
+        messages=183,
+        faq_events=840,
+        feedback=1,
     )
     first = rows[0]
-    assert (first.topic, first.status, first.member_org, first.language) == (
+    assert (first.topic, first.status, first.member_org, first.language, first.channel) == (
         "working-time",
         AppealStatus.CLOSED,
         "abai",
         "kk",
+        "written",
     )
     assert first.text == "Жүктемені келісімімсіз көбейтті."
     assert first.created_at == datetime(2024, 6, 18, 15, 12, 0, 197752, tzinfo=UTC)
+    assert first.member_id == 51  # the first person row, after the 50 members
+    through_bot = next(r for r in rows if r.channel == "electronic")
     assert first_message is not None
-    assert (first_message.side, first_message.text, first_message.sent_at) == (
+    assert (first_message.appeal_id, first_message.side, first_message.text) == (
+        through_bot.id,
         "member",
-        first.text,
-        first.created_at,
+        through_bot.text,
     )
+    assert first_message.sent_at == through_bot.created_at
     assert first_event is not None
     assert (first_event.node_id, first_event.kind, first_event.member_id) == (
-        "pay-rural",
+        "pay-late",
         "not-helped",
-        8,
+        4,
     )
     assert first_feedback is not None
     assert (first_feedback.kind, first_feedback.text) == (
         "suggestion",
-        "Демалыс туралы сұрақ-жауапты толықтырыңыз.",
+        "Добавьте в FAQ больше об отпусках.",
     )
     assert digest == {
-        "member": "1d092002471ad1d7",
+        "member": "5a9ac20dd3e36caf",
         "staff": "026b65c939a4c5ae",
-        "appeal": "85a84ef17fdc02a1",
-        "appeal_message": "8fd7f2bf201fd0b2",
-        "faq_event": "b0b97b558b656d40",
-        "feedback": "714d8262d9da64a9",
+        "appeal": "6bc9962b4724ae3b",
+        "appeal_message": "90c919dbd1be0083",
+        "faq_event": "89e1f46bd34fda83",
+        "feedback": "9a0564a52d5e6a8f",
     }

@@ -85,6 +85,7 @@ COMMANDS = [
     "/mydata",
     "/queue",
     "/mine",
+    "/log",
     "/mystats",
     "/replies",
     "/post",
@@ -501,7 +502,7 @@ def actions() -> st.SearchStrategy[tuple[Any, ...]]:
 
 ROLE_COMMANDS = {
     "member": ["/start", "/help", "/lang", "/faq", "/ask", "/my", "/feedback", "/news", "/mydata"],
-    "lawyer": ["/queue", "/mine", "/mystats", "/stats", "/replies", "/queue", "/mine"],
+    "lawyer": ["/queue", "/mine", "/mystats", "/stats", "/replies", "/queue", "/mine", "/log"],
     "press": ["/post", "/posts", "/post"],
     "admin": [
         "/inbox",
@@ -567,6 +568,10 @@ SCRIPTS: dict[str, list[list[tuple[Any, ...]]]] = {
         [_cmd("/replies"), _tap(-1), _tap(0), ("text", "Жалақы"), ("text", "Айына бір рет.")],
         [_cmd("/mine"), _tap(0), _tap(5), _tap(0), _tap(0)],  # a saved reply: its preview
         [_cmd("/mine"), _tap(0), _tap(6), _tap(0), _tap(0)],  # an FAQ answer
+        [_cmd("/log"), _tap(0), _tap(0), _tap(0)],  # written: at the day received
+        [_cmd("/log"), _tap(1), _tap(0), _tap(0), _tap(0), ("text", "Жалақы төленбеді.")],
+        # oral, typed day, every optional part skipped: saved (the head lawyer: elsewhere)
+        [_cmd("/log"), _tap(1), _tap(2), _tap(3), ("text", "01.02.2026"), *[_tap(0)] * 4],
     ],
     "press": [
         [_cmd("/post"), ("text", "Жаңалық: <b>семинар</b>"), ("text", "Новость: семинар")],

@@ -595,7 +595,13 @@ async def test_retention_removes_texts_after_the_period_and_keeps_the_report(
             )
             audit = await session.scalar(select(Audit).where(Audit.action == "retention-purge"))
             assert audit is not None
-            assert audit.details == {"appeals": 1, "idle_appeals": 0, "mailbox": 0, "months": 36}
+            assert audit.details == {
+                "appeals": 1,
+                "idle_appeals": 0,
+                "mailbox": 0,
+                "people": 0,
+                "months": 36,
+            }
             assert audit.staff_telegram_id == 0
         # A year later the other one goes too.
         assert await retention_job(ctx, now=now + timedelta(days=366)) == Purged(closed=1)
@@ -734,7 +740,13 @@ async def test_retention_reaches_appeals_never_closed_and_the_mailbox(
             ]
             audit = await session.scalar(select(Audit).where(Audit.action == "retention-purge"))
             assert audit is not None
-            assert audit.details == {"appeals": 0, "idle_appeals": 1, "mailbox": 1, "months": 36}
+            assert audit.details == {
+                "appeals": 0,
+                "idle_appeals": 1,
+                "mailbox": 1,
+                "people": 0,
+                "months": 36,
+            }
 
         # The admin sees the erased letter counted, without a text.
         sent = await person(ADMIN_ID).send("/inbox")

@@ -2,9 +2,10 @@
 
 - `retention_job`: appeal texts, message texts and file ids are removed
   APPEAL_TEXT_RETENTION_MONTHS after the appeal closed, or after the last activity of an
-  appeal never closed (it stays open, with a note for the lawyers); mailbox texts that
-  long after they were sent (bot/services/privacy.py); the anonymised questions behind
-  "did not help" after 35 days (bot/services/faq_misses.py).
+  appeal never closed (it stays open, with a note for the lawyers), and with them the name
+  and contact of the person of an appeal a lawyer logged; mailbox texts that long after
+  they were sent (bot/services/privacy.py); the anonymised questions behind "did not help"
+  after 35 days (bot/services/faq_misses.py).
 - `fsm_sweep_job`: conversations untouched for FSM_TTL_DAYS are deleted (bot/storage/fsm.py).
 
 Schedule both once a day (they are idempotent: a run finds nothing left to do until more
@@ -60,6 +61,7 @@ async def retention_job(ctx: Context, now: datetime | None = None) -> Purged:
                     appeals=purged.closed,
                     idle_appeals=purged.idle,
                     mailbox=purged.mailbox,
+                    people=purged.people,
                     months=months,
                 )
             await session.commit()
@@ -81,6 +83,8 @@ async def retention_job(ctx: Context, now: datetime | None = None) -> Purged:
         )
     if total.faq_questions:
         log.info("retention: %d questions behind FAQ answers deleted", total.faq_questions)
+    if total.people:
+        log.info("retention: names and contacts of %d logged appeals erased", total.people)
     return total
 
 

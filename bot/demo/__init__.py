@@ -12,6 +12,10 @@ tells them apart, refuses to mix demo data into a database with real members (un
 forced) and reuses its own lawyers on a second run. No personal data is invented: names
 and usernames of members stay empty, texts are short generic sentences (texts.yaml).
 
+Most appeals come in writing or in person (an assumed mix, `CHANNEL_SHARES`): those look
+as a lawyer's /log leaves them (bot/services/logged.py), each with a person row of its
+own; the FAQ activity and the mailbox are drawn per appeal that came through the bot.
+
 The parts: `parameters` (the shape of the union's activity), `days` (the two years, day
 by day), `members`, `staff`, `appeals` (arrivals, lifecycle, the desk's clock),
 `outcomes` (and ratings), `conversations`, `self_service` (FAQ events, the mailbox),

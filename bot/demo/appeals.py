@@ -17,6 +17,7 @@ import numpy as np
 
 from bot.demo.conversations import miss_events, thread_messages
 from bot.demo.generator import Generator
+from bot.demo.members import people_rows
 from bot.demo.outcomes import Outcomes, Ratings, draw_outcomes, draw_ratings
 from bot.demo.parameters import (
     ANSWER_MEDIAN,
@@ -52,6 +53,7 @@ QUEUED, CLAIMED, ANSWERED, CLOSED, REOPENED = range(5)
 
 @dataclass
 class AppealBatch:
+    people: list[dict[str, Any]]  # person rows of the written and oral appeals
     appeals: list[dict[str, Any]]
     messages: list[dict[str, Any]]
     events: list[dict[str, Any]]
@@ -73,6 +75,11 @@ class Arrivals:
     node: Objects  # that answer's id, or None
     text: Objects
     hide: Bools
+
+    @property
+    def logged(self) -> Bools:
+        """Came in writing or in person: logged by a lawyer, not sent through the bot."""
+        return self.channel != 0  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -112,14 +119,19 @@ def appeal_batch(
     came = draw_arrivals(gen, rng, counts, d0, d1)
     life = draw_lifecycle(gen, rng, came, holidays)
     outcomes = draw_outcomes(gen, rng, came.topic, life.is_closed)
-    ratings = draw_ratings(rng, life.is_closed, came.lang)
-    appeals = appeal_rows(gen, first_id, came, life, outcomes, ratings)
+    # Only members rate, in the bot: not the people of written and oral appeals.
+    ratings = draw_ratings(rng, life.is_closed & ~came.logged, came.lang)
+    person = np.full(len(came.t), -1, dtype=np.int64)
+    person[came.logged] = gen.next_person + np.arange(int(came.logged.sum()), dtype=np.int64)
+    gen.next_person += int(came.logged.sum())
+    people = people_rows(gen, person[came.logged], came.t[came.logged], came.lang[came.logged])
+    appeals = appeal_rows(gen, first_id, came, life, outcomes, ratings, person)
     still_open = int((~life.is_closed).sum())
     if talk is None:
-        return AppealBatch(appeals, [], [], still_open)
+        return AppealBatch(people, appeals, [], [], still_open)
     messages = thread_messages(gen, talk, first_id, came, life)
     events = miss_events(gen, talk, came)
-    return AppealBatch(appeals, messages, events, still_open)
+    return AppealBatch(people, appeals, messages, events, still_open)
 
 
 def draw_arrivals(
@@ -136,7 +148,7 @@ def draw_arrivals(
     cdf = gen.topic_cdf()[days.month[day] - 1]
     topic = np.minimum((rng.random(n)[:, None] >= cdf).sum(axis=1), len(gen.topics) - 1)
     channel = pick(rng, [s for _, s in CHANNEL_SHARES], n)
-    miss = (channel == 0) & (rng.random(n) < FAQ_MISS_SHARE / CHANNEL_SHARES[0][1])
+    miss = (channel == 0) & (rng.random(n) < FAQ_MISS_SHARE)
     node = np.full(n, None, dtype=object)
     u_node = rng.random(n)
     for ti, topic_id in enumerate(gen.topics):
@@ -151,7 +163,7 @@ def draw_arrivals(
     variant = rng.integers(0, 2, n)
     appeal_texts = demo_texts().appeals
     texts = np.array([[appeal_texts[tp][v] for v in range(2)] for tp in gen.topics], dtype=object)
-    hide = rng.random(n) < HIDE_SHARE
+    hide = (channel == 0) & (rng.random(n) < HIDE_SHARE)  # a member's choice in the bot
     return Arrivals(
         t=t,
         day=day,
@@ -192,16 +204,21 @@ def draw_lifecycle(
         pick(rng, [s for _, s in STALL_STATUSES], n)
     ]
     status = np.where(stalled, stall_status, status)
+    # A written or oral appeal is logged by the lawyer who received it: taken from the
+    # start, open until closed, never answered in the bot nor reopened by a member.
+    logged = came.logged
+    status = np.where(logged & (status != CLOSED), CLAIMED, status)
     # An open claim had a lawyer's action lately (an idle one goes back to the queue).
     recent = now - rng.random(n) * IDLE_GUARD
     claimed = np.where(status == CLAIMED, np.maximum(claimed, recent), claimed)
+    claimed = np.where(logged, t, claimed)
 
     has_claim = np.isin(status, (CLAIMED, ANSWERED, CLOSED))
-    has_answer = np.isin(status, (ANSWERED, CLOSED, REOPENED))
+    has_answer = np.isin(status, (ANSWERED, CLOSED, REOPENED)) & ~logged
     is_closed = status == CLOSED
 
     # Reopening: closed ones reopened once and closed again; open "reopened" ones.
-    reopen_closed = is_closed & (rng.random(n) < REOPEN_SHARE)
+    reopen_closed = is_closed & (rng.random(n) < REOPEN_SHARE) & ~logged
     u_reopen = rng.random(n)
     reopened_at = np.full(n, NO_TIME)
     reopened_at[reopen_closed] = (answered + (closed - answered) * (0.3 + 0.3 * u_reopen))[
@@ -211,7 +228,7 @@ def draw_lifecycle(
     reopened_at[is_reopened] = (answered + (now - answered) * (0.3 + 0.65 * u_reopen))[is_reopened]
 
     # The lawyer's last message: the first answer, a follow-up, or after a reopening.
-    follow_up = is_closed & ~reopen_closed & (rng.random(n) < FOLLOW_UP_SHARE)
+    follow_up = is_closed & ~reopen_closed & (rng.random(n) < FOLLOW_UP_SHARE) & ~logged
     u_last = rng.random(n)
     last = np.where(has_answer, answered, NO_TIME)
     last = np.where(follow_up, answered + (closed - answered) * (0.2 + 0.5 * u_last), last)
@@ -237,6 +254,10 @@ def draw_lifecycle(
         half_due < waited_until, np.minimum(half_due + jitter, waited_until), NO_TIME
     )
     breached_at = np.where(due < waited_until, np.minimum(due + jitter, waited_until), NO_TIME)
+    # The desk's clock leaves logged appeals alone: never in the queue, no first answer due.
+    notified = np.where(logged, NO_TIME, notified)
+    half_at = np.where(logged, NO_TIME, half_at)
+    breached_at = np.where(logged, NO_TIME, breached_at)
     return Lifecycle(
         now=now,
         status=status,
@@ -274,14 +295,16 @@ def appeal_rows(
     life: Lifecycle,
     out: Outcomes,
     rated: Ratings,
+    person: Ints,
 ) -> list[dict[str, Any]]:
+    """`person`: the person row of each written or oral appeal (-1 for the bot's)."""
     n = len(came.t)
     m = gen.members
     has_claim, has_answer, is_closed = life.has_claim, life.has_answer, life.is_closed
     return rows(
         {
             "id": (first_id + np.arange(n, dtype=np.int64)).tolist(),
-            "member_id": (m.first_id + came.member).tolist(),
+            "member_id": np.where(came.logged, person, m.first_id + came.member).tolist(),
             "member_org": np.array(gen.org_ids, dtype=object)[came.org].tolist(),
             "workplace_type": np.array(WORKPLACES, dtype=object)[m.workplace[came.member]].tolist(),
             "topic": np.array(gen.topics, dtype=object)[came.topic].tolist(),

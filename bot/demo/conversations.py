@@ -1,6 +1,6 @@
 """The demo appeals' threads (the member's text, the lawyer's answers, follow-ups,
-reopenings, notes) and the FAQ events of appeals that came from an answer that did not
-help."""
+reopenings, notes; a written or oral appeal has only its lawyer's notes) and the FAQ
+events of appeals that came from an answer that did not help."""
 
 from __future__ import annotations
 
@@ -40,7 +40,8 @@ def thread_messages(
     which = talk.integers(0, len(texts.answers), n)
     answers = np.array(texts.answers, dtype=object)[which, lang]
     follow = np.array(texts.follow_up, dtype=object)
-    add(every >= 0, "member", nobody, came.text, t)
+    # A written or oral appeal has no member's words in the bot: its text is the summary.
+    add(~came.logged, "member", nobody, came.text, t)
     add(life.has_answer, "lawyer", lawyer, answers, answered)
     extra_pair = life.has_answer & ~life.reopen_closed & (last > answered)
     add(extra_pair, "member", nobody, follow[0][lang], answered + (last - answered) * 0.5)

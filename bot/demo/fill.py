@@ -19,6 +19,7 @@ from bot.demo.generator import Generator, default_faq, faq_answers, org_weights
 from bot.demo.members import draw_members, member_rows
 from bot.demo.parameters import (
     BATCH,
+    BOT_SHARE,
     FEEDBACKS,
     HELPFULNESS,
     MAILBOX_SHARE,
@@ -58,6 +59,7 @@ class DemoSummary:
     members: int = 0
     appeals: int = 0
     open_appeals: int = 0
+    logged: int = 0  # written and oral appeals, each with a person row of its own
     staff_created: int = 0
     messages: int = 0
     faq_events: int = 0
@@ -66,7 +68,8 @@ class DemoSummary:
     def line(self, seconds: float) -> str:
         return (
             f"demo data: {self.members} members, {self.appeals} appeals "
-            f"({self.open_appeals} open), {self.staff_created} new staff, "
+            f"({self.open_appeals} open, {self.logged} written or oral), "
+            f"{self.staff_created} new staff, "
             f"{self.messages} messages, {self.faq_events} FAQ events, "
             f"{self.feedback} mailbox items in {seconds:.1f} s"
         )
@@ -133,7 +136,10 @@ async def fill_demo(
                     )
                 lowest = await conn.scalar(select(func.min(Member.telegram_id)))
                 tg_base = min(int(lowest or 0), 0)
-                gen.members.first_id = await reserve_ids(conn, "member", members) + 1
+                # The members, then a person row per written or oral appeal (at most one
+                # per appeal: the rest of the reserved ids stay unused).
+                gen.members.first_id = await reserve_ids(conn, "member", members + appeals) + 1
+                gen.next_person = gen.members.first_id + members
                 first_appeal = await reserve_ids(conn, "appeal", appeals) + 1
                 gen.lawyers = await ensure_lawyers(conn, gen, now - timedelta(days=SPAN_DAYS + 1))
                 summary.staff_created = gen.lawyers.created
@@ -179,9 +185,11 @@ def _all_rows(
         batch = appeal_batch(gen, rng, talk, counts, d0, d1, next_id, holidays)
         next_id += len(batch.appeals)
         summary.open_appeals += batch.open
+        summary.logged += len(batch.people)
         summary.messages += len(batch.messages)
         summary.faq_events += len(batch.events)
         yield [
+            (MEMBERS_TABLE, batch.people),
             (APPEALS_TABLE, batch.appeals),
             (MESSAGES_TABLE, batch.messages),
             (EVENTS_TABLE, batch.events),
@@ -200,7 +208,7 @@ def _all_rows(
         )
         popularity /= popularity.sum()
         helpfulness = ev_rng.beta(HELPFULNESS[0], HELPFULNESS[1], len(answers))
-        total = round(appeals * (VIEWED + SEARCH_SHOWN + FEEDBACKS))
+        total = round(appeals * BOT_SHARE * (VIEWED + SEARCH_SHOWN + FEEDBACKS))
         ev_counts = gen.days.counts(ev_rng, total)
         nodes = np.array(answers, dtype=object)
         for d0, d1, _n in day_batches(ev_counts, 2 * BATCH):
@@ -210,7 +218,7 @@ def _all_rows(
             summary.faq_events += len(rows)
             yield [(EVENTS_TABLE, rows)]
 
-    mailbox = round(appeals * MAILBOX_SHARE)
+    mailbox = round(appeals * BOT_SHARE * MAILBOX_SHARE)
     if mailbox and members:
         mail_rng = np.random.default_rng([seed, 6])
         mail_counts = gen.days.counts(mail_rng, mailbox)

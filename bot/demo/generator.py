@@ -43,6 +43,7 @@ class Generator:
     members: Members
     lawyers: Lawyers | None = None
     sqlite: bool = True
+    next_person: int = 1  # the id of the next written or oral appeal's person row
     topics: list[str] = field(default_factory=lambda: list(TOPICS))
 
     @property

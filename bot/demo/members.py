@@ -1,5 +1,6 @@
 """Demo members: when they joined, their organisation, workplace and language, and their
-rows. No personal data: names and usernames stay empty; Telegram ids are negative."""
+rows; and the person rows of written and oral appeals (bot/services/logged.py). No
+personal data: names and usernames stay empty; Telegram ids are negative."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import numpy as np
 from bot.demo.days import Days
 from bot.demo.generator import Generator, Members
 from bot.demo.parameters import BATCH, KK_SHARE, LAUNCH_SHARE, WORKPLACE_SHARES, WORKPLACES
-from bot.demo.values import Floats, pick, rows
+from bot.demo.values import Floats, Ints, pick, rows
 
 
 def draw_members(gen_rng: np.random.Generator, days: Days, count: int, weights: Floats) -> Members:
@@ -47,5 +48,27 @@ def member_rows(gen: Generator, i0: int, i1: int, tg_base: int) -> list[dict[str
             "news_opt_out": (rng.random(n) < 0.04).tolist(),
             "active": (rng.random(n) >= 0.02).tolist(),
             "created_at": created,
+        }
+    )
+
+
+def people_rows(gen: Generator, ids: Ints, came: Floats, lang: Ints) -> list[dict[str, Any]]:
+    """The person rows of written and oral appeals, as a lawyer's /log makes them: the
+    placeholder id, no organisation, no consent, inactive (never a member of the bot)."""
+    n = len(ids)
+    return rows(
+        {
+            "id": ids.tolist(),
+            "telegram_id": (-ids).tolist(),
+            "language": np.where(lang == 0, "kk", "ru").tolist(),
+            "member_org": [None] * n,
+            "workplace_type": [None] * n,
+            "full_name": [None] * n,
+            "username": [None] * n,
+            "consent_version": [None] * n,
+            "consent_at": [None] * n,
+            "news_opt_out": [True] * n,
+            "active": [False] * n,
+            "created_at": gen.stamps(came),
         }
     )

@@ -89,9 +89,15 @@ TOPIC_MONTHS = {
     "attestation": {3: 1.3, 4: 1.4, 5: 1.4},
     "dismissal": {6: 1.4, 7: 1.4, 8: 1.3},
 }
-FAQ_MISS_SHARE = 0.4
-CHANNEL_SHARES = (("electronic", 0.97), ("written", 0.02), ("oral", 0.01))
-HIDE_SHARE = 0.3
+# How appeals came. domain.md gives no split of the union's appeals by channel: the shares
+# here are an assumption for demonstrations only, not the union's figures. Electronic ones
+# come through the bot; written and oral ones (in person or by phone) are logged by a lawyer
+# (/log) and have what the bot gives them: a person row of their own, a lawyer from the
+# start, no conversation, no first answer in the bot, no rating, no desk's clock.
+CHANNEL_SHARES = (("electronic", 0.20), ("written", 0.45), ("oral", 0.35))
+BOT_SHARE = CHANNEL_SHARES[0][1]
+FAQ_MISS_SHARE = 0.4  # of the appeals through the bot
+HIDE_SHARE = 0.3  # of the appeals through the bot
 
 # --- How appeals are handled --------------------------------------------------------------
 
@@ -139,10 +145,10 @@ RATED = 0.65
 RATING_SHARES = (0.05, 0.05, 0.10, 0.25, 0.55)  # 1..5
 RATING_COMMENT = 0.08
 
-# --- FAQ self-service, per appeal ---------------------------------------------------------
+# --- FAQ self-service, per appeal through the bot ----------------------------------------
 
 VIEWED, FEEDBACKS, SEARCH_SHOWN = 8.0, 2.5, 3.0  # feedbacks: helped 2.0 + not-helped 0.5
 HELPFULNESS = (8.0, 2.0)  # beta distribution of an answer's "helped" share, mean 0.8
-MAILBOX_SHARE = 0.02
+MAILBOX_SHARE = 0.02  # mailbox letters per appeal through the bot
 MAILBOX_KINDS = (("suggestion", 0.45), ("complaint", 0.25), ("thanks", 0.3))
 ANONYMOUS = 0.3

@@ -19,6 +19,7 @@ def get_routers() -> list[Router]:
         faq_editor,
         faq_versions,
         handover,
+        log,
         replies,
         stats,
     )
@@ -50,6 +51,7 @@ def get_routers() -> list[Router]:
         replies.router,
         handover.router,
         closing.router,
+        log.router,
         # The FAQ editors' screens, and what an editor types into a draft.
         faq_editor.router,
         faq_versions.router,

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.services.limits import MAX_TEXT
 from bot.services.staff import StaffView, audit
 from bot.storage.models import (
+    ELECTRONIC,
     OPEN_STATUSES,
     Appeal,
     AppealMessage,
@@ -183,9 +184,13 @@ async def lawyer_writes(
     attachments: list[dict[str, object]],
     source: tuple[int, int] | None = None,
 ) -> tuple[Appeal, Member, AppealMessage]:
-    """Store the lawyer's message in the appeal's thread; only the lawyer who holds it.
-    `source`: the Telegram chat and message it was written as (its edits follow it)."""
+    """Store the lawyer's message in the appeal's thread; only the lawyer who holds it,
+    and only in an appeal sent through the bot ("logged": it came in writing or in person,
+    and nobody in it can be reached). `source`: the Telegram chat and message it was
+    written as (its edits follow it)."""
     appeal = await held_appeal(session, staff, appeal_id)
+    if appeal.channel != ELECTRONIC:
+        raise DeskError("logged")
     if text is not None and len(text) > MAX_TEXT:
         raise DeskError("too-long")
     if not (text or attachments):

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.desk import DeskError, held_appeal
-from bot.services.members import MemberView
 from bot.services.staff import StaffView, audit
 from bot.storage.models import Appeal, AppealStatus, Staff, utcnow
 from bot.topics import TOPICS
+
+if TYPE_CHECKING:  # the command line's register import reads Outcome without aiogram
+    from bot.services.members import MemberView
 
 REOPEN_WINDOW = timedelta(days=7)
 MAX_AMOUNT = 10**12  # tenge; anything bigger is a typing slip

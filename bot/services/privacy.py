@@ -509,6 +509,8 @@ class Purged:
     mailbox: int = 0  # mailbox letters sent more than the period ago
     # Anonymised questions behind "did not help" kept longer than their 35 days (deleted).
     faq_questions: int = 0
+    # People of logged or imported appeals past the period: their name and contact erased.
+    people: int = 0
 
     def __add__(self, other: Purged) -> Purged:
         return Purged(
@@ -516,11 +518,12 @@ class Purged:
             self.idle + other.idle,
             self.mailbox + other.mailbox,
             self.faq_questions + other.faq_questions,
+            self.people + other.people,
         )
 
     def most(self) -> int:
-        """The largest count of a batch of appeals and letters."""
-        return max(self.closed, self.idle, self.mailbox)
+        """The largest count of a batch of appeals, letters and people."""
+        return max(self.closed, self.idle, self.mailbox, self.people)
 
     def __bool__(self) -> bool:
         return self.most() > 0 or self.faq_questions > 0
@@ -565,7 +568,10 @@ async def purge_expired(
     - appeals never closed and idle since before it (created, reopened and last written
       to before it): the same, except the bot's own notes; they stay open for a lawyer to
       close, with `note` (an internal note) saying why the texts are gone;
-    - mailbox letters sent before it: their texts (the row stays: the report counts it).
+    - mailbox letters sent before it: their texts (the row stays: the report counts it);
+    - the name and contact of the person of an appeal a lawyer logged (or a register
+      brought in) that is past it as above: they cannot ask the bot to forget them, so
+      their details go with the appeal's texts (bot/services/logged.py).
 
     At most `limit` of each per call (the caller commits and calls again). Pure in
     `now`; the caller commits."""
@@ -613,5 +619,40 @@ async def purge_expired(
             .execution_options(synchronize_session=False)
         )
         done.mailbox = len(ids)
+    done.people = await _forget_logged_people(session, cutoff, limit)
     await session.flush()
     return done
+
+
+async def _forget_logged_people(session: AsyncSession, cutoff: datetime, limit: int | None) -> int:
+    from bot.services.logged import logged_person  # logged imports this module
+
+    past = exists(
+        select(Appeal.id).where(
+            Appeal.member_id == Member.id,
+            or_(
+                and_(Appeal.status == AppealStatus.CLOSED, Appeal.closed_at < cutoff),
+                and_(Appeal.status.in_(OPEN_STATUSES), _idle_since(cutoff)),
+            ),
+        )
+    )
+    ids = list(
+        await session.scalars(
+            select(Member.id)
+            .where(
+                logged_person(),
+                or_(Member.full_name.is_not(None), Member.username.is_not(None)),
+                past,
+            )
+            .order_by(Member.id)
+            .limit(limit)
+        )
+    )
+    if ids:
+        await session.execute(
+            update(Member)
+            .where(Member.id.in_(ids))
+            .values(full_name=None, username=None)
+            .execution_options(synchronize_session=False)
+        )
+    return len(ids)

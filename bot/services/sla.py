@@ -1,6 +1,7 @@
 """The desk's clock: new-appeal notices to a region's lawyers, SLA reminders, escalation,
-and idle claims going back to the queue. Pure functions of `now`: the scheduler calls them
-and tests drive them with any clock.
+and idle claims going back to the queue (the last three never for an appeal a lawyer
+logged: bot/services/logged.py). Pure functions of `now`: the scheduler calls them and
+tests drive them with any clock.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.calendar import WorkCalendar
-from bot.storage.models import Appeal, AppealStatus, Staff, StaffRole
+from bot.storage.models import ELECTRONIC, Appeal, AppealStatus, Staff, StaffRole
 
 UNANSWERED = (AppealStatus.QUEUED, AppealStatus.CLAIMED, AppealStatus.REOPENED)
 
@@ -72,7 +73,13 @@ async def desk_scan(
         for telegram_id in _region_lawyers(lawyers, member_org):
             notices.new_appeals[telegram_id].append(appeal_id)
 
-    waiting = [Appeal.first_answer_at.is_(None), Appeal.status.in_(UNANSWERED)]
+    # The first answer in the bot is promised to those who wrote in the bot: an appeal that
+    # came in writing or in person (logged by a lawyer) is answered outside it.
+    waiting = [
+        Appeal.first_answer_at.is_(None),
+        Appeal.status.in_(UNANSWERED),
+        Appeal.channel == ELECTRONIC,
+    ]
     half = calendar.subtract_working_days(now, settings.first_answer_days / 2)
     reminded = await session.execute(
         update(Appeal)
@@ -102,6 +109,8 @@ async def desk_scan(
     idle_since = calendar.subtract_working_days(now, settings.idle_claim_days)
     idle = [
         Appeal.status.in_((AppealStatus.CLAIMED, AppealStatus.ANSWERED)),
+        # A logged appeal's lawyer has nobody to write to in the bot: silence is not idleness.
+        Appeal.channel == ELECTRONIC,
         func.coalesce(Appeal.last_lawyer_at, Appeal.claimed_at) <= idle_since,
     ]
     holders = list(await session.execute(select(Appeal.id, Appeal.claimed_by).where(*idle)))

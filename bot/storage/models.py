@@ -89,6 +89,12 @@ class AppealSource(enum.StrEnum):
     DIRECT = "direct"
 
 
+# Appeal.channel: how an appeal came. Through the bot it is "electronic"; "written" and
+# "oral" ones are logged by a lawyer or imported from a paper register
+# (bot/services/logged.py).
+ELECTRONIC = "electronic"
+
+
 class MessageSide(enum.StrEnum):
     MEMBER = "member"
     LAWYER = "lawyer"
@@ -217,7 +223,7 @@ class Appeal(Base):
     hide_from_employer: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[AppealStatus] = mapped_column(_enum(AppealStatus), default=AppealStatus.QUEUED)
     source: Mapped[AppealSource] = mapped_column(_enum(AppealSource))
-    channel: Mapped[str] = mapped_column(String(16), default="electronic")
+    channel: Mapped[str] = mapped_column(String(16), default=ELECTRONIC)
     faq_node: Mapped[str | None] = mapped_column(String(40))
     language: Mapped[str] = mapped_column(String(8), default="kk")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

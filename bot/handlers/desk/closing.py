@@ -26,6 +26,7 @@ from bot.outbox import Outbox
 from bot.outbox.texts import TO_MEMBER
 from bot.services.desk import DeskError, held_appeal
 from bot.services.faq_candidates import propose
+from bot.services.logged import is_logged
 from bot.services.members import MemberView
 from bot.services.outcomes import MAX_AMOUNT, MAX_COUNT, Outcome, close_appeal
 from bot.services.staff import StaffView, audit
@@ -144,7 +145,7 @@ async def on_open(
     if not isinstance(query.message, Message):
         await query.answer()
         return
-    if appeal.first_answer_at is None and callback_data.action == "open":
+    if appeal.first_answer_at is None and callback_data.action == "open" and not is_logged(appeal):
         # Closing without a word to the member is rare and easy to tap by mistake.
         builder = kb.InlineKeyboard()
         builder.button(
@@ -335,6 +336,16 @@ async def on_close(
             else _("This appeal is not yours or is closed."),
             show_alert=True,
         )
+        return
+    if is_logged(appeal):  # it came in writing or in person: nobody to tell in the bot
+        await session.commit()
+        await state.set_state(None)
+        await state.update_data(closing=None, number_field=None, appeal_id=None)
+        if isinstance(query.message, Message):
+            await query.message.edit_text(
+                _("Appeal No. {number} is closed. Thank you!").format(number=appeal.id)
+            )
+        await query.answer()
         return
     person = await session.get_one(Member, appeal.member_id)
     with i18n.use_locale(person.language):

@@ -49,9 +49,10 @@ from bot.services.desk import (
     queue_page,
     release,
 )
+from bot.services.logged import is_logged
 from bot.services.members import MemberView
 from bot.services.staff import StaffView
-from bot.storage.models import AppealStatus, StaffRole, utcnow
+from bot.storage.models import Appeal, AppealStatus, StaffRole, utcnow
 from bot.topics import TOPICS, MemberOrgs, topic_title
 
 router = Router(name=__name__)
@@ -127,6 +128,15 @@ async def queue_view(
     return header, builder.as_markup()
 
 
+def cannot_write() -> str:
+    """Said when a lawyer would write in an appeal logged from a letter or a visit."""
+    return _(
+        "This appeal came in writing or in person: the bot cannot write to anyone in it. "
+        "Answer the person as they came to you, keep what you did in an internal note and "
+        "close the appeal with its outcome."
+    )
+
+
 def card_screen(
     card: AppealCard,
     staff: StaffView,
@@ -152,9 +162,11 @@ def card_markup(
         AppealStatus.CLAIMED,
         AppealStatus.ANSWERED,
     ):
-        builder.button(
-            text=_("✍️ Write to the member"), callback_data=DeskCb(action="reply", value=appeal.id)
-        )
+        if not is_logged(appeal):  # a logged appeal has nobody the bot can write to
+            builder.button(
+                text=_("✍️ Write to the member"),
+                callback_data=DeskCb(action="reply", value=appeal.id),
+            )
         builder.button(
             text=_("✅ Close with the outcome"),
             callback_data=OutcomeCb(action="open", appeal=appeal.id),
@@ -356,7 +368,8 @@ async def on_take(
     try:
         result = await claim(session, staff, callback_data.value)
         rows = []
-        if result.won:
+        # A logged appeal's person cannot be reached: nobody to tell.
+        if result.won and not is_logged(await session.get_one(Appeal, callback_data.value)):
             # The member's notice is stored with the claim itself: one commit, so a crash
             # cannot keep the claim and lose the notice.
             person = await member_of(session, callback_data.value)
@@ -445,6 +458,9 @@ async def on_reply(
         AppealStatus.ANSWERED,
     ):
         await query.answer(_("This appeal is not yours or is closed."), show_alert=True)
+        return
+    if is_logged(appeal):
+        await query.answer(cannot_write(), show_alert=True)
         return
     await state.set_state(LawyerReply.message)
     await state.update_data(appeal_id=appeal.id)
@@ -543,9 +559,14 @@ async def write_to_member(
         )
     except DeskError as exc:
         await session.rollback()
-        await message.answer(
-            too_long() if exc.code == "too-long" else _("This appeal is not yours or is closed.")
-        )
+        if exc.code == "logged":
+            await message.answer(cannot_write())
+        else:
+            await message.answer(
+                too_long()
+                if exc.code == "too-long"
+                else _("This appeal is not yours or is closed.")
+            )
         return False
     await message.answer(told_lawyer(delivery, appeal_id))
     return True

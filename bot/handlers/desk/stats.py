@@ -300,7 +300,18 @@ def summary_text(report: Report, lang: str, orgs: MemberOrgs, faq: Faq | None = 
         scope=scope,
         previous=_period_text(report.previous_period, lang),
     )
-    parts = [head, "", *(line(k) for k in SUMMARY_KEYS), "", _("<b>What the bot measures</b>")]
+
+    def channels() -> str:
+        """The report's line 2: how the appeals received came."""
+        keys = ("appeals_written", "appeals_oral", "appeals_electronic")
+        return _("of them written / oral / electronic: <b>{values}</b> ({previous})").format(
+            values=" / ".join(_value(cur[k], lang) for k in keys),
+            previous=" / ".join(_value(prev[k], lang) for k in keys),
+        )
+
+    lines = [line(k) for k in SUMMARY_KEYS]
+    lines.insert(SUMMARY_KEYS.index("appeals_received") + 1, channels())
+    parts = [head, "", *lines, "", _("<b>What the bot measures</b>")]
     parts += [line(k) for k in BOT_KEYS]
     failing = [f for f in report.current.faq_failing if faq is None or f["node"] in faq.nodes]
     if failing:

@@ -15,9 +15,10 @@ from aiogram.utils.i18n import gettext as _
 from babel.dates import format_timedelta
 
 from bot.handlers.shared.media import TEXT_LIMIT, clip, utf16_len
-from bot.i18n import fmt_datetime
+from bot.i18n import N_, fmt_date, fmt_datetime
 from bot.keyboards import WORKPLACE_LABELS
 from bot.services.desk import AppealCard
+from bot.services.logged import is_logged, is_logged_person
 from bot.storage.models import MessageSide, utcnow
 from bot.topics import MemberOrgs, topic_title
 
@@ -34,11 +35,49 @@ def age(created: datetime, lang: str) -> str:
     return format_timedelta(utcnow() - created, threshold=1.1, format="short", locale=lang)
 
 
-def header(card: AppealCard, orgs: MemberOrgs, lang: str) -> str:
+# How a logged or imported appeal came, as in "Came {channel}" (ru «Поступило письменно»).
+CHANNEL_LABELS = {
+    "written": N_("in writing"),
+    "oral": N_("in person"),
+    "electronic": N_("electronically"),
+}
+
+
+def channel_label(channel: str) -> str:
+    return _(CHANNEL_LABELS[channel]) if channel in CHANNEL_LABELS else channel
+
+
+def outside_the_bot(card: AppealCard) -> bool:
+    """Logged by a lawyer, or imported from a paper register (an e-mail of those years is
+    "electronic" too): its person row is nobody the bot knows."""
+    return is_logged(card.appeal) or is_logged_person(card.member)
+
+
+def _who(card: AppealCard, lang: str, tz: ZoneInfo) -> list[str]:
+    """Who wrote: the member, or for an appeal logged by a lawyer the person it came from
+    (name and contact as the lawyer typed them) and how it came."""
     appeal, member = card.appeal, card.member
     who = escape(member.full_name or _("(name not given)"))
-    if member.username:
-        who += " @" + escape(member.username)
+    if not outside_the_bot(card):
+        if member.username:
+            who += " @" + escape(member.username)
+        return [
+            _("Member: {who} · earlier appeals: {count}").format(
+                who=who, count=card.earlier_appeals
+            )
+        ]
+    return [
+        _("Person: {who} · contact: {contact}").format(
+            who=who, contact=escape(member.username or "—")
+        ),
+        _("📄 Came {channel}, received {day}: the bot cannot write to anyone in it.").format(
+            channel=channel_label(appeal.channel), day=fmt_date(appeal.created_at, lang, tz)
+        ),
+    ]
+
+
+def header(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> str:
+    appeal = card.appeal
     lines = [
         _("<b>Appeal No. {number}</b> · {topic}").format(
             number=appeal.id, topic=escape(topic_title(appeal.topic, lang))
@@ -47,7 +86,7 @@ def header(card: AppealCard, orgs: MemberOrgs, lang: str) -> str:
             org=escape(orgs.title(appeal.member_org, lang)),
             workplace=_(WORKPLACE_LABELS[appeal.workplace_type]) if appeal.workplace_type else "—",
         ),
-        _("Member: {who} · earlier appeals: {count}").format(who=who, count=card.earlier_appeals),
+        *_who(card, lang, tz),
         _("Waiting: {age} · files: {files}").format(
             age=age(appeal.created_at, lang), files=len(files_of(card))
         ),
@@ -84,11 +123,26 @@ def entries(card: AppealCard, lang: str, tz: ZoneInfo) -> list[str]:
         _("The text is erased: at the member's request, or after the storage period.")
     )
     appeal = card.appeal
-    first = [
-        "👤 <b>{}</b> · {}".format(_("Member"), fmt_datetime(appeal.created_at, lang, tz)),
-        f"«{escape(appeal.text)}»" if appeal.text is not None else erased,
-        *_file_lines(appeal.attachments),
-    ]
+    if outside_the_bot(card):
+        summary = (
+            f"«{escape(appeal.text)}»"
+            if appeal.text is not None
+            else "<i>{}</i>".format(
+                _("No summary of the question, or it was erased after the storage period.")
+            )
+        )
+        first = [
+            "📄 <b>{}</b> · {}".format(
+                _("Summary of the question"), fmt_datetime(appeal.created_at, lang, tz)
+            ),
+            summary,
+        ]
+    else:
+        first = [
+            "👤 <b>{}</b> · {}".format(_("Member"), fmt_datetime(appeal.created_at, lang, tz)),
+            f"«{escape(appeal.text)}»" if appeal.text is not None else erased,
+            *_file_lines(appeal.attachments),
+        ]
     blocks = ["\n".join(first)]
     for message in card.thread:
         when = fmt_datetime(message.sent_at, lang, tz)
@@ -120,7 +174,7 @@ def entries(card: AppealCard, lang: str, tz: ZoneInfo) -> list[str]:
 def pages(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> list[str]:
     """The card in pages, each within Telegram's limit: the header on every page, then as
     many whole entries as fit, the newest on the last page."""
-    head = header(card, orgs, lang)
+    head = header(card, orgs, lang, tz)
     budget = TEXT_LIMIT - shown_length(head) - MARGIN
     groups: list[list[str]] = [[]]
     used = 0

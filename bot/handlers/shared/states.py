@@ -36,6 +36,19 @@ class LawyerReply(StatesGroup):
     message = State()
 
 
+class LogAppeal(StatesGroup):
+    # /log: a written or oral appeal, one question per state (bot/handlers/desk/log.py).
+    channel = State()
+    org = State()
+    workplace = State()
+    topic = State()
+    received = State()
+    summary = State()
+    name = State()
+    contact = State()
+    confirm = State()
+
+
 class Closing(StatesGroup):
     outcome = State()
     number = State()
