@@ -310,3 +310,32 @@ async def test_release_in_topic_and_closing_closes_the_topic(
     assert [(r.chat_id, r.message_thread_id) for r in closes] == [(GROUP, thread)]
     async with ctx.session_factory() as session:
         assert (await session.get_one(Appeal, appeal_id)).status == AppealStatus.CLOSED
+
+
+async def test_hand_over_to_another_region_moves_the_topic(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession
+) -> None:
+    admin, lawyer, member = person(ADMIN_ID), person(600, first_name="Гүлнар"), person(650)
+    await make_lawyer(admin, lawyer)
+    await linked(admin, recording)
+    bot_may_manage_topics(recording, OTHER_GROUP)
+    await admin.in_chat(forum(OTHER_GROUP)).send("/linkgroup kostanay")
+    await onboard(member, org="karaganda")
+    await send_appeal(member, "pay", "Вопрос.")
+    appeal_id = await newest_appeal(ctx)
+    old = await topic_of(ctx, appeal_id)
+    in_topic = lawyer.in_topic(forum(), old)
+    await in_topic.tap("✋")
+    await in_topic.send("Ответ.")
+
+    sent = await lawyer.press(f"hand:org:{appeal_id}:0:kostanay")
+    closes = [r for r in sent if isinstance(r, CloseForumTopic)]
+    assert [(r.chat_id, r.message_thread_id) for r in closes] == [(GROUP, old)]
+    assert [r.chat_id for r in sent if isinstance(r, CreateForumTopic)] == [OTHER_GROUP]
+    new = await topic_of(ctx, appeal_id, OTHER_GROUP)
+
+    # The member's words now go to the new region's topic only.
+    await member.press(f"my:add:{appeal_id}")
+    sent = await member.send("Дополнение.")
+    assert not to(sent, GROUP)
+    assert [r.message_thread_id for r in to(sent, OTHER_GROUP)] == [new]

@@ -29,7 +29,7 @@ from bot.handlers.shared.relay import send_later
 from bot.logs import describe
 from bot.outbox import Outbox
 from bot.outbox.texts import TO_STAFF
-from bot.services.staff_groups import add_topic, groups_for
+from bot.services.staff_groups import HEAD_SCOPE, add_topic, groups_for
 from bot.storage.models import (
     Appeal,
     AppealStatus,
@@ -157,15 +157,22 @@ async def open_topics(
 
 
 async def topics_with_language(
-    session: AsyncSession, appeal_id: int
+    session: AsyncSession, appeal_id: int, *, covering: bool | None = True
 ) -> list[tuple[AppealTopic, str]]:
-    """The appeal's topics in groups still linked, with each group's language."""
-    rows = await session.execute(
+    """The appeal's topics in groups still linked, with each group's language. `covering`:
+    only in groups that serve the appeal's region now (True), only in those that no longer
+    do, after a hand-over to another region (False), or all (None)."""
+    serving = StaffGroup.scope.in_((Appeal.member_org, HEAD_SCOPE))
+    query = (
         select(AppealTopic, StaffGroup.language)
         .join(StaffGroup, StaffGroup.chat_id == AppealTopic.chat_id)
+        .join(Appeal, Appeal.id == AppealTopic.appeal_id)
         .where(AppealTopic.appeal_id == appeal_id)
         .order_by(AppealTopic.id)
     )
+    if covering is not None:
+        query = query.where(serving if covering else ~serving)
+    rows = await session.execute(query)
     return [(topic, str(language)) for topic, language in rows]
 
 
@@ -198,10 +205,12 @@ async def post_in_topics(
 
 
 async def close_topics(
-    appeal_id: int, *, session: AsyncSession, outbox: Outbox
+    appeal_id: int, *, session: AsyncSession, outbox: Outbox, covering: bool | None = None
 ) -> list[OutboxMessage]:
-    """Close the appeal's topics (added to the caller's session, sent after its commit)."""
-    topics = await topics_with_language(session, appeal_id)
+    """Close the appeal's topics (added to the caller's session, sent after its commit):
+    all of them when it is closed; after a hand-over to another region, those of the groups
+    that no longer serve it (`covering=False`)."""
+    topics = await topics_with_language(session, appeal_id, covering=covering)
     methods: list[TelegramMethod[Any]] = [
         CloseForumTopic(chat_id=topic.chat_id, message_thread_id=topic.thread_id)
         for topic, _language in topics
