@@ -339,3 +339,30 @@ async def test_hand_over_to_another_region_moves_the_topic(
     sent = await member.send("Дополнение.")
     assert not to(sent, GROUP)
     assert [r.message_thread_id for r in to(sent, OTHER_GROUP)] == [new]
+
+
+async def test_other_groups_are_left_as_before(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession
+) -> None:
+    admin, lawyer, member = person(ADMIN_ID), person(600), person(660)
+    await make_lawyer(admin, lawyer)
+    await onboard(member, org="karaganda")
+    # An admin setting a supergroup up: the bot stays, says nothing.
+    sent = await admin.in_chat(forum(OTHER_GROUP)).send("Настраиваю группу")
+    assert not [r for r in sent if isinstance(r, (LeaveChat, SendMessage))]
+    # Anyone else there before it is linked: the group is left, as any group.
+    sent = await member.in_chat(forum(OTHER_GROUP)).send("/start")
+    assert any(isinstance(r, LeaveChat) for r in sent)
+    # A plain group: left, even for an admin's /linkgroup.
+    sent = await admin.in_chat(Chat(id=-4000001, type="group", title="g")).send("/linkgroup head")
+    assert any(isinstance(r, LeaveChat) for r in sent)
+
+    # A linked group, then unlinked: the next update from it is met as any group's.
+    await linked(admin, recording)
+    sent = await lawyer.in_topic(forum(), None).send("Коллеги")
+    assert not [r for r in sent if isinstance(r, (LeaveChat, SendMessage))]
+    await admin.in_chat(forum()).send("/unlinkgroup")
+    sent = await lawyer.in_topic(forum(), None).send("Коллеги")
+    assert any(isinstance(r, LeaveChat) for r in sent)
+    async with ctx.session_factory() as session:
+        assert await session.scalar(select(StaffGroup)) is None
