@@ -13,6 +13,7 @@ from aiogram.methods import (
     CloseForumTopic,
     CreateForumTopic,
     LeaveChat,
+    ReopenForumTopic,
     SendMessage,
     TelegramMethod,
 )
@@ -32,7 +33,7 @@ from bot.storage.models import (
 from tests.conftest import ADMIN_ID, TOKEN
 from tests.driver import Person, buttons, texts
 from tests.recording import BOT_USER, RecordingSession
-from tests.test_desk_flow import make_lawyer
+from tests.test_desk_flow import invite, make_lawyer
 from tests.test_member_flow import onboard, send_appeal
 
 pytestmark = pytest.mark.asyncio
@@ -366,3 +367,59 @@ async def test_other_groups_are_left_as_before(
     assert any(isinstance(r, LeaveChat) for r in sent)
     async with ctx.session_factory() as session:
         assert await session.scalar(select(StaffGroup)) is None
+
+
+async def test_private_answers_show_in_the_topic_and_reopening_opens_it_again(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession
+) -> None:
+    admin, lawyer, member = person(ADMIN_ID), person(600, first_name="Гүлнар"), person(670)
+    await make_lawyer(admin, lawyer)
+    await linked(admin, recording)
+    await onboard(member, org="karaganda")
+    await send_appeal(member, "pay", "Вопрос.")
+    appeal_id = await newest_appeal(ctx)
+    thread = await topic_of(ctx, appeal_id)
+
+    # Taken and answered on the private desk: the topic shows the answer too.
+    await lawyer.press(f"desk:take:{appeal_id}:")
+    await lawyer.press(f"desk:reply:{appeal_id}:")
+    sent = await lawyer.send("Ответ из личного чата.")
+    assert to(sent, member.user.id)
+    posted = to(sent, GROUP)
+    assert [r.message_thread_id for r in posted] == [thread]
+    assert "Ответ из личного чата." in str(posted[0].text)
+    # Written in the topic: not posted there a second time.
+    sent = await lawyer.in_topic(forum(), thread).send("Ответ из темы.")
+    assert to(sent, member.user.id) and len(to(sent, GROUP)) == 1  # the confirmation only
+
+    await lawyer.press(f"oc:sure:{appeal_id}:")
+    await lawyer.press(f"oc:save:{appeal_id}:")
+    sent = await member.press(f"rate:{appeal_id}:0")
+    reopened = [r for r in sent if isinstance(r, ReopenForumTopic)]
+    assert [(r.chat_id, r.message_thread_id) for r in reopened] == [(GROUP, thread)]
+    line = to(sent, GROUP)
+    assert line and line[0].message_thread_id == thread and str(appeal_id) in str(line[0].text)
+
+
+async def test_the_head_lawyers_group_gets_every_region_and_serves_head_lawyers_only(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession
+) -> None:
+    admin, head, lawyer = person(ADMIN_ID), person(680, first_name="Сауле"), person(681)
+    member = person(682)
+    await make_lawyer(admin, lawyer, "kostanay")
+    code = await invite(admin, "head-lawyer")
+    await head.send(f"/join {code}")
+    await linked(admin, recording, "head")
+    await onboard(member, org="kostanay")
+    await send_appeal(member, "pay", "Вопрос из Костаная.")
+    appeal_id = await newest_appeal(ctx)
+    thread = await topic_of(ctx, appeal_id)
+
+    # A lawyer of the region is not served in the head lawyers' group.
+    sent = await lawyer.in_topic(forum(), thread).tap("✋")
+    assert not to(sent, member.user.id)
+    sent = await head.in_topic(forum(), thread).tap("✋")
+    assert to(sent, member.user.id)
+    sent = await head.in_topic(forum(), thread).send("Ответ главного юриста.")
+    people = [r.chat_id for r in sent if isinstance(r, SendMessage) and r.chat_id != GROUP]
+    assert people == [member.user.id]

@@ -39,6 +39,7 @@ from aiogram.methods import (
     EditMessageCaption,
     EditMessageReplyMarkup,
     EditMessageText,
+    ReopenForumTopic,
     SendDocument,
     SendMessage,
     SendPhoto,
@@ -69,6 +70,7 @@ METHODS: dict[str, type[TelegramMethod[Any]]] = {
         EditMessageCaption,
         EditMessageReplyMarkup,
         CloseForumTopic,
+        ReopenForumTopic,
     )
 }
 # Supergroups' ids (the staff groups') are below this; an erased member's placeholder,

@@ -15,7 +15,7 @@ from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import CloseForumTopic, SendMessage, TelegramMethod
+from aiogram.methods import CloseForumTopic, ReopenForumTopic, SendMessage, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -218,6 +218,36 @@ async def close_topics(
     if not methods:
         return []
     return send_later(session, outbox, methods, purpose=TO_STAFF, appeal_id=appeal_id)
+
+
+async def reopen_topics(
+    appeal_id: int, status: AppealStatus, *, session: AsyncSession, outbox: Outbox, i18n: I18n
+) -> list[OutboxMessage]:
+    """ "Not solved": the appeal's topics open again, with a line and the card's buttons
+    (added to the caller's session, sent after its commit)."""
+    rows: list[OutboxMessage] = []
+    for topic, language in await topics_with_language(session, appeal_id):
+        with i18n.use_locale(language):
+            text = _(
+                "🔁 Appeal No. {number} is reopened: the member says the problem is not solved."
+            ).format(number=appeal_id)
+            markup = topic_markup(appeal_id, status)
+        rows += send_later(
+            session,
+            outbox,
+            [
+                ReopenForumTopic(chat_id=topic.chat_id, message_thread_id=topic.thread_id),
+                SendMessage(
+                    chat_id=topic.chat_id,
+                    message_thread_id=topic.thread_id,
+                    text=text,
+                    reply_markup=markup,
+                ),
+            ],
+            purpose=TO_STAFF,
+            appeal_id=appeal_id,
+        )
+    return rows
 
 
 async def deliver_quietly(bot: Bot, outbox: Outbox, rows: list[OutboxMessage]) -> None:
