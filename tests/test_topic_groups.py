@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from aiogram import Bot
 from aiogram.methods import (
     AnswerCallbackQuery,
     CloseForumTopic,
@@ -20,6 +21,7 @@ from aiogram.methods import (
 from aiogram.types import Chat, ChatMemberAdministrator
 from sqlalchemy import select
 
+from bot.app import create_dispatcher
 from bot.context import Context
 from bot.storage.models import (
     Appeal,
@@ -423,3 +425,16 @@ async def test_the_head_lawyers_group_gets_every_region_and_serves_head_lawyers_
     sent = await head.in_topic(forum(), thread).send("Ответ главного юриста.")
     people = [r.chat_id for r in sent if isinstance(r, SendMessage) and r.chat_id != GROUP]
     assert people == [member.user.id]
+
+
+async def test_a_group_linked_in_another_process_is_not_left(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession, bot: Bot
+) -> None:
+    admin, lawyer = person(ADMIN_ID), person(600)
+    await make_lawyer(admin, lawyer)
+    other = create_dispatcher(ctx)  # a second process: its own memory of the links
+    admin_there = Person(other, bot, recording, ADMIN_ID).in_chat(forum())
+    await admin_there.send("Настраиваю группу")  # it has read the links: none yet
+    await linked(admin, recording)
+    sent = await Person(other, bot, recording, 600).in_topic(forum(), None).send("Коллеги")
+    assert not any(isinstance(r, LeaveChat) for r in sent)

@@ -87,6 +87,9 @@ class PrivateChatsOnly(BaseMiddleware):
                     return await handler(event, data)
                 if event.message is not None or event.my_chat_member is not None:
                     return UNHANDLED  # an admin setting the group up: the bot stays
+            if chat.id not in self._told and await self.groups.scope_of(chat.id, fresh=True):
+                # Linked a moment ago in another process: not left.
+                return await handler(event, data)
         self.ignored += 1
         bot: Bot = data["bot"]
         user: User | None = data.get("event_from_user")

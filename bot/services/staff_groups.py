@@ -152,9 +152,10 @@ class StaffGroups:
         self._scopes: dict[int, str] = {}
         self._told: OrderedDict[tuple[int, int, int], None] = OrderedDict()
 
-    async def scope_of(self, chat_id: int) -> str | None:
-        """The scope of a linked group; None for any other chat."""
-        if time.monotonic() - self._loaded_at > self.ttl:
+    async def scope_of(self, chat_id: int, *, fresh: bool = False) -> str | None:
+        """The scope of a linked group; None for any other chat. `fresh`: read the links
+        again first (before leaving a group another process may just have linked)."""
+        if fresh or time.monotonic() - self._loaded_at > self.ttl:
             began = time.monotonic()
             async with self.session_factory() as session:
                 rows = (await session.execute(select(StaffGroup.chat_id, StaffGroup.scope))).all()
