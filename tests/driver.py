@@ -109,6 +109,8 @@ class Person:
             edit_date=int(datetime.now(UTC).timestamp()),
             chat=self.chat,
             from_user=self.user,
+            message_thread_id=self.thread,
+            is_topic_message=True if self.thread else None,
             text=text,
         )
         return await self.feed(edited_message=message)

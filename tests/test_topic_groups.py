@@ -13,6 +13,7 @@ from aiogram.methods import (
     AnswerCallbackQuery,
     CloseForumTopic,
     CreateForumTopic,
+    EditMessageText,
     LeaveChat,
     ReopenForumTopic,
     SendMessage,
@@ -438,3 +439,29 @@ async def test_a_group_linked_in_another_process_is_not_left(
     await linked(admin, recording)
     sent = await Person(other, bot, recording, 600).in_topic(forum(), None).send("Коллеги")
     assert not any(isinstance(r, LeaveChat) for r in sent)
+
+
+async def test_the_holders_edit_in_a_topic_corrects_the_members_copy(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession
+) -> None:
+    admin, lawyer, member = person(ADMIN_ID), person(600, first_name="Гүлнар"), person(690)
+    await make_lawyer(admin, lawyer)
+    await linked(admin, recording)
+    await onboard(member, org="karaganda")
+    await send_appeal(member, "pay", "Вопрос.")
+    appeal_id = await newest_appeal(ctx)
+    in_topic = lawyer.in_topic(forum(), await topic_of(ctx, appeal_id))
+    await in_topic.tap("✋")
+    await in_topic.send("Ответ с опечаткой.")
+    sent = await in_topic.edit(in_topic.last_sent_id, "Ответ без опечатки.")
+    edited = [r for r in sent if isinstance(r, EditMessageText) and r.chat_id == member.user.id]
+    assert edited and "Ответ без опечатки." in str(edited[0].text)
+    async with ctx.session_factory() as session:
+        texts_now = list(
+            await session.scalars(
+                select(AppealMessage.text).where(
+                    AppealMessage.appeal_id == appeal_id, AppealMessage.side == MessageSide.LAWYER
+                )
+            )
+        )
+    assert texts_now == ["Ответ без опечатки."]

@@ -9,6 +9,7 @@ all routers, so nothing said in a group reaches a member's or a lawyer's private
   goes to nobody, and its writer is told once;
 - the card's buttons (take, back to the queue, the card in the private chat), checked
   against the person who tapped;
+- a served lawyer's edit of their answer in a topic corrects the member's copy;
 - anything else in a group, and anything from people the group does not serve, is
   ignored.
 """
@@ -33,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import ForumCb
 from bot.filters import FILE, WORDS, Magic
 from bot.handlers.desk.desk import answer_member, card_screen
+from bot.handlers.edits import on_edited
 from bot.handlers.shared.common import outdated, too_long
 from bot.handlers.shared.common import reader_language as _lang
 from bot.handlers.shared.forum import topic_markup
@@ -42,7 +44,7 @@ from bot.logs import describe
 from bot.outbox import Outbox
 from bot.outbox.texts import TO_MEMBER, TO_STAFF
 from bot.services.desk import DeskError, add_note, claim, member_of, open_card, release
-from bot.services.members import MemberView
+from bot.services.members import MemberDirectory, MemberView
 from bot.services.staff import StaffView
 from bot.services.staff_groups import (
     HEAD_SCOPE,
@@ -379,5 +381,27 @@ async def on_anything_else(message: Message) -> None:
 
 
 @router.edited_message()
-async def on_edit_in_group(message: Message) -> None:
-    """Edits in a group are not followed: the member's copy is not corrected."""
+async def on_edit_in_group(
+    message: Message,
+    session: AsyncSession,
+    staff: StaffView | None,
+    outbox: Outbox,
+    i18n: I18n,
+    member_directory: MemberDirectory,
+    bot: Bot,
+    staff_groups: StaffGroups,
+) -> None:
+    """A served lawyer's edit of their answer in a topic corrects the member's copy, as an
+    edit in the private chat does (bot/handlers/edits.py); any other edit in a group
+    changes nothing."""
+    scope = await staff_groups.scope_of(message.chat.id)
+    if scope is None or not serves(staff, scope):
+        return
+    await on_edited(
+        message,
+        session=session,
+        outbox=outbox,
+        i18n=i18n,
+        member_directory=member_directory,
+        bot=bot,
+    )
