@@ -465,3 +465,22 @@ async def test_the_holders_edit_in_a_topic_corrects_the_members_copy(
             )
         )
     assert texts_now == ["Ответ без опечатки."]
+
+
+async def test_what_stays_in_a_topic_is_in_the_groups_language(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession
+) -> None:
+    admin, member = person(ADMIN_ID, language_code="ru"), person(695)
+    lawyer = person(600, first_name="Гүлнар", language_code="kk")
+    await make_lawyer(admin, lawyer)
+    await linked(admin, recording)  # linked by an admin reading Russian
+    await onboard(member, lang="kk", org="karaganda")
+    await send_appeal(member, "pay", "Сұрақ.")
+    appeal_id = await newest_appeal(ctx)
+    in_topic = lawyer.in_topic(forum(), await topic_of(ctx, appeal_id))
+    assert "Взять" in " ".join(t for t, _ in buttons(in_topic.last_message()))
+    sent = await in_topic.tap("✋")
+    took = to(sent, GROUP)
+    assert took and "взял" in str(took[0].text)
+    labels = " ".join(t for t, _ in buttons(in_topic.message_with(f"№{appeal_id}")))
+    assert "Вернуть в очередь" in labels

@@ -55,7 +55,7 @@ from bot.services.staff_groups import (
     serves,
     unlink,
 )
-from bot.storage.models import Appeal, AppealStatus, StaffRole
+from bot.storage.models import Appeal, AppealStatus, StaffGroup, StaffRole
 from bot.topics import MemberOrgs
 
 log = logging.getLogger(__name__)
@@ -272,8 +272,17 @@ async def on_topic_button(
         await query.answer(outdated(), show_alert=True)
         return
     lang = _lang(member, i18n)
+    # What stays in the topic for everyone is in the group's language.
+    group_lang = (
+        await session.scalar(
+            select(StaffGroup.language).where(StaffGroup.chat_id == message.chat.id)
+        )
+        or lang
+    )
     if callback_data.action == "take":
-        await _take(query, message, appeal_id, session, staff, lang, i18n, bot, outbox)
+        await _take(
+            query, message, appeal_id, session, staff, (lang, group_lang), i18n, bot, outbox
+        )
     elif callback_data.action == "release":
         try:
             status = (await release(session, staff, appeal_id)).status
@@ -282,7 +291,9 @@ async def on_topic_button(
             await session.rollback()
             await query.answer(_("This appeal is not yours or is closed."), show_alert=True)
             return
-        await message.edit_reply_markup(reply_markup=topic_markup(appeal_id, status))
+        with i18n.use_locale(group_lang):
+            markup = topic_markup(appeal_id, status)
+        await message.edit_reply_markup(reply_markup=markup)
         await query.answer(
             _("Appeal No. {number} is back in the queue of its region.").format(number=appeal_id)
         )
@@ -313,11 +324,12 @@ async def _take(
     appeal_id: int,
     session: AsyncSession,
     staff: StaffView,
-    lang: str,
+    langs: tuple[str, str],
     i18n: I18n,
     bot: Bot,
     outbox: Outbox,
 ) -> None:
+    lang, group_lang = langs  # the tapper's, the group's
     """As the desk's take (bot/handlers/desk/desk.py on_take): one claim, the member's
     notice in its transaction."""
     try:
@@ -339,6 +351,10 @@ async def _take(
             )
             # The topic says who took it (its colleagues read it there).
             name = staff.full_name or str(staff.telegram_id)
+            with i18n.use_locale(group_lang):
+                took = _("✋ {name} took appeal No. {number}.").format(
+                    name=escape(name), number=appeal_id
+                )
             rows += send_later(
                 session,
                 outbox,
@@ -346,9 +362,7 @@ async def _take(
                     SendMessage(
                         chat_id=message.chat.id,
                         message_thread_id=message.message_thread_id,
-                        text=_("✋ {name} took appeal No. {number}.").format(
-                            name=escape(name), number=appeal_id
-                        ),
+                        text=took,
                     )
                 ],
                 purpose=TO_STAFF,
@@ -364,7 +378,9 @@ async def _take(
             _("Already taken by {name}.").format(name=result.holder or "—"), show_alert=True
         )
         return
-    await message.edit_reply_markup(reply_markup=topic_markup(appeal_id, AppealStatus.CLAIMED))
+    with i18n.use_locale(group_lang):
+        markup = topic_markup(appeal_id, AppealStatus.CLAIMED)
+    await message.edit_reply_markup(reply_markup=markup)
     await outbox.deliver(bot, rows)
     await query.answer(_("The appeal is yours."))
 
