@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
+from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
     AnswerCallbackQuery,
     CloseForumTopic,
@@ -484,3 +485,41 @@ async def test_what_stays_in_a_topic_is_in_the_groups_language(
     assert took and "взял" in str(took[0].text)
     labels = " ".join(t for t, _ in buttons(in_topic.message_with(f"№{appeal_id}")))
     assert "Вернуть в очередь" in labels
+
+
+async def test_linking_gives_open_appeals_their_topics_and_again_retries_refused_ones(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession
+) -> None:
+    admin, lawyer = person(ADMIN_ID), person(600, first_name="Гүлнар")
+    first, second = person(700), person(701)
+    await make_lawyer(admin, lawyer)
+    await onboard(first, org="karaganda")
+    await onboard(second, org="karaganda")
+    await send_appeal(first, "pay", "Открыто до привязки.")
+    waiting = await newest_appeal(ctx)
+    await send_appeal(second, "pay", "Закрыто до привязки.")
+    closed = await newest_appeal(ctx)
+    await lawyer.press(f"desk:take:{closed}:")
+    await lawyer.press(f"oc:sure:{closed}:")
+    await lawyer.press(f"oc:save:{closed}:")
+
+    await linked(admin, recording)
+    assert await topic_of(ctx, waiting)
+    async with ctx.session_factory() as session:
+        assert (
+            await session.scalar(select(AppealTopic).where(AppealTopic.appeal_id == closed))
+        ) is None
+
+    # Telegram refuses a topic: the appeal is on the desk; linking again opens it.
+    recording.failing[GROUP] = [
+        lambda method: TelegramBadRequest(method, "Bad Request: not enough rights")
+    ]
+    await send_appeal(first, "other", "Ещё вопрос.")
+    refused = await newest_appeal(ctx)
+    async with ctx.session_factory() as session:
+        assert (
+            await session.scalar(select(AppealTopic).where(AppealTopic.appeal_id == refused))
+        ) is None
+    sent = await admin.in_chat(forum()).send("/linkgroup karaganda")
+    assert [r.chat_id for r in sent if isinstance(r, CreateForumTopic)] == [GROUP]
+    assert await topic_of(ctx, refused)

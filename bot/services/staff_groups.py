@@ -19,7 +19,15 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.services.staff import StaffView, audit
-from bot.storage.models import HEAD_SCOPE, AppealTopic, StaffGroup, StaffRole, utcnow
+from bot.storage.models import (
+    HEAD_SCOPE,
+    OPEN_STATUSES,
+    Appeal,
+    AppealTopic,
+    StaffGroup,
+    StaffRole,
+    utcnow,
+)
 
 __all__ = [
     "HEAD_SCOPE",
@@ -27,6 +35,7 @@ __all__ = [
     "StaffGroups",
     "add_topic",
     "appeal_at",
+    "appeals_without_topic",
     "groups_for",
     "link",
     "serves",
@@ -133,6 +142,27 @@ async def appeal_at(session: AsyncSession, chat_id: int, thread_id: int | None) 
             AppealTopic.chat_id == chat_id, AppealTopic.thread_id == thread_id
         )
     )
+
+
+async def appeals_without_topic(
+    session: AsyncSession, scope: str, chat_id: int, limit: int
+) -> list[int]:
+    """Open appeals of the scope with no topic in this group (opened before it was linked,
+    or refused by Telegram), oldest first."""
+    query = (
+        select(Appeal.id)
+        .where(
+            Appeal.status.in_(OPEN_STATUSES),
+            ~select(AppealTopic.id)
+            .where(AppealTopic.appeal_id == Appeal.id, AppealTopic.chat_id == chat_id)
+            .exists(),
+        )
+        .order_by(Appeal.id)
+        .limit(limit)
+    )
+    if scope != HEAD_SCOPE:
+        query = query.where(Appeal.member_org == scope)
+    return list(await session.scalars(query))
 
 
 class StaffGroups:

@@ -37,7 +37,7 @@ from bot.handlers.desk.desk import answer_member, card_screen
 from bot.handlers.edits import on_edited
 from bot.handlers.shared.common import outdated, too_long
 from bot.handlers.shared.common import reader_language as _lang
-from bot.handlers.shared.forum import topic_markup
+from bot.handlers.shared.forum import open_topics, topic_markup
 from bot.handlers.shared.media import attachment_of
 from bot.handlers.shared.relay import Writer, send_later, told_lawyer
 from bot.logs import describe
@@ -51,6 +51,7 @@ from bot.services.staff_groups import (
     StaffGroupError,
     StaffGroups,
     appeal_at,
+    appeals_without_topic,
     link,
     serves,
     unlink,
@@ -66,6 +67,7 @@ router.edited_message.filter(Magic(F.chat.type == "supergroup"))
 router.callback_query.filter(Magic(F.message.chat.type == "supergroup"))
 
 NOTE_MARK = "!"
+CATCH_UP = 30  # open appeals given a topic when a group is linked (or linked again)
 
 
 def _is_admin(staff: StaffView | None) -> bool:
@@ -82,6 +84,7 @@ async def cmd_linkgroup(
     orgs: MemberOrgs,
     i18n: I18n,
     bot: Bot,
+    outbox: Outbox,
     staff_groups: StaffGroups,
 ) -> None:
     if not _is_admin(staff):
@@ -146,6 +149,12 @@ async def cmd_linkgroup(
             "Only the lawyers who cover it are served here."
         ).format(region=region)
     )
+    # The region's open appeals get their topics too (and those Telegram refused before:
+    # /linkgroup again opens what is missing), oldest first, a bounded number at a time.
+    waiting = await appeals_without_topic(session, scope, message.chat.id, CATCH_UP)
+    await session.rollback()
+    for appeal_id in waiting:
+        await open_topics(appeal_id, session=session, bot=bot, outbox=outbox, orgs=orgs, i18n=i18n)
 
 
 @router.message(Command("unlinkgroup"))
