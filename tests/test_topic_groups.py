@@ -21,7 +21,7 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.types import Chat, ChatMemberAdministrator
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.app import create_dispatcher
 from bot.context import Context
@@ -523,3 +523,33 @@ async def test_linking_gives_open_appeals_their_topics_and_again_retries_refused
     sent = await admin.in_chat(forum()).send("/linkgroup karaganda")
     assert [r.chat_id for r in sent if isinstance(r, CreateForumTopic)] == [GROUP]
     assert await topic_of(ctx, refused)
+
+
+async def test_a_stale_card_shows_the_appeal_as_it_is_after_a_tap(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession
+) -> None:
+    admin, lawyer, colleague = person(ADMIN_ID), person(600), person(601)
+    member = person(710)
+    await make_lawyer(admin, lawyer)
+    await make_lawyer(admin, colleague)
+    await linked(admin, recording)
+    await onboard(member, org="karaganda")
+    await send_appeal(member, "pay", "Вопрос.")
+    appeal_id = await newest_appeal(ctx)
+    thread = await topic_of(ctx, appeal_id)
+    await lawyer.in_topic(forum(), thread).tap("✋")
+    # Back in the queue behind the topic's back (as the desk's clock does it).
+    async with ctx.session_factory() as session:
+        await session.execute(
+            update(Appeal)
+            .where(Appeal.id == appeal_id)
+            .values(status=AppealStatus.QUEUED, claimed_by=None, claimed_at=None)
+        )
+        await session.commit()
+    in_topic = colleague.in_topic(forum(), thread)
+    await in_topic.tap("↩️")  # not theirs: refused, and the card is as the appeal is now
+    sent = await in_topic.tap("✋")
+    assert to(sent, member.user.id)
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, appeal_id)
+        assert appeal.status == AppealStatus.CLAIMED and appeal.claimed_by is not None

@@ -298,6 +298,7 @@ async def on_topic_button(
             await session.commit()
         except DeskError:
             await session.rollback()
+            await _refresh(message, session, appeal_id, group_lang, i18n)
             await query.answer(_("This appeal is not yours or is closed."), show_alert=True)
             return
         with i18n.use_locale(group_lang):
@@ -380,9 +381,11 @@ async def _take(
         await session.commit()
     except DeskError:
         await session.rollback()
+        await _refresh(message, session, appeal_id, group_lang, i18n)
         await query.answer(outdated(), show_alert=True)
         return
     if not result.won:
+        await _refresh(message, session, appeal_id, group_lang, i18n)
         await query.answer(
             _("Already taken by {name}.").format(name=result.holder or "—"), show_alert=True
         )
@@ -392,6 +395,23 @@ async def _take(
     await message.edit_reply_markup(reply_markup=markup)
     await outbox.deliver(bot, rows)
     await query.answer(_("The appeal is yours."))
+
+
+async def _refresh(
+    message: Message, session: AsyncSession, appeal_id: int, group_lang: str, i18n: I18n
+) -> None:
+    """The card's buttons as the appeal is now (it was taken on the desk, released by the
+    desk's clock or an access change, closed): the next tap finds the right one."""
+    status = await session.scalar(select(Appeal.status).where(Appeal.id == appeal_id))
+    await session.rollback()
+    if status is None:
+        return
+    with i18n.use_locale(group_lang):
+        markup = topic_markup(appeal_id, status)
+    try:
+        await message.edit_reply_markup(reply_markup=markup)
+    except TelegramAPIError as exc:  # too old to edit, or deleted in the group
+        log.info("topic card of appeal %s not refreshed: %s", appeal_id, describe(exc))
 
 
 @router.callback_query()
