@@ -206,6 +206,8 @@ async def test_forum_topics_and_the_bots_rights(api: FakeBotAPI, bot: Bot) -> No
 
     assert await bot.close_forum_topic(group, first.message_thread_id)
     assert api.store.topics[group][first.message_thread_id]["closed"]
+    assert await bot.reopen_forum_topic(group, first.message_thread_id)
+    assert not api.store.topics[group][first.message_thread_id]["closed"]
     with pytest.raises(TelegramBadRequest):
         await bot.close_forum_topic(group, 999_999)
     with pytest.raises(TelegramBadRequest):  # a chat without topics

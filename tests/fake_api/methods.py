@@ -96,6 +96,7 @@ class Methods:
             "getchatmember": self.get_chat_member,
             "createforumtopic": self.create_forum_topic,
             "closeforumtopic": self.close_forum_topic,
+            "reopenforumtopic": self.reopen_forum_topic,
             "getfile": self.get_file,
             "getmycommands": self.empty_list,
             "setmydescription": self.set_description("description", MAX_DESCRIPTION),
@@ -174,6 +175,16 @@ class Methods:
         if topic["closed"]:
             raise bad_request("TOPIC_NOT_MODIFIED")
         topic["closed"] = True
+        return True
+
+    async def reopen_forum_topic(self, params: JSONDict) -> bool:
+        chat_id = chat_id_of(params)
+        topic = self.store.topics.get(chat_id, {}).get(int(params.get("message_thread_id") or 0))
+        if topic is None:
+            raise bad_request("TOPIC_ID_INVALID")
+        if not topic["closed"]:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        topic["closed"] = False
         return True
 
     async def get_file(self, params: JSONDict) -> JSONDict:
