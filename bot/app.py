@@ -36,7 +36,9 @@ from bot.middlewares import (
 )
 from bot.scale.once import OnceMiddleware
 from bot.scale.sync import DirectorySync, SettledChanges
+from bot.services.staff_groups import StaffGroups
 from bot.storage.fsm import DatabaseStorage
+from bot.storage.models import StaffRole
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +95,15 @@ def create_dispatcher(
     dp.update.outer_middleware(in_flight)
     dp.shutdown.register(in_flight.wait)  # before aiogram closes the bot's session
     # Groups and channels are turned away before anything reads the database or Redis.
-    dp.update.outer_middleware(PrivateChatsOnly(ctx.i18n))
+    staff_groups = StaffGroups(ctx.session_factory)
+    dp["staff_groups"] = staff_groups
+
+    async def is_admin(telegram_id: int) -> bool:
+        async with ctx.session_factory() as session:
+            staff = await ctx.staff_directory.get(session, telegram_id)
+        return staff is not None and staff.role == StaffRole.ADMIN
+
+    dp.update.outer_middleware(PrivateChatsOnly(ctx.i18n, groups=staff_groups, is_admin=is_admin))
     if once is not None:
         dp.update.outer_middleware(once)  # a redelivered update goes no further
     dp.update.outer_middleware(CountingMiddleware())

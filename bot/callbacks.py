@@ -246,3 +246,10 @@ class PreviewCb(CallbackData, prefix="pv"):
     action: str
     appeal: Num
     token: str
+
+
+class ForumCb(CallbackData, prefix="fm"):
+    # A card's button in an appeal's topic of a staff group: take, release, card (the
+    # desk's card in the private chat of whoever tapped)
+    action: str
+    appeal: Num

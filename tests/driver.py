@@ -50,6 +50,14 @@ class Person:
         )
         self.chat = Chat(id=user_id, type="private")
         self.last_sent_id = 0  # the message_id of the last message this person sent
+        self.thread: int | None = None  # the forum topic this person writes in
+
+    def in_topic(self, chat: Chat, thread_id: int | None) -> Person:
+        """The same person writing in a forum supergroup: in a topic, or in its general
+        chat (None)."""
+        elsewhere = self.in_chat(chat)
+        elsewhere.thread = thread_id
+        return elsewhere
 
     def in_chat(self, chat: Chat) -> Person:
         """The same person writing somewhere else, e.g. in a group the bot is in."""
@@ -75,6 +83,8 @@ class Person:
             date=datetime.now(UTC),
             chat=self.chat,
             from_user=self.user,
+            message_thread_id=self.thread,
+            is_topic_message=True if self.thread else None,
             **kwargs,
         )
 
@@ -99,6 +109,8 @@ class Person:
             edit_date=int(datetime.now(UTC).timestamp()),
             chat=self.chat,
             from_user=self.user,
+            message_thread_id=self.thread,
+            is_topic_message=True if self.thread else None,
             text=text,
         )
         return await self.feed(edited_message=message)
@@ -165,7 +177,11 @@ class Person:
     # --- what the person sees ---------------------------------------------------------------
 
     def messages(self) -> list[Message]:
-        return list(self.session.screen.messages.get(self.chat.id, {}).values())
+        """The bot's messages in this chat (in a group: in this person's topic)."""
+        shown = list(self.session.screen.messages.get(self.chat.id, {}).values())
+        if self.chat.type == "private":
+            return shown
+        return [m for m in shown if m.message_thread_id == self.thread]
 
     def last_message(self) -> Message:
         return self.messages()[-1]

@@ -15,6 +15,9 @@ from aiogram.methods import SendPoll, TelegramMethod
 from aiogram.methods.base import TelegramType
 from aiogram.types import (
     Chat,
+    ChatMember,
+    ChatMemberMember,
+    ForumTopic,
     InlineKeyboardMarkup,
     Message,
     MessageId,
@@ -25,6 +28,9 @@ from aiogram.types import (
 from bot.compat.sends import Sent, SentPoll
 
 BOT_USER = User(id=1000, is_bot=True, first_name="Qorgau", username="qorgau_test_bot")
+# Supergroups' ids are below this (Telegram's -100… ids): their messages are shown as a
+# forum supergroup's, in their topic.
+SUPERGROUPS = -1_000_000_000_000
 
 
 @dataclass
@@ -48,6 +54,8 @@ class RecordingSession(BaseSession):
         self.blocked: set[int] = set()  # chats that answer 403, as after a member blocks the bot
         # Per chat, errors the next requests to it raise (made from the method), in order.
         self.failing: dict[int, list[Callable[[TelegramMethod[Any]], Exception]]] = {}
+        # getChatMember's answers by (chat, user); anyone else is a plain member.
+        self.chat_members: dict[tuple[int, int], ChatMember] = {}
 
     async def close(self) -> None:
         return None
@@ -84,6 +92,21 @@ class RecordingSession(BaseSession):
             shown = self._message(method, int(chat_id or 0))
             poll = SentPoll(id=f"poll-{shown.message_id}") if isinstance(method, SendPoll) else None
             return Sent(message_id=shown.message_id, poll=poll)  # type: ignore[return-value]
+        if method.__api_method__ == "createForumTopic":
+            return ForumTopic(  # type: ignore[return-value]
+                message_thread_id=next(self._ids),
+                name=str(getattr(method, "name", "")),
+                icon_color=0x6FB9F0,
+            )
+        if method.__api_method__ == "getChatMember":
+            user_id = int(getattr(method, "user_id", 0))
+            found = self.chat_members.get((int(chat_id or 0), user_id))
+            user = (
+                BOT_USER
+                if user_id == BOT_USER.id
+                else User(id=user_id, is_bot=False, first_name="Someone")
+            )
+            return found or ChatMemberMember(user=user)  # type: ignore[return-value]
         if returning is MessageId:
             return MessageId(message_id=next(self._ids))  # type: ignore[return-value]
         if returning is User:
@@ -112,10 +135,16 @@ class RecordingSession(BaseSession):
             new = old.model_copy(update=update)
             chat[message_id] = new
             return new
+        thread = getattr(method, "message_thread_id", None)
+        group = chat_id < SUPERGROUPS
         message = Message(
             message_id=next(self._ids),
             date=datetime.now(UTC),
-            chat=Chat(id=chat_id, type="private"),
+            chat=Chat(id=chat_id, type="supergroup", is_forum=True)
+            if group
+            else Chat(id=chat_id, type="private"),
+            message_thread_id=thread,
+            is_topic_message=True if group and thread else None,
             from_user=BOT_USER,
             text=getattr(method, "text", None),
             caption=getattr(method, "caption", None),

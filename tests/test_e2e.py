@@ -492,3 +492,71 @@ async def test_a_stop_waits_for_the_reply_a_handler_is_sending(tmp_path: Path) -
     assert "Traceback" not in stderr and code == 0, stderr[-3000:]
     assert replies and all(call.status == 200 for call in replies), replies
     assert "Добро пожаловать" in (replies[0].text or "")
+
+
+async def test_a_regions_staff_group_gets_a_topic_and_answers_from_it_reach_the_member(
+    running: tuple[FakeBotAPI, BotProcess],
+) -> None:
+    """Over HTTP, as Telegram would carry it: the link, the topic, the answer from it."""
+    api, bot = running
+    group = -1001000000099
+    api.store.forum(group, bot_rights={"can_manage_topics": True})
+    member, admin, lawyer = Phone(api, 7400, "ru"), Phone(api, 900, "kk"), Phone(api, 7401, "kk")
+    await admin.say("/start", reply_contains="")  # the admin's Telegram user is known
+    invite = await admin.say("/invite lawyer kostanay", reply_contains="/join")
+    code = re.sub(r"<[^>]+>", "", invite.text or "").split("/join ", 1)[1].split()[0]
+    await lawyer.say(f"/join {code}", reply_contains="")
+
+    mark = api.mark()
+    api.send_in_group(admin.user_id, group, "/linkgroup kostanay")
+    await api.wait_for("sendMessage", lambda c: str(c.chat_id) == str(group), 15, after=mark)
+
+    await member.say("/start", reply_contains="")
+    await member.tap("lang:ru")
+    await member.tap("org:kostanay")
+    await member.tap("wp:college")
+    await member.tap("consent:1", reply_contains="")
+    await member.say("/ask", reply_contains="")
+    await member.tap("topic:discipline", reply_contains="")
+    await member.say("Объявили выговор без объяснительной.", reply_contains="")
+    await member.tap("draft:files_done", reply_contains="")
+    mark = api.mark()
+    await member.tap("draft:send", reply_contains="№")
+    created = await api.wait_for("createForumTopic", lambda c: True, timeout=15, after=mark)
+    thread = int(created.result["message_thread_id"])
+    card = await api.wait_for(
+        "sendMessage",
+        lambda c: str(c.chat_id) == str(group) and "выговор" in (c.text or ""),
+        timeout=15,
+        after=mark,
+    )
+    assert int(card.params["message_thread_id"]) == thread
+    card_id = int(card.result["message_id"])
+    shown = api.store.find(group, card_id)
+    assert shown is not None
+    take = next(d for _, d in api.buttons(shown.message) if "take" in d)
+
+    mark = api.mark()
+    api.press_in_group(lawyer.user_id, group, card_id, take)
+    await member.expect("sendMessage", "№", after=mark)
+    mark = api.mark()
+    api.send_in_group(lawyer.user_id, group, "Напишите объяснительную.", thread_id=thread)
+    answer = await member.expect("sendMessage", "Напишите объяснительную.", after=mark)
+    assert "№" in (answer.text or "")
+    mark = api.mark()
+    api.send_in_group(lawyer.user_id, group, "!Позвонить в колледж", thread_id=thread)
+    await api.wait_for(  # the note's confirmation, in the topic
+        "sendMessage",
+        lambda c: (
+            str(c.chat_id) == str(group)
+            and c.params.get("message_thread_id") == thread
+            and "жазба" in (c.text or "")
+        ),
+        timeout=15,
+        after=mark,
+    )
+    with sqlite3.connect(bot.db) as db:
+        sides = [r[0] for r in db.execute("SELECT side FROM appeal_message ORDER BY id")]
+    assert sides == ["lawyer", "note"]
+    to_member = api.calls_for("sendMessage", member.user_id)
+    assert not [c for c in to_member if "колледж" in (c.text or "")]

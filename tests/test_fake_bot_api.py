@@ -182,3 +182,33 @@ async def test_wait_for(api: FakeBotAPI, bot: Bot) -> None:
     assert call.chat_id == USER
     with pytest.raises(AssertionError, match="sendMessage chat=777"):
         await api.wait_for("sendMessage", lambda c: c.text == "three", timeout=0.2)
+
+
+async def test_forum_topics_and_the_bots_rights(api: FakeBotAPI, bot: Bot) -> None:
+    group = -1001000000077
+    api.store.forum(group)
+    me = await bot.get_chat_member(group, bot.id)
+    assert me.status == "member"
+    with pytest.raises(TelegramBadRequest):  # not an administrator: no topics
+        await bot.create_forum_topic(group, "№1 · pay · karaganda")
+
+    api.store.forum(group, bot_rights={"can_manage_topics": True})
+    me = await bot.get_chat_member(group, bot.id)
+    assert me.status == "administrator" and getattr(me, "can_manage_topics", False)
+    first = await bot.create_forum_topic(group, "№1 · pay · karaganda")
+    second = await bot.create_forum_topic(group, "№2 · pay · karaganda")
+    assert first.message_thread_id != second.message_thread_id
+
+    sent = await bot.send_message(group, "card", message_thread_id=second.message_thread_id)
+    assert sent.message_thread_id == second.message_thread_id and sent.is_topic_message
+    shown = api.store.bot_messages(group)
+    assert shown[-1]["message_thread_id"] == second.message_thread_id
+
+    assert await bot.close_forum_topic(group, first.message_thread_id)
+    assert api.store.topics[group][first.message_thread_id]["closed"]
+    assert await bot.reopen_forum_topic(group, first.message_thread_id)
+    assert not api.store.topics[group][first.message_thread_id]["closed"]
+    with pytest.raises(TelegramBadRequest):
+        await bot.close_forum_topic(group, 999_999)
+    with pytest.raises(TelegramBadRequest):  # a chat without topics
+        await bot.create_forum_topic(-1001000000078, "x")

@@ -22,6 +22,7 @@ def get_routers() -> list[Router]:
         log,
         replies,
         stats,
+        topics,
     )
     from bot.handlers.member import (
         appeal,
@@ -37,6 +38,9 @@ def get_routers() -> list[Router]:
     )
 
     return [
+        # Every update from a staff supergroup (only linked ones, and an admin's /linkgroup,
+        # get this far), before anything else: nothing said there reaches a private flow.
+        topics.router,
         # Edited messages of an appeal's conversation (edited_message updates only).
         edits.router,
         # Staff routers first: a staff member need not be a registered member.

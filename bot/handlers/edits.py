@@ -25,6 +25,7 @@ from bot.handlers.shared.common import too_long
 from bot.handlers.shared.media import CAPTION_LIMIT, TEXT_LIMIT, relay, utf16_len
 from bot.handlers.shared.relay import send_later
 from bot.outbox import Outbox
+from bot.outbox.sender import SUPERGROUPS
 from bot.outbox.texts import TO_MEMBER, TO_STAFF
 from bot.services import edits
 from bot.services.limits import MAX_TEXT
@@ -56,7 +57,12 @@ async def on_edited(
     if not edits.apply(stored, text, utcnow()):
         return
     appeal = await session.get_one(Appeal, stored.appeal_id)
-    copies = [c for c in await edits.copies_of(session, stored.id) if c.method in CARRIES_WORDS]
+    copies = [
+        c
+        for c in await edits.copies_of(session, stored.id)
+        # The copies posted into a staff group's topic are not corrected.
+        if c.method in CARRIES_WORDS and c.chat_id > SUPERGROUPS
+    ]
     rows = []
     if copies:
         first = copies[0]

@@ -9,6 +9,12 @@ nothing). The first time a group is seen it gets one short line pointing to a pr
 
 Updates without a chat pass (survey answers: `poll_answer`), and so do private chats'
 (messages, buttons, `my_chat_member` when a member blocks the bot).
+
+The one exception is a staff supergroup an admin linked on purpose (`/linkgroup`,
+bot/handlers/desk/topics.py): its updates pass, and the group's router serves only the
+staff of its region. In a supergroup not linked yet, an admin's `/linkgroup` passes and
+the admin's other updates (adding the bot, setting the group up) are not handled but do
+not make the bot leave; anyone else's are met as in any group.
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.i18n import N_, guess_language
 from bot.logs import describe
+from bot.services.staff_groups import StaffGroups
 
 log = logging.getLogger(__name__)
 
@@ -39,8 +46,8 @@ GONE = frozenset({ChatMemberStatus.LEFT, ChatMemberStatus.KICKED})
 
 
 def admits(chat: Chat | None) -> bool:
-    """The one rule of where the bot works. (A staff group linked on purpose would be
-    admitted here, by its id.)"""
+    """The one rule of where the bot works (besides the staff groups linked on purpose,
+    which `PrivateChatsOnly` admits by their id)."""
     return chat is None or chat.type == ChatType.PRIVATE
 
 
@@ -51,8 +58,17 @@ class PrivateChatsOnly(BaseMiddleware):
     are forgotten first, and a chat that writes again moves to the newest end, so a busy
     group never gets a second line from this process."""
 
-    def __init__(self, i18n: I18n, remember: int = 10_000) -> None:
+    def __init__(
+        self,
+        i18n: I18n,
+        remember: int = 10_000,
+        *,
+        groups: StaffGroups | None = None,
+        is_admin: Callable[[int], Awaitable[bool]] | None = None,
+    ) -> None:
         self.i18n = i18n
+        self.groups = groups
+        self.is_admin = is_admin
         self.remember = remember
         self._told: OrderedDict[int, None] = OrderedDict()
         self.ignored = 0  # updates not handled (for tests)
@@ -62,6 +78,18 @@ class PrivateChatsOnly(BaseMiddleware):
         if admits(chat):
             return await handler(event, data)
         assert chat is not None and isinstance(event, Update)
+        if chat.type == ChatType.SUPERGROUP and self.groups is not None:
+            if await self.groups.scope_of(chat.id) is not None:
+                return await handler(event, data)
+            user_id = getattr(data.get("event_from_user"), "id", None)
+            if user_id is not None and self.is_admin is not None and await self.is_admin(user_id):
+                if _links(event):
+                    return await handler(event, data)
+                if event.message is not None or event.my_chat_member is not None:
+                    return UNHANDLED  # an admin setting the group up: the bot stays
+            if chat.id not in self._told and await self.groups.scope_of(chat.id, fresh=True):
+                # Linked a moment ago in another process: not left.
+                return await handler(event, data)
         self.ignored += 1
         bot: Bot = data["bot"]
         user: User | None = data.get("event_from_user")
@@ -103,6 +131,12 @@ class PrivateChatsOnly(BaseMiddleware):
             return ""
         with self.i18n.context(), self.i18n.use_locale(guess_language(user)):
             return _(HINT).format(username=username)
+
+
+def _links(event: Update) -> bool:
+    """`/linkgroup` (or `/linkgroup@bot`)."""
+    text = event.message.text if event.message is not None else None
+    return bool(text) and str(text).split(maxsplit=1)[0].split("@")[0] == "/linkgroup"
 
 
 async def _quietly(call: Awaitable[Any], chat: Chat) -> None:

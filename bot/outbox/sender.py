@@ -33,11 +33,13 @@ from aiogram.exceptions import (
     TelegramRetryAfter,
 )
 from aiogram.methods import (
+    CloseForumTopic,
     CopyMessage,
     DeleteMessage,
     EditMessageCaption,
     EditMessageReplyMarkup,
     EditMessageText,
+    ReopenForumTopic,
     SendDocument,
     SendMessage,
     SendPhoto,
@@ -67,8 +69,13 @@ METHODS: dict[str, type[TelegramMethod[Any]]] = {
         EditMessageText,
         EditMessageCaption,
         EditMessageReplyMarkup,
+        CloseForumTopic,
+        ReopenForumTopic,
     )
 }
+# Supergroups' ids (the staff groups') are below this; an erased member's placeholder,
+# minus a row's id, is between it and 0.
+SUPERGROUPS = -1_000_000_000_000
 # Telegram's 400 descriptions that mean "no such person to write to".
 GONE = ("chat not found", "user not found", "user is deactivated", "peer_id_invalid")
 # A message that is no longer there to delete or edit: nothing left to do.
@@ -274,7 +281,7 @@ class Outbox:
         return taken
 
     async def _try(self, bot: Bot, taken: Taken) -> _Outcome:
-        if taken.chat_id <= 0:  # an erased member's placeholder (Telegram's groups are < 0)
+        if SUPERGROUPS < taken.chat_id <= 0:  # an erased member's placeholder
             return _Outcome(OutboxStatus.BLOCKED, error="erased")
         started = time.monotonic()
         try:

@@ -674,3 +674,33 @@ class SavedReply(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("staff.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class StaffGroup(Base):
+    """A staff supergroup with topics, linked by an admin (`/linkgroup`): a forum topic per
+    appeal of its region (`scope` is the member organisation's id), or of every region for
+    the head lawyers' group (`scope` is `HEAD_SCOPE`). One group per scope."""
+
+    __tablename__ = "staff_group"
+
+    scope: Mapped[str] = mapped_column(String(40), primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    language: Mapped[str] = mapped_column(String(2))  # what the bot writes there in
+    linked_by: Mapped[int] = mapped_column(BigInteger)  # the admin's Telegram id
+    linked_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+HEAD_SCOPE = "*"
+
+
+class AppealTopic(Base):
+    """The forum topic an appeal has in a linked staff group."""
+
+    __tablename__ = "appeal_topic"
+    __table_args__ = (Index("ix_appeal_topic_place", "chat_id", "thread_id", unique=True),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    thread_id: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

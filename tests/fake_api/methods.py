@@ -40,6 +40,28 @@ CONTENT_KEYS = (
 )
 
 
+# An administrator's rights in getChatMember, all off unless a test gives them.
+ADMIN_RIGHTS: JSONDict = dict.fromkeys(
+    (
+        "can_be_edited",
+        "is_anonymous",
+        "can_manage_chat",
+        "can_delete_messages",
+        "can_manage_video_chats",
+        "can_restrict_members",
+        "can_promote_members",
+        "can_change_info",
+        "can_invite_users",
+        "can_post_stories",
+        "can_edit_stories",
+        "can_delete_stories",
+        "can_send_welcome_messages",
+        "can_manage_topics",
+    ),
+    False,
+)
+
+
 class Methods:
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -72,6 +94,9 @@ class Methods:
             "deletemessages": self.delete_messages,
             "getchat": self.get_chat,
             "getchatmember": self.get_chat_member,
+            "createforumtopic": self.create_forum_topic,
+            "closeforumtopic": self.close_forum_topic,
+            "reopenforumtopic": self.reopen_forum_topic,
             "getfile": self.get_file,
             "getmycommands": self.empty_list,
             "setmydescription": self.set_description("description", MAX_DESCRIPTION),
@@ -113,7 +138,54 @@ class Methods:
 
     async def get_chat_member(self, params: JSONDict) -> JSONDict:
         user_id = int(params.get("user_id") or 0)
+        chat_id = chat_id_of(params)
+        if user_id in (self.store.bot_user["id"], int(params.get("bot_id") or 0)):
+            rights = self.store.bot_rights.get(chat_id)
+            if rights is not None:
+                return {
+                    **ADMIN_RIGHTS,
+                    **rights,
+                    "status": "administrator",
+                    "user": dict(self.store.bot_user),
+                }
+            return {"status": "member", "user": dict(self.store.bot_user)}
         return {"status": "member", "user": self.store.user(user_id)}
+
+    # --- forum topics ----------------------------------------------------------------------
+
+    async def create_forum_topic(self, params: JSONDict) -> JSONDict:
+        chat_id = chat_id_of(params)
+        if not self.store.chat(chat_id).get("is_forum"):
+            raise bad_request("the chat is not a forum")
+        if not self.store.bot_rights.get(chat_id, {}).get("can_manage_topics"):
+            raise bad_request("not enough rights to create a topic")
+        name = str(params.get("name") or "")
+        if not 1 <= len(name) <= 128:
+            raise bad_request("TOPIC_NAME_INVALID")
+        # Telegram numbers a topic by the service message that opens it.
+        thread = self.store.new_message_id(chat_id)
+        self.store.topics.setdefault(chat_id, {})[thread] = {"name": name, "closed": False}
+        return {"message_thread_id": thread, "name": name, "icon_color": 0x6FB9F0}
+
+    async def close_forum_topic(self, params: JSONDict) -> bool:
+        chat_id = chat_id_of(params)
+        topic = self.store.topics.get(chat_id, {}).get(int(params.get("message_thread_id") or 0))
+        if topic is None:
+            raise bad_request("TOPIC_ID_INVALID")
+        if topic["closed"]:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        topic["closed"] = True
+        return True
+
+    async def reopen_forum_topic(self, params: JSONDict) -> bool:
+        chat_id = chat_id_of(params)
+        topic = self.store.topics.get(chat_id, {}).get(int(params.get("message_thread_id") or 0))
+        if topic is None:
+            raise bad_request("TOPIC_ID_INVALID")
+        if not topic["closed"]:
+            raise bad_request("TOPIC_NOT_MODIFIED")
+        topic["closed"] = False
+        return True
 
     async def get_file(self, params: JSONDict) -> JSONDict:
         file_id = str(params.get("file_id") or "")

@@ -318,6 +318,9 @@ class FakeBotAPI(UserActions):
         method = request.match_info["method"]
         key = method.lower()
         params = await read_params(request)
+        if key == "getchatmember":
+            # The bot's own id is its token's first part, whatever getMe says.
+            params["bot_id"] = request.match_info["token"].split(":", 1)[0]
         if key == "getupdates":
             self.polls.append(arrived)
             self._wake_waiters()

@@ -51,6 +51,10 @@ class Store:
         # The bot's description and short description by language_code ("": without one).
         self.descriptions: dict[str, str] = {}
         self.short_descriptions: dict[str, str] = {}
+        # Forum supergroups' topics: chat -> message_thread_id -> {"name", "closed"}.
+        self.topics: dict[int, dict[int, JSONDict]] = {}
+        # The bot's rights as an administrator, per chat (getChatMember for the bot).
+        self.bot_rights: dict[int, JSONDict] = {}
 
     # --- chats and people ----------------------------------------------------------------
 
@@ -60,6 +64,20 @@ class Store:
         if chat_id < 0:
             return {"id": chat_id, "type": "supergroup", "title": "Group"}
         return {"id": chat_id, "type": "private", "first_name": "Member"}
+
+    def forum(
+        self, chat_id: int, title: str = "Lawyers", *, bot_rights: JSONDict | None = None
+    ) -> None:
+        """A supergroup with topics; `bot_rights`: the bot is an administrator there with
+        these rights (e.g. {"can_manage_topics": True}), otherwise a plain member."""
+        self.chats[chat_id] = {
+            "id": chat_id,
+            "type": "supergroup",
+            "title": title,
+            "is_forum": True,
+        }
+        if bot_rights is not None:
+            self.bot_rights[chat_id] = dict(bot_rights)
 
     def remember_user(
         self, user_id: int, first_name: str, language_code: str | None, username: str | None
@@ -112,6 +130,12 @@ class Store:
             **(extra or {}),
             **content,
         }
+        thread = params.get("message_thread_id")
+        if thread is not None:
+            # A message in a topic keeps its thread, as Telegram's does.
+            message["message_thread_id"] = int(thread)
+            if self.chat(chat_id).get("is_forum"):
+                message["is_topic_message"] = True
         if inline(markup) is not None:
             message["reply_markup"] = markup
         self.add(
@@ -229,5 +253,6 @@ def view(stored: StoredMessage) -> JSONDict:
         "method": stored.method,
         "edited": "edit_date" in message,
         "deleted": stored.deleted,
+        "message_thread_id": message.get("message_thread_id"),  # in a forum topic
         "message": copy.deepcopy(message),
     }

@@ -188,6 +188,32 @@ class UserActions:
         )
         return self.push_update({"callback_query": callback})
 
+    def send_in_group(
+        self, user_id: int, chat_id: int, text: str, *, thread_id: int | None = None
+    ) -> int:
+        """A message a person writes in a group (see `Store.forum`): in a topic, or in its
+        general chat (`thread_id` None)."""
+        user = self.store.user(user_id)
+        content = typed(text)
+        if thread_id is not None:
+            content = {**content, "message_thread_id": thread_id, "is_topic_message": True}
+        sent = message(self.store.new_message_id(chat_id), self.store.chat(chat_id), user, content)
+        return self.push_update({"message": sent})
+
+    def press_in_group(self, user_id: int, chat_id: int, message_id: int, data: str) -> int:
+        """Press an inline button of the bot's message in a group."""
+        stored = self.store.find(chat_id, message_id)
+        if stored is None:
+            raise KeyError(f"no message {message_id} in chat {chat_id}")
+        callback = button_press(
+            str(10**12 + next(self.store.ids)),
+            self.store.user(user_id),
+            copy.deepcopy(stored.message),
+            data,
+            str(abs(hash(("chat", chat_id))) % 10**18),
+        )
+        return self.push_update({"callback_query": callback})
+
     def _push_user_message(self, user: JSONDict, content: JSONDict) -> int:
         chat_id = int(user["id"])
         sent = message(self.store.new_message_id(chat_id), self.store.chat(chat_id), user, content)

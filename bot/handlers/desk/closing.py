@@ -19,6 +19,7 @@ from bot.callbacks import DeskCb, OutcomeCb, RateCb
 from bot.filters import WORDS, HasRole
 from bot.handlers.desk.desk import end_writing
 from bot.handlers.shared.common import outdated, reader_language
+from bot.handlers.shared.forum import close_topics, deliver_quietly
 from bot.handlers.shared.relay import Writer, not_reached, send_later, unreachable
 from bot.handlers.shared.states import Closing
 from bot.i18n import N_, fmt_number
@@ -370,10 +371,12 @@ async def on_close(
         appeal_id=appeal.id,
         writer=Writer(staff.telegram_id, _lang(member)),
     )
+    closed_topics = await close_topics(appeal.id, session=session, outbox=outbox)
     await session.commit()
     await state.set_state(None)
     await state.update_data(closing=None, number_field=None, appeal_id=None)
     delivery = await outbox.deliver(bot, rows)
+    await deliver_quietly(bot, outbox, closed_topics)
     if isinstance(query.message, Message):
         done_text = _("Appeal No. {number} is closed. Thank you!").format(number=appeal.id)
         if not_reached(delivery):

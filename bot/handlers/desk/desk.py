@@ -24,6 +24,7 @@ from bot.filters import FILE, WORDS, HasRole, Magic, MenuButton, RepliesToAppeal
 from bot.handlers.desk.thread import age, files_of, pages
 from bot.handlers.shared.common import outdated, too_long
 from bot.handlers.shared.common import reader_language as _lang
+from bot.handlers.shared.forum import deliver_quietly, post_in_topics
 from bot.handlers.shared.media import attachment_of, relay
 from bot.handlers.shared.relay import (
     Writer,
@@ -517,8 +518,25 @@ async def answer_member(
         appeal_message_id=stored.id,
         writer=Writer(staff.telegram_id, lang),
     )
+    # The appeal's topics in the staff groups show the answer too, unless it was written
+    # there (a group's chat id is negative).
+    posted = []
+    if source is None or source[0] > 0:
+        who = escape(staff.full_name or str(staff.telegram_id))
+        posted = await post_in_topics(
+            appeal.id,
+            text,
+            attachments,
+            label=lambda: _("💬 {name} to the member:").format(name=who),
+            session=session,
+            outbox=outbox,
+            i18n=i18n,
+            appeal_message_id=stored.id,
+        )
     await session.commit()
-    return await outbox.deliver(bot, rows)
+    delivery = await outbox.deliver(bot, rows)
+    await deliver_quietly(bot, outbox, posted)
+    return delivery
 
 
 def to_member_label(appeal_id: int) -> tuple[str, InlineKeyboardMarkup]:

@@ -19,6 +19,7 @@ from bot.filters import HasRole
 from bot.handlers.desk.desk import end_writing
 from bot.handlers.shared.common import outdated
 from bot.handlers.shared.common import reader_language as _lang
+from bot.handlers.shared.forum import close_topics, deliver_quietly, open_topics
 from bot.handlers.shared.relay import (
     not_reached,
     send_later,
@@ -140,8 +141,18 @@ async def on_hand_over(
             purpose=TO_STAFF,
             appeal_id=appeal.id,
         )
+    # Handed to another region: the old region's topic is closed, the new one's opened.
+    moved = (
+        await close_topics(appeal.id, session=session, outbox=outbox, covering=False)
+        if colleague is None
+        else []
+    )
+    appeal_id = appeal.id
     await session.commit()
     told = not not_reached(await outbox.deliver(bot, rows))
+    await deliver_quietly(bot, outbox, moved)
+    if colleague is None:
+        await open_topics(appeal_id, session=session, bot=bot, outbox=outbox, orgs=orgs, i18n=i18n)
     if isinstance(query.message, Message):
         where = (
             colleague.full_name or str(colleague.telegram_id)

@@ -10,10 +10,11 @@ import secrets
 from html import escape
 from typing import Any
 
-from aiogram import F, Router
+from aiogram import Bot, F, Router
 from aiogram.filters import Command, StateFilter
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,8 +24,10 @@ from bot.callbacks import AskCb, ConsentCb, DraftCb, SearchAskCb, TopicCb
 from bot.filters import FILE, WORDS, MenuButton, Registered
 from bot.handlers.member.question import typed_question
 from bot.handlers.shared.common import outdated
+from bot.handlers.shared.forum import open_topics
 from bot.handlers.shared.media import attachment_of, too_big
 from bot.handlers.shared.states import AppealDraft
+from bot.outbox import Outbox
 from bot.services.appeals import MAX_ATTACHMENTS, AppealError, Draft, create_appeal
 from bot.services.limits import MAX_TEXT
 from bot.services.members import MemberDirectory, MemberView, has_consent, record_consent
@@ -545,6 +548,9 @@ async def on_send(
     member: MemberView,
     session: AsyncSession,
     orgs: MemberOrgs,
+    bot: Bot,
+    outbox: Outbox,
+    i18n: I18n,
 ) -> None:
     draft = _draft(await state.get_data())
     request = Draft(
@@ -581,3 +587,5 @@ async def on_send(
             ).format(number=appeal.id, org=escape(orgs.title(appeal.member_org, member.language)))
         )
     await query.answer()
+    # The staff group of the region (and the head lawyers'), if linked: a topic of its own.
+    await open_topics(appeal.id, session=session, bot=bot, outbox=outbox, orgs=orgs, i18n=i18n)

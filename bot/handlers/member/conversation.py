@@ -27,6 +27,7 @@ from bot.faq.search import FaqIndex
 from bot.filters import FILE, WORDS, Magic, Registered, RepliesToAppeal
 from bot.handlers.member.question import answer_question
 from bot.handlers.shared.common import outdated
+from bot.handlers.shared.forum import deliver_quietly, post_in_topics
 from bot.handlers.shared.media import attachment_of, relay, too_big
 from bot.handlers.shared.relay import Writer, send_later, told_member
 from bot.handlers.shared.states import Conversation
@@ -128,8 +129,21 @@ async def pass_to_lawyer(
             appeal_message_id=stored.id,
             writer=Writer(member.telegram_id, member.language),
         )
+    # The appeal's topics in the staff groups, if any, get the words too.
+    posted = await post_in_topics(
+        appeal_id,
+        text,
+        attachments,
+        label=lambda: to_lawyer_label(appeal_id)[0],
+        session=session,
+        outbox=outbox,
+        i18n=i18n,
+        appeal_message_id=stored.id,
+    )
     await session.commit()
-    return stored.id, (await outbox.deliver(bot, rows) if rows else None)
+    delivery = await outbox.deliver(bot, rows) if rows else None
+    await deliver_quietly(bot, outbox, posted)
+    return stored.id, delivery
 
 
 def confirmation(delivery: Delivery | None, appeal_id: int) -> str:

@@ -15,6 +15,7 @@ from bot import keyboards as kb
 from bot.callbacks import DeskCb, RateCb, RateCommentCb
 from bot.filters import WORDS, Registered
 from bot.handlers.shared.common import outdated
+from bot.handlers.shared.forum import deliver_quietly, reopen_topics
 from bot.handlers.shared.relay import send_later
 from bot.handlers.shared.states import RatingComment
 from bot.outbox import Outbox
@@ -54,11 +55,15 @@ async def on_rate(
         await query.answer()
         return
     rows = []
+    topics: list[OutboxMessage] = []
     try:
         if callback_data.score == 0:
             appeal, lawyer = await reopen(session, member, callback_data.appeal)
             if lawyer is not None:
                 rows = await _tell_lawyer(session, outbox, i18n, member_directory, lawyer, appeal)
+            topics = await reopen_topics(
+                appeal.id, appeal.status, session=session, outbox=outbox, i18n=i18n
+            )
         else:
             appeal = await rate(session, member, callback_data.appeal, callback_data.score)
         await session.commit()
@@ -82,6 +87,7 @@ async def on_rate(
         # The lawyer who closed it (or, if they left, the region's lawyers by the desk's
         # clock) hears of it; one who blocked the bot still finds it in /mine.
         await outbox.deliver(bot, rows)
+        await deliver_quietly(bot, outbox, topics)
         return
     await state.set_state(RatingComment.comment)
     await state.update_data(rating_appeal=appeal.id)
