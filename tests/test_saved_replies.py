@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from bot.callbacks import DeskCb, PickCb, PreviewCb, RepliesCb
 from bot.commands import STAFF_COMMANDS
 from bot.context import Context
-from bot.handlers.desk.desk import answer_label
-from bot.handlers.desk.replies import faq_answer_text
+from bot.handlers.desk.answers import answer_label
+from bot.handlers.desk.ready_texts import faq_answer_text
 from bot.handlers.shared.common import outdated
 from bot.outbox.texts import TO_MEMBER
 from bot.services.saved_replies import (

@@ -9,8 +9,8 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from bot.storage.migrate import upgrade
-from bot.storage.models import Base, is_modelled
+from bot.storage.migrate import is_modelled, upgrade
+from bot.storage.models import Base
 from tests.databases import KINDS, database
 
 

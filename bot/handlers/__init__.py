@@ -20,6 +20,7 @@ def get_routers() -> list[Router]:
         faq_versions,
         handover,
         log,
+        ready_texts,
         replies,
         stats,
         topics,
@@ -53,6 +54,7 @@ def get_routers() -> list[Router]:
         archive.router,
         # Saved replies, and ready texts (a saved reply, an FAQ answer) sent to a member.
         replies.router,
+        ready_texts.router,
         handover.router,
         closing.router,
         log.router,

@@ -19,7 +19,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers.desk.desk import to_member_label
+from bot.handlers.desk.answers import to_member_label
 from bot.handlers.member.conversation import to_lawyer_label
 from bot.handlers.shared.common import too_long
 from bot.handlers.shared.media import CAPTION_LIMIT, TEXT_LIMIT, relay, utf16_len

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
@@ -28,3 +29,17 @@ async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
     async with engine.begin() as conn:
         await conn.run_sync(lambda sync: command.downgrade(alembic_config(sync), revision))
+
+
+FULL_TEXT_TABLES = "appeal_fts"  # SQLite's virtual table and its shadow tables
+FULL_TEXT_INDEX = "ix_appeal_search_body"  # PostgreSQL's GIN index on an expression
+
+
+def is_modelled(name: str | None, type_: str, _parents: Any) -> bool:
+    """For Alembic's `include_name`: the full-text index is the migration's, not a model's
+    (SQLite's tables are kept by triggers; PostgreSQL's index is on an expression)."""
+    if name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith(FULL_TEXT_TABLES)
+    return not (type_ == "index" and name == FULL_TEXT_INDEX)

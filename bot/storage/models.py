@@ -298,20 +298,6 @@ class AppealSearch(Base):
     body: Mapped[str] = mapped_column(Text)
 
 
-FULL_TEXT_TABLES = "appeal_fts"  # SQLite's virtual table and its shadow tables
-FULL_TEXT_INDEX = "ix_appeal_search_body"  # PostgreSQL's GIN index on an expression
-
-
-def is_modelled(name: str | None, type_: str, _parents: Any) -> bool:
-    """For Alembic's `include_name`: the full-text index is the migration's, not a model's
-    (SQLite's tables are kept by triggers; PostgreSQL's index is on an expression)."""
-    if name is None:
-        return True
-    if type_ == "table":
-        return not name.startswith(FULL_TEXT_TABLES)
-    return not (type_ == "index" and name == FULL_TEXT_INDEX)
-
-
 class FaqEvent(Base):
     __tablename__ = "faq_event"
     __table_args__ = (Index("ix_faq_event_node_kind", "node_id", "kind"),)

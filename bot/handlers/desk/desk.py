@@ -5,7 +5,6 @@ message), internal notes, release, hand-over."""
 from __future__ import annotations
 
 from html import escape
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -19,13 +18,13 @@ from babel.dates import format_timedelta
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import DeskCb, HandCb, MemberAppealsCb, MyCb, OutcomeCb, PickCb, ThreadCb
+from bot.callbacks import DeskCb, HandCb, MemberAppealsCb, OutcomeCb, PickCb, ThreadCb
 from bot.filters import FILE, WORDS, HasRole, Magic, MenuButton, RepliesToAppeal
+from bot.handlers.desk.answers import answer_member
 from bot.handlers.desk.thread import age, files_of, pages
 from bot.handlers.shared.common import outdated, too_long
 from bot.handlers.shared.common import reader_language as _lang
-from bot.handlers.shared.forum import deliver_quietly, post_in_topics
-from bot.handlers.shared.media import attachment_of, relay
+from bot.handlers.shared.media import attachment_of
 from bot.handlers.shared.relay import (
     Writer,
     not_reached,
@@ -35,7 +34,6 @@ from bot.handlers.shared.relay import (
 )
 from bot.handlers.shared.states import AnswerPreview, LawyerNote, LawyerReply
 from bot.outbox import Outbox
-from bot.outbox.sender import Delivery
 from bot.outbox.texts import TO_MEMBER
 from bot.services.desk import (
     AppealCard,
@@ -43,7 +41,6 @@ from bot.services.desk import (
     add_note,
     claim,
     lawyer_stats,
-    lawyer_writes,
     member_of,
     my_open_appeals,
     open_card,
@@ -182,7 +179,7 @@ def card_markup(
             text=_("🔀 Hand over"), callback_data=HandCb(action="menu", appeal=appeal.id)
         )
         builder.adjust(1)
-        # A ready text, previewed before it goes (bot/handlers/desk/replies.py).
+        # A ready text, previewed before it goes (bot/handlers/desk/ready_texts.py).
         builder.row(
             InlineKeyboardButton(
                 text=_("📋 Saved reply"),
@@ -476,76 +473,6 @@ async def on_reply(
             ).format(who=who, number=appeal.id)
         )
     await query.answer()
-
-
-def answer_label(appeal_id: int) -> str:
-    """What heads a lawyer's answer as the member gets it (in the current locale: the
-    member's)."""
-    return _("💬 Lawyer's answer to your appeal No. {number}:").format(number=appeal_id)
-
-
-async def answer_member(
-    appeal_id: int,
-    text: str | None,
-    attachments: list[dict[str, Any]],
-    *,
-    session: AsyncSession,
-    staff: StaffView,
-    lang: str,
-    i18n: I18n,
-    bot: Bot,
-    outbox: Outbox,
-    source: tuple[int, int] | None = None,
-) -> Delivery:
-    """The one path of a lawyer's answer, typed or sent from a saved reply or the FAQ:
-    stored in the appeal's thread (the first answer's time, the status), labelled in the
-    member's language and passed on through the outbox in the same transaction, then the
-    first try. `source`: the Telegram message it was typed as (its edits follow it). Raises
-    DeskError with nothing stored; the caller rolls back."""
-    appeal, person, stored = await lawyer_writes(
-        session, staff, appeal_id, text=text, attachments=attachments, source=source
-    )
-    with i18n.use_locale(person.language):
-        label, markup = to_member_label(appeal.id)
-        methods = relay(person.telegram_id, label, text, attachments, markup)
-    # Stored with the answer, in one transaction; then the first try.
-    rows = send_later(
-        session,
-        outbox,
-        methods,
-        purpose=TO_MEMBER,
-        appeal_id=appeal.id,
-        appeal_message_id=stored.id,
-        writer=Writer(staff.telegram_id, lang),
-    )
-    # The appeal's topics in the staff groups show the answer too, unless it was written
-    # there (a group's chat id is negative).
-    posted = []
-    if source is None or source[0] > 0:
-        who = escape(staff.full_name or str(staff.telegram_id))
-        posted = await post_in_topics(
-            appeal.id,
-            text,
-            attachments,
-            label=lambda: _("💬 {name} to the member:").format(name=who),
-            session=session,
-            outbox=outbox,
-            i18n=i18n,
-            appeal_message_id=stored.id,
-        )
-    await session.commit()
-    delivery = await outbox.deliver(bot, rows)
-    await deliver_quietly(bot, outbox, posted)
-    return delivery
-
-
-def to_member_label(appeal_id: int) -> tuple[str, InlineKeyboardMarkup]:
-    """What heads a lawyer's message as the member gets it, and its button (in the locale
-    in use: the member's)."""
-    label = answer_label(appeal_id)
-    reply = kb.InlineKeyboard()
-    reply.button(text=_("✍️ Reply"), callback_data=MyCb(action="add", value=appeal_id))
-    return label, reply.as_markup()
 
 
 async def write_to_member(

@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.callbacks import ForumCb
 from bot.filters import FILE, WORDS, Magic
-from bot.handlers.desk.desk import answer_member, card_screen
+from bot.handlers.desk.answers import answer_member
+from bot.handlers.desk.desk import card_screen
 from bot.handlers.edits import on_edited
 from bot.handlers.shared.common import outdated, too_long
 from bot.handlers.shared.common import reader_language as _lang

@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from bot.storage.models import Base, is_modelled
+from bot.storage.migrate import is_modelled
+from bot.storage.models import Base
 
 config = context.config
 target_metadata = Base.metadata
