@@ -4,6 +4,7 @@ appeal and its thread; a card's "member's appeals" lists the member's other appe
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -47,7 +48,7 @@ def findings_view(
     orgs: MemberOrgs,
     lang: str,
     tz: ZoneInfo,
-    pager: type[FindCb] | MemberAppealsCb,
+    page_data: Callable[[int], str],
 ) -> tuple[str, InlineKeyboardMarkup]:
     """A page of appeals found: a line each, a button each opening its card."""
     lines = [heading]
@@ -71,18 +72,12 @@ def findings_view(
     builder.adjust(1)
     nav = []
     if page > 0:
-        nav.append(InlineKeyboardButton(text="◀️", callback_data=_page(pager, page - 1)))
+        nav.append(InlineKeyboardButton(text="◀️", callback_data=page_data(page - 1)))
     if (page + 1) * PER_PAGE < findings.total:
-        nav.append(InlineKeyboardButton(text="▶️", callback_data=_page(pager, page + 1)))
+        nav.append(InlineKeyboardButton(text="▶️", callback_data=page_data(page + 1)))
     if nav:
         builder.row(*nav)
     return "\n".join(lines), builder.as_markup()
-
-
-def _page(pager: type[FindCb] | MemberAppealsCb, page: int) -> str:
-    if isinstance(pager, MemberAppealsCb):
-        return MemberAppealsCb(appeal=pager.appeal, page=page).pack()
-    return FindCb(page=page).pack()
 
 
 async def _find_view(
@@ -105,7 +100,7 @@ async def _find_view(
     heading = _("🔎 «{query}»: {count} appeals, newest first").format(
         query=escape(query), count=findings.total
     )
-    return findings_view(findings, heading, page, orgs, lang, tz, FindCb)
+    return findings_view(findings, heading, page, orgs, lang, tz, lambda n: FindCb(page=n).pack())
 
 
 def usage() -> str:
@@ -215,7 +210,13 @@ async def on_member_appeals(
         number=callback_data.appeal, count=findings.total
     )
     text, markup = findings_view(
-        findings, heading, page, orgs, _lang(member, i18n), tz, callback_data
+        findings,
+        heading,
+        page,
+        orgs,
+        _lang(member, i18n),
+        tz,
+        lambda n: MemberAppealsCb(appeal=callback_data.appeal, page=n).pack(),
     )
     back = InlineKeyboardButton(
         text=_("⬅️ Appeal No. {number}").format(number=callback_data.appeal),
