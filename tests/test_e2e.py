@@ -24,17 +24,20 @@ from tests.conftest import TOKEN
 from tests.databases import migrated_sqlite
 from tests.fake_bot_api import Call, FakeBotAPI
 from tests.processes import free_port
+from tests.warm_start import COLD, STARTER, WarmProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.e2e
 
 
 class BotProcess:
-    def __init__(self, api: FakeBotAPI, db: Path | str) -> None:
-        """`db`: a SQLite file, or a database URL."""
+    def __init__(self, api: FakeBotAPI, db: Path | str, *, cold: bool = COLD) -> None:
+        """`db`: a SQLite file, or a database URL. `cold`: started as a fresh `python -m bot`,
+        not forked from the worker's warm starter (tests/warm_start.py)."""
         self.api = api
         self.db = db
-        self.proc: asyncio.subprocess.Process | None = None
+        self.cold = cold
+        self.proc: asyncio.subprocess.Process | WarmProcess | None = None
         self.api_url: str | None = None
         self.extra_env: dict[str, str] = {}
         # /healthz and /metrics (METRICS_LISTEN): a port of its own, as for each instance on
@@ -59,6 +62,9 @@ class BotProcess:
             "METRICS_LISTEN": f"127.0.0.1:{self.metrics_port}",
             **self.extra_env,
         }
+        if not self.cold:
+            self.proc = await STARTER.start(["-m", "bot"], env, ROOT)
+            return
         self.proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -272,8 +278,10 @@ async def test_member_journey(journeys_bot: tuple[FakeBotAPI, BotProcess], lang:
 
 
 async def test_restart_keeps_a_half_written_appeal(tmp_path: Path) -> None:
+    """Also the suite's check that a fresh `python -m bot` (a cold start, as an operator's)
+    behaves as the warm-started processes of the other tests do."""
     async with FakeBotAPI() as api:
-        bot = BotProcess(api, tmp_path / "q.db")
+        bot = BotProcess(api, tmp_path / "q.db", cold=True)
         await bot.start()
         phone = Phone(api, 7100, language_code="ru")
         await phone.say("/start", reply_contains="")

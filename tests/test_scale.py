@@ -55,8 +55,10 @@ async def test_one_process_holds_the_scheduler_lease_and_another_takes_over(
 ) -> None:
     async with database(kind, tmp_path) as engine:
         await upgrade(engine)
-        first = ProcessLease(engine, "scheduler", "host:1", seconds=1.0)
-        second = ProcessLease(engine, "scheduler", "host:2", seconds=1.0)
+        # A lease of 2 s: the margins below (0.35 s before it runs out in the database, 0.5 s
+        # after) hold on a loaded machine, where a statement may take a few tenths.
+        first = ProcessLease(engine, "scheduler", "host:1", seconds=2.0)
+        second = ProcessLease(engine, "scheduler", "host:2", seconds=2.0)
         got = await asyncio.gather(first.hold(), second.hold())  # both at once, first ever
         assert sorted(got) == [False, True]
         holder, other = (first, second) if got[0] else (second, first)
@@ -64,10 +66,10 @@ async def test_one_process_holds_the_scheduler_lease_and_another_takes_over(
         assert await holder.hold() and not await other.hold()  # renewed; still held
         assert await other.holder() == holder.owner
 
-        await asyncio.sleep(0.85)  # 80 % of the lease: the holder stops trusting it
+        await asyncio.sleep(1.65)  # 80 % of the lease: the holder stops trusting it
         assert not holder.held
         assert not await other.hold()  # but it has not run out yet in the database
-        await asyncio.sleep(0.3)  # the holder died (no renewal): the lease ran out
+        await asyncio.sleep(0.5)  # the holder died (no renewal): the lease ran out
         assert await other.hold() and other.held
         assert await other.holder() == other.owner
         assert not await holder.hold()  # the old holder comes back: it does not get it
