@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-import yaml
+from bot.yaml_files import read_yaml
 
 # id -> (Kazakh, Russian). These ids are fixed by the union: the FAQ's top-level files,
 # appeal topics and the legal inspection's report all use them.
@@ -55,7 +55,7 @@ class MemberOrgs:
 
     @classmethod
     def load(cls, path: Path) -> MemberOrgs:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path)
         if not isinstance(raw, list) or not raw:
             raise ValueError(f"{path}: expected a non-empty list of organisations")
         orgs = []

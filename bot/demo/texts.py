@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from bot.topics import TOPICS
+from bot.yaml_files import SAFE_LOADER
 
 # (kk, ru): a member's language picks one, 0 for kk and 1 for ru.
 Pair = tuple[str, str]
@@ -34,8 +35,9 @@ class Texts:
 
 @cache
 def demo_texts() -> Texts:
-    raw = yaml.safe_load(
-        resources.files("bot.demo").joinpath("texts.yaml").read_text(encoding="utf-8")
+    raw = yaml.load(
+        resources.files("bot.demo").joinpath("texts.yaml").read_text(encoding="utf-8"),
+        Loader=SAFE_LOADER,
     )
     texts = Texts(
         appeals=_groups(raw["appeals"]),

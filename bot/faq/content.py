@@ -14,6 +14,7 @@ from typing import Any
 import yaml
 
 from bot.topics import TOPICS
+from bot.yaml_files import read_yaml
 
 LANGS = ("kk", "ru")
 ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]*$")
@@ -29,9 +30,6 @@ CALLBACK_OVERHEAD = max(
     *(len(f"faq:{a}:") for a in ("open", "hit", "yes", "no", "nos")),
     *(len(f"hit:{a}::123456") for a in ("open", "nos")),
 )
-# libyaml's loader where PyYAML was built with it (about ten times faster: every start
-# reads the shipped FAQ), the same safe loader in pure Python otherwise.
-SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 CONTENT_DIR = Path(__file__).parent / "content"
 NODE_KEYS = frozenset({"id", "title", "children", "answer", "keywords", "refs", "reviewed"})
 
@@ -168,7 +166,7 @@ def check_faq(directory: Path = CONTENT_DIR) -> tuple[Faq, list[str]]:
     for path in files:
         where = path.name
         try:
-            raw = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+            raw = read_yaml(path)
         except yaml.YAMLError as exc:
             problems.append(f"{where}: not valid YAML: {exc}".replace("\n", " "))
             continue

@@ -17,7 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
-import yaml
+
+from bot.yaml_files import read_yaml
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +40,7 @@ class Overrides:
     """
 
     def __init__(self, path: Path) -> None:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        raw = read_yaml(path)
         if raw is None or isinstance(raw, list):
             raw = {"days_off": raw or []}
             raw["checked"] = sorted({d.year for d in raw["days_off"] if isinstance(d, date)})

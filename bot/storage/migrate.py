@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -21,9 +24,25 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return cfg
 
 
+@cache
+def _heads() -> frozenset[str]:
+    """The newest revisions of the migrations shipped (their files read once a process)."""
+    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def _upgrade(connection: Connection, revision: str) -> None:
+    # A database at the newest revision already (every start but an upgrade's) is seen
+    # from its alembic_version row alone: Alembic would read every migration file again.
+    if revision == "head" and set(MigrationContext.configure(connection).get_current_heads()) == (
+        _heads()
+    ):
+        return
+    command.upgrade(alembic_config(connection), revision)
+
+
 async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
     async with engine.begin() as conn:
-        await conn.run_sync(lambda sync: command.upgrade(alembic_config(sync), revision))
+        await conn.run_sync(_upgrade, revision)
 
 
 async def downgrade(engine: AsyncEngine, revision: str) -> None:
