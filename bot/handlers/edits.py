@@ -3,8 +3,9 @@
 A member or a lawyer corrects a message they sent in an appeal (Telegram's "Edit"): the
 stored text follows, the earlier one is kept in the message's history, and the copy the
 other side got is corrected — edited in place when Telegram allows it, otherwise sent
-again marked "edited" — through the outbox, like every message to another person. Edits
-of any other message (a search, a draft, a command) change nothing.
+again marked "edited" — through the outbox, like every message to another person. So are
+the copies posted into the appeal's topics in the staff groups. Edits of any other message
+(a search, a draft, a command) change nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aiogram.methods import EditMessageCaption, EditMessageText, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.desk.answers import to_member_label
@@ -30,7 +32,15 @@ from bot.outbox.texts import TO_MEMBER, TO_STAFF
 from bot.services import edits
 from bot.services.limits import MAX_TEXT
 from bot.services.members import MemberDirectory
-from bot.storage.models import Appeal, Member, MessageSide, OutboxMessage, OutboxStatus, utcnow
+from bot.storage.models import (
+    Appeal,
+    Member,
+    MessageSide,
+    OutboxMessage,
+    OutboxStatus,
+    StaffGroup,
+    utcnow,
+)
 from bot.storage.outbox import Writer
 
 router = Router(name=__name__)
@@ -57,15 +67,12 @@ async def on_edited(
     if not edits.apply(stored, text, utcnow()):
         return
     appeal = await session.get_one(Appeal, stored.appeal_id)
-    copies = [
-        c
-        for c in await edits.copies_of(session, stored.id)
-        # The copies posted into a staff group's topic are not corrected.
-        if c.method in CARRIES_WORDS and c.chat_id > SUPERGROUPS
-    ]
+    before = str((stored.edits[-1] or {}).get("text") or "")
+    copies = [c for c in await edits.copies_of(session, stored.id) if c.method in CARRIES_WORDS]
+    private = [c for c in copies if c.chat_id > SUPERGROUPS]
     rows = []
-    if copies:
-        first = copies[0]
+    if private:
+        first = private[0]
         to_member = stored.side == MessageSide.LAWYER
         if to_member:
             language = (await session.get_one(Member, appeal.member_id)).language
@@ -74,7 +81,6 @@ async def on_edited(
         with i18n.use_locale(language):
             label, markup = (to_member_label if to_member else to_lawyer_label)(appeal.id)
             corrected = _("✏️ Corrected: {label}").format(label=label)
-            before = str((stored.edits[-1] or {}).get("text") or "")
             methods = _correction(first, label, corrected, before, text or "", markup)
         if methods:
             rows = send_later(
@@ -86,6 +92,16 @@ async def on_edited(
                 appeal_message_id=stored.id,
                 writer=Writer(message.chat.id, language),
             )
+    rows += await _in_topics(
+        [c for c in copies if c.chat_id < SUPERGROUPS],
+        before,
+        text or "",
+        session=session,
+        outbox=outbox,
+        i18n=i18n,
+        appeal_id=appeal.id,
+        appeal_message_id=stored.id,
+    )
     await session.commit()
     if rows:
         await outbox.deliver(bot, rows)
@@ -94,13 +110,61 @@ async def on_edited(
     )
 
 
+async def _in_topics(
+    copies: list[OutboxMessage],
+    before: str,
+    text: str,
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    i18n: I18n,
+    appeal_id: int,
+    appeal_message_id: int,
+) -> list[OutboxMessage]:
+    """The copies posted into the appeal's topics in the staff groups (the member's words,
+    or a lawyer's answer written in the private chat) are corrected the same way, in each
+    group's language, under the label they were posted with; a group no longer linked gets
+    nothing more."""
+    rows: list[OutboxMessage] = []
+    seen: set[int] = set()
+    for first in copies:
+        if first.chat_id in seen:
+            continue  # a topic's first copy carries the words
+        seen.add(first.chat_id)
+        language = await session.scalar(
+            select(StaffGroup.language).where(StaffGroup.chat_id == first.chat_id)
+        )
+        if language is None:
+            continue
+        posted = str(first.payload.get("text") or first.payload.get("caption") or "")
+        label = posted.split("\n\n", 1)[0]
+        with i18n.use_locale(language):
+            corrected = _("✏️ Corrected: {label}").format(label=label)
+        thread = first.payload.get("message_thread_id")
+        methods = [
+            m.model_copy(update={"message_thread_id": thread})
+            if m.__api_method__.startswith("send") and thread
+            else m
+            for m in _correction(first, label, corrected, before, text, None)
+        ]
+        rows += send_later(
+            session,
+            outbox,
+            methods,
+            purpose=TO_STAFF,
+            appeal_id=appeal_id,
+            appeal_message_id=appeal_message_id,
+        )
+    return rows
+
+
 def _correction(
     first: OutboxMessage,
     label: str,
     corrected: str,
     before: str,
     text: str,
-    markup: InlineKeyboardMarkup,
+    markup: InlineKeyboardMarkup | None,
 ) -> list[TelegramMethod[Any]]:
     """How the other side gets the new words: the copy they have, edited, when it was sent
     with the words beside the label and the new words fit there too; otherwise (still on
