@@ -4,7 +4,9 @@ opening them for a new appeal, posting the member's words into them, closing the
 Everything posted into a topic goes through the outbox with its `message_thread_id`; the
 topic itself is created at once (its id is needed before anything is posted), and a
 topic Telegram refuses to create is logged and skipped: the private desk still has the
-appeal. What is posted is in the group's language (chosen when it was linked)."""
+appeal, and the clock tries again (bot/clock/topics.py). The card's buttons follow the
+appeal's status (`refresh_cards`). What is posted is in the group's language (chosen when
+it was linked)."""
 
 from __future__ import annotations
 
