@@ -21,13 +21,16 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.types import Message
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from bot.clock.topics import TopicRetries, topics_job
 from bot.context import Context
 from bot.handlers.desk.topic_buttons import mask_of
 from bot.handlers.shared.common import outdated
+from bot.runner import _scheduler, post_runner
+from bot.scale.lease import ProcessLease
 from bot.services.outcomes import Outcome
+from bot.storage.fsm import DatabaseStorage
 from bot.storage.models import Appeal, AppealStatus, AppealTopic, Audit, Staff, utcnow
 from tests.conftest import ADMIN_ID
 from tests.driver import Person, buttons
@@ -360,6 +363,37 @@ async def test_a_topic_telegram_refused_is_created_by_the_clock(
     before = len(recording.requests)
     assert await topics_job(ctx, bot, retries, later + timedelta(minutes=5)) == 0
     assert not [r for r in recording.requests[before:] if isinstance(r, CreateForumTopic)]
+
+
+async def test_the_scheduler_runs_the_topic_retries_on_the_lease_holder(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession, bot: Bot
+) -> None:
+    admin, member = person(ADMIN_ID), person(807)
+    await linked(admin, recording)
+    await onboard(member, lang="ru", org="karaganda")
+    recording.failing[GROUP] = [lambda m: TelegramRetryAfter(m, "retry after 5", retry_after=5)]
+    await send_appeal(member, "pay", "Вопрос.")
+    appeal_id = await newest_appeal(ctx)
+    async with ctx.session_factory() as session:  # as if sent two minutes ago
+        await session.execute(
+            update(Appeal)
+            .where(Appeal.id == appeal_id)
+            .values(created_at=utcnow() - timedelta(minutes=2))
+        )
+        await session.commit()
+    leader = ProcessLease(ctx.engine, "scheduler", "host:1", seconds=30.0)
+    runner = post_runner(ctx, bot, "host:1", None)
+    job = _scheduler(ctx, bot, leader, runner, DatabaseStorage(ctx.session_factory)).get_job(
+        "topics"
+    )
+    assert job is not None
+    await job.func()  # not the lease's holder: nothing
+    async with ctx.session_factory() as session:
+        assert await session.scalar(select(AppealTopic.id)) is None
+    assert await leader.hold()
+    await job.func()
+    assert await topic_of(ctx, appeal_id)
+    await leader.release()
 
 
 async def test_the_clock_gives_up_after_its_tries(ctx: Context) -> None:
