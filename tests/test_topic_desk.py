@@ -31,7 +31,16 @@ from bot.runner import _scheduler, post_runner
 from bot.scale.lease import ProcessLease
 from bot.services.outcomes import Outcome
 from bot.storage.fsm import DatabaseStorage
-from bot.storage.models import Appeal, AppealStatus, AppealTopic, Audit, Staff, utcnow
+from bot.storage.models import (
+    Appeal,
+    AppealStatus,
+    AppealTopic,
+    Audit,
+    OutboxMessage,
+    OutboxStatus,
+    Staff,
+    utcnow,
+)
 from tests.conftest import ADMIN_ID
 from tests.driver import Person, buttons
 from tests.recording import RecordingSession
@@ -303,6 +312,7 @@ async def test_a_members_edit_corrects_the_copy_in_the_topic(
     sent = await member.edit(member.last_sent_id, "Зарплата 100 000 тенге.")
     fixed = [r for r in sent if isinstance(r, EditMessageText) and r.chat_id == GROUP]
     assert fixed and "100 000" in str(fixed[0].text)
+    assert str(fixed[0].text).startswith("📨") and str(appeal_id) in str(fixed[0].text)
     shown = in_topic.message_with("100 000")
     assert shown.message_thread_id == thread
     assert to(sent, lawyer.user.id) or any(
@@ -315,6 +325,32 @@ async def test_a_members_edit_corrects_the_copy_in_the_topic(
     sent = await lawyer.edit(lawyer.last_sent_id, "Ответ из личного чата без опечатки.")
     fixed = [r for r in sent if isinstance(r, EditMessageText) and r.chat_id == GROUP]
     assert fixed and "без опечатки" in str(fixed[0].text)
+    assert str(fixed[0].text).startswith("💬 Гүлнар")
+
+    # A copy still on its way to the topic (Telegram busy): the correction follows it,
+    # marked, in the same topic and in the group's language.
+    recording.failing[GROUP] = [lambda m: TelegramRetryAfter(m, "retry after 5", retry_after=5)]
+    await member.send("Стаж 5 лет.")
+    async with ctx.session_factory() as session:
+        copy = await session.scalar(
+            select(OutboxMessage)
+            .where(OutboxMessage.chat_id == GROUP, OutboxMessage.appeal_message_id.is_not(None))
+            .order_by(OutboxMessage.id.desc())
+        )
+        assert copy is not None and copy.status == OutboxStatus.PENDING
+    sent = await member.edit(member.last_sent_id, "Стаж 15 лет.")
+    assert not [r for r in sent if isinstance(r, EditMessageText) and r.chat_id == GROUP]
+    async with ctx.session_factory() as session:
+        queued = list(
+            await session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.chat_id == GROUP, OutboxMessage.status == "pending")
+                .order_by(OutboxMessage.id)
+            )
+        )
+    assert len(queued) == 2 and "Стаж 15 лет." in queued[1].payload["text"]
+    assert queued[1].payload["text"].startswith("✏️")
+    assert queued[1].payload["message_thread_id"] == thread
 
 
 async def test_a_topic_telegram_refused_is_created_by_the_clock(

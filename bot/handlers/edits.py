@@ -18,12 +18,12 @@ from aiogram.methods import EditMessageCaption, EditMessageText, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers.desk.answers import to_member_label
+from bot.handlers.desk.answers import in_topic_label, to_member_label
 from bot.handlers.member.conversation import to_lawyer_label
 from bot.handlers.shared.common import too_long
+from bot.handlers.shared.forum import topics_with_language
 from bot.handlers.shared.media import CAPTION_LIMIT, TEXT_LIMIT, relay, utf16_len
 from bot.handlers.shared.relay import send_later
 from bot.outbox import Outbox
@@ -34,11 +34,12 @@ from bot.services.limits import MAX_TEXT
 from bot.services.members import MemberDirectory
 from bot.storage.models import (
     Appeal,
+    AppealMessage,
     Member,
     MessageSide,
     OutboxMessage,
     OutboxStatus,
-    StaffGroup,
+    Staff,
     utcnow,
 )
 from bot.storage.outbox import Writer
@@ -94,13 +95,11 @@ async def on_edited(
             )
     rows += await _in_topics(
         [c for c in copies if c.chat_id < SUPERGROUPS],
-        before,
+        stored,
         text or "",
         session=session,
         outbox=outbox,
         i18n=i18n,
-        appeal_id=appeal.id,
-        appeal_message_id=stored.id,
     )
     await session.commit()
     if rows:
@@ -112,38 +111,44 @@ async def on_edited(
 
 async def _in_topics(
     copies: list[OutboxMessage],
-    before: str,
+    stored: AppealMessage,
     text: str,
     *,
     session: AsyncSession,
     outbox: Outbox,
     i18n: I18n,
-    appeal_id: int,
-    appeal_message_id: int,
 ) -> list[OutboxMessage]:
     """The copies posted into the appeal's topics in the staff groups (the member's words,
     or a lawyer's answer written in the private chat) are corrected the same way, in each
     group's language, under the label they were posted with; a group no longer linked gets
     nothing more."""
+    if not copies:
+        return []
+    before = str((stored.edits[-1] or {}).get("text") or "")
+    topics = {
+        topic.chat_id: (topic.thread_id, language)
+        for topic, language in await topics_with_language(session, stored.appeal_id, covering=None)
+    }
+    who = ""
+    if stored.side == MessageSide.LAWYER and stored.author_staff_id is not None:
+        author = await session.get(Staff, stored.author_staff_id)
+        who = escape((author.full_name or str(author.telegram_id)) if author else "")
     rows: list[OutboxMessage] = []
     seen: set[int] = set()
     for first in copies:
-        if first.chat_id in seen:
+        if first.chat_id in seen or first.chat_id not in topics:
             continue  # a topic's first copy carries the words
         seen.add(first.chat_id)
-        language = await session.scalar(
-            select(StaffGroup.language).where(StaffGroup.chat_id == first.chat_id)
-        )
-        if language is None:
-            continue
-        posted = str(first.payload.get("text") or first.payload.get("caption") or "")
-        label = posted.split("\n\n", 1)[0]
+        thread, language = topics[first.chat_id]
         with i18n.use_locale(language):
+            if stored.side == MessageSide.LAWYER:
+                label = in_topic_label(who)
+            else:
+                label = to_lawyer_label(stored.appeal_id)[0]
             corrected = _("✏️ Corrected: {label}").format(label=label)
-        thread = first.payload.get("message_thread_id")
         methods = [
             m.model_copy(update={"message_thread_id": thread})
-            if m.__api_method__.startswith("send") and thread
+            if m.__api_method__.startswith("send")
             else m
             for m in _correction(first, label, corrected, before, text, None)
         ]
@@ -152,8 +157,8 @@ async def _in_topics(
             outbox,
             methods,
             purpose=TO_STAFF,
-            appeal_id=appeal_id,
-            appeal_message_id=appeal_message_id,
+            appeal_id=stored.appeal_id,
+            appeal_message_id=stored.id,
         )
     return rows
 

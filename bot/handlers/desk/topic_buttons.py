@@ -374,7 +374,10 @@ async def on_desk_button(
             done = _("Appeal No. {number} is handed to {whom}.").format(
                 number=appeal_id, whom=escape(where)
             )
-        await message.edit_text(done)
+        try:
+            await message.edit_text(done)
+        except TelegramAPIError as exc:  # the topic may already be closed
+            log.info("hand-over menu of appeal %s not updated: %s", appeal_id, describe(exc))
         if told:
             await query.answer()
         else:  # the colleague blocked the bot: they find it in /mine
