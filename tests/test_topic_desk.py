@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 from aiogram import Bot
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramRetryAfter
 from aiogram.methods import (
     AnswerCallbackQuery,
@@ -23,26 +25,32 @@ from aiogram.methods import (
 from aiogram.types import Message
 from sqlalchemy import select, update
 
+from bot.app import create_bot
 from bot.clock.topics import TopicRetries, topics_job
 from bot.context import Context
 from bot.handlers.desk.topic_buttons import mask_of
 from bot.handlers.shared.common import outdated
+from bot.handlers.shared.forum import open_topics
 from bot.runner import _scheduler, post_runner
 from bot.scale.lease import ProcessLease
 from bot.services.outcomes import Outcome
 from bot.storage.fsm import DatabaseStorage
 from bot.storage.models import (
     Appeal,
+    AppealSource,
     AppealStatus,
     AppealTopic,
     Audit,
+    Member,
     OutboxMessage,
     OutboxStatus,
     Staff,
+    StaffGroup,
     utcnow,
 )
 from tests.conftest import ADMIN_ID
 from tests.driver import Person, buttons
+from tests.fake_bot_api import FakeBotAPI
 from tests.recording import RecordingSession
 from tests.test_desk_flow import make_lawyer
 from tests.test_member_flow import onboard, send_appeal
@@ -443,3 +451,61 @@ async def test_the_clock_gives_up_after_its_tries(ctx: Context) -> None:
     assert not retries.due(key, now + timedelta(days=1))
     retries.keep_only(set())
     assert retries.tries == {}
+
+
+async def test_a_topic_refused_by_the_fake_bot_api_is_opened_on_the_clock(ctx: Context) -> None:
+    """Over HTTP, against the fake Bot API server: createForumTopic fails once (flood
+    control), the appeal is left without a topic, the clock's next run opens it with its
+    card."""
+    async with FakeBotAPI() as api:
+        api.store.forum(GROUP, bot_rights={"can_manage_topics": True})
+        session = AiohttpSession(api=TelegramAPIServer.from_base(api.base_url))
+        bot = create_bot(ctx.settings, session=session)
+        try:
+            async with ctx.session_factory() as db:
+                db.add(
+                    StaffGroup(
+                        scope="karaganda",
+                        chat_id=GROUP,
+                        language="ru",
+                        linked_by=ADMIN_ID,
+                        linked_at=utcnow(),
+                    )
+                )
+                member = Member(telegram_id=900, language="ru", member_org="karaganda")
+                db.add(member)
+                await db.flush()
+                appeal = Appeal(
+                    member_id=member.id,
+                    member_org="karaganda",
+                    topic="pay",
+                    text="Не платят отпускные.",
+                    source=AppealSource.DIRECT,
+                    created_at=utcnow() - timedelta(minutes=5),
+                )
+                db.add(appeal)
+                await db.commit()
+                appeal_id = appeal.id
+            api.inject("createForumTopic", status=429, retry_after=3, times=1)
+            async with ctx.session_factory() as db:
+                with ctx.i18n.context():
+                    refused = await open_topics(
+                        appeal_id,
+                        session=db,
+                        bot=bot,
+                        outbox=ctx.outbox,
+                        orgs=ctx.orgs,
+                        i18n=ctx.i18n,
+                    )
+            assert refused == [GROUP] and not api.store.topics.get(GROUP)
+
+            assert await topics_job(ctx, bot, TopicRetries()) == 1
+            [thread] = api.store.topics[GROUP]
+            assert api.store.topics[GROUP][thread]["name"].startswith(f"№{appeal_id} · ")
+            assert await topic_of(ctx, appeal_id) == thread
+            cards = [
+                m for m in api.store.bot_messages(GROUP) if m.get("message_thread_id") == thread
+            ]
+            assert cards and "Не платят отпускные." in cards[0]["text"]
+        finally:
+            await bot.session.close()
