@@ -12,7 +12,7 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramRetryAfter
+from aiogram.exceptions import TelegramBadRequest, TelegramRetryAfter
 from aiogram.methods import (
     AnswerCallbackQuery,
     CloseForumTopic,
@@ -143,6 +143,14 @@ async def test_closing_in_the_topic_with_the_outcome(
     assert picker and picker[0].message_thread_id == thread and str(appeal_id) in picker[0].text
     await press_data(in_topic, f"ft:pick:{appeal_id}:{DEFAULT | COURT}:")
     await press_data(in_topic, f"ft:pick:{appeal_id}:{DEFAULT | COURT | WON}:")
+    # A tap on a picker someone deleted in the group meanwhile: nothing breaks.
+    recording.failing[GROUP] = [
+        lambda m: TelegramBadRequest(m, "Bad Request: message to edit not found")
+    ]
+    sent = await in_topic.press(
+        f"ft:pick:{appeal_id}:{DEFAULT | COURT | WON}:", with_button(in_topic, "ft:save:")
+    )
+    assert answers(sent) and not to(sent, lawyer.user.id)
     async with ctx.session_factory() as session:  # nothing is stored before "close"
         assert (await session.get_one(Appeal, appeal_id)).status == AppealStatus.ANSWERED
 

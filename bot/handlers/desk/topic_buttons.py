@@ -243,6 +243,15 @@ async def refresh(
         log.info("topic card of appeal %s not refreshed: %s", appeal_id, describe(exc))
 
 
+async def _edit(message: Message, text: str, markup: InlineKeyboardMarkup | None = None) -> None:
+    """A picker or menu shown anew; a double tap (the same screen: "not modified") or a
+    message too old to edit changes nothing."""
+    try:
+        await message.edit_text(text, reply_markup=markup)
+    except TelegramAPIError as exc:
+        log.info("topic menu not updated: %s", describe(exc))
+
+
 async def _drop(message: Message) -> None:
     """A picker or menu that is done with: removed from the topic (an old one stays)."""
     try:
@@ -315,7 +324,7 @@ async def on_desk_button(
         with i18n.use_locale(group_lang):
             text, markup = picker(appeal.id, appeal.topic, data.value, group_lang)
         await session.rollback()
-        await message.edit_text(text, reply_markup=markup)
+        await _edit(message, text, markup)
         await query.answer()
     elif data.action == "save":
         await _close(query, message, appeal, data.value, session, staff, langs, i18n, bot, outbox)
@@ -374,10 +383,7 @@ async def on_desk_button(
             done = _("Appeal No. {number} is handed to {whom}.").format(
                 number=appeal_id, whom=escape(where)
             )
-        try:
-            await message.edit_text(done)
-        except TelegramAPIError as exc:  # the topic may already be closed
-            log.info("hand-over menu of appeal %s not updated: %s", appeal_id, describe(exc))
+        await _edit(message, done)
         if told:
             await query.answer()
         else:  # the colleague blocked the bot: they find it in /mine
@@ -418,10 +424,7 @@ async def _close(
         done = _("✅ {name} closed appeal No. {number}.").format(
             name=escape(name), number=appeal_id
         )
-    try:
-        await message.edit_text(done)
-    except TelegramAPIError as exc:  # the topic may already be closed
-        log.info("closing picker of appeal %s not updated: %s", appeal_id, describe(exc))
+    await _edit(message, done)
     if delivery is not None and not_reached(delivery):
         await query.answer(unreachable(), show_alert=True)
         return
@@ -473,5 +476,5 @@ async def _hand_menu(
     if data.action == "hand":
         await message.answer(text, reply_markup=builder.as_markup())
     else:
-        await message.edit_text(text, reply_markup=builder.as_markup())
+        await _edit(message, text, builder.as_markup())
     await query.answer()
