@@ -26,6 +26,7 @@ from aiogram.types import Message
 from sqlalchemy import select, update
 
 from bot.app import create_bot
+from bot.clock.desk import desk_job
 from bot.clock.topics import TopicRetries, topics_job
 from bot.context import Context
 from bot.handlers.desk.topic_buttons import mask_of
@@ -517,3 +518,48 @@ async def test_a_topic_refused_by_the_fake_bot_api_is_opened_on_the_clock(ctx: C
             assert cards and "Не платят отпускные." in cards[0]["text"]
         finally:
             await bot.session.close()
+
+
+async def test_an_idle_claim_released_by_the_clock_refreshes_the_card(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession, bot: Bot
+) -> None:
+    _admin, lawyer, _member, appeal_id, thread = await started(person, ctx, recording, 808)
+    in_topic = lawyer.in_topic(forum(), thread)
+    await in_topic.tap("✋")
+    card = in_topic.message_with(f"№{appeal_id}")
+    long_ago = utcnow() - timedelta(days=60)
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, appeal_id)
+        appeal.created_at = appeal.claimed_at = long_ago
+        appeal.first_answer_at = appeal.last_lawyer_at = long_ago
+        appeal.notified_at = appeal.sla_half_at = appeal.sla_breached_at = long_ago
+        await session.commit()
+    await desk_job(ctx, bot)
+    async with ctx.session_factory() as session:
+        assert (await session.get_one(Appeal, appeal_id)).status == AppealStatus.QUEUED
+        edits = list(
+            await session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.chat_id == GROUP, OutboxMessage.method == "editMessageReplyMarkup"
+                )
+            )
+        )
+    assert edits  # queued for the background sender
+    assert any(f"fm:take:{appeal_id}" in str(e.payload) for e in edits)
+    assert all(e.payload.get("message_id") == card.message_id for e in edits)
+
+
+async def test_a_revoked_holders_appeal_shows_take_again_in_its_topic(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession
+) -> None:
+    admin, lawyer, member, appeal_id, thread = await started(person, ctx, recording, 809)
+    in_topic = lawyer.in_topic(forum(), thread)
+    await in_topic.tap("✋")
+    assert any(
+        d.startswith("ft:close:") for _, d in buttons(in_topic.message_with(f"№{appeal_id}"))
+    )
+    sent = await admin.press(f"st:revoke:{await staff_id(ctx, lawyer.user.id)}:")
+    assert to(sent, member.user.id)  # the member is told it is back in the queue
+    assert (await appeal_row(ctx, appeal_id)).status == AppealStatus.QUEUED
+    data = [d for _, d in buttons(in_topic.message_with(f"№{appeal_id}"))]
+    assert data[0] == f"fm:take:{appeal_id}"

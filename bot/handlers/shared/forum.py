@@ -11,7 +11,7 @@ it was linked)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from html import escape
 from typing import Any
 
@@ -312,6 +312,19 @@ async def refresh_cards(
                 purpose=TO_STAFF,
                 appeal_id=appeal_id,
             )
+    return rows
+
+
+async def released_cards(
+    appeal_ids: Iterable[int], *, session: AsyncSession, outbox: Outbox, i18n: I18n
+) -> list[OutboxMessage]:
+    """The cards of appeals that went back to the queue by an access change or the desk's
+    clock: "take" again (added to the caller's session, sent after its commit)."""
+    rows: list[OutboxMessage] = []
+    for appeal_id in sorted(set(appeal_ids)):
+        rows += await refresh_cards(
+            appeal_id, AppealStatus.QUEUED, session=session, outbox=outbox, i18n=i18n
+        )
     return rows
 
 
