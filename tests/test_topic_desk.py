@@ -131,7 +131,7 @@ async def started(
 async def test_closing_in_the_topic_with_the_outcome(
     person: Callable[..., Person], ctx: Context, recording: RecordingSession
 ) -> None:
-    _admin, lawyer, member, appeal_id, thread = await started(person, ctx, recording, 800)
+    admin, lawyer, member, appeal_id, thread = await started(person, ctx, recording, 800)
     in_topic = lawyer.in_topic(forum(), thread)
     await in_topic.tap("✋")
     card = with_button(in_topic, "ft:close:")  # the card now offers close and hand over
@@ -181,6 +181,17 @@ async def test_closing_in_the_topic_with_the_outcome(
     sent = await in_topic.press(f"ft:save:{appeal_id}:{DEFAULT}:")
     assert answers(sent) and answers(sent)[0].show_alert
     assert not to(sent, member.user.id)
+
+    # The closing line offers the answer to the FAQ editors: only its closer may.
+    colleague = person(621, first_name="Асель")
+    await make_lawyer(admin, colleague)
+    sent = await colleague.in_topic(forum(), thread).press(f"ft:propose:{appeal_id}:0:")
+    assert said_outdated(ctx, sent) and await audits(ctx, "faq-candidate") == []
+    sent = await press_data(in_topic, f"ft:propose:{appeal_id}:0:")
+    assert answers(sent) and not said_outdated(ctx, sent)
+    assert [a.appeal_id for a in await audits(ctx, "faq-candidate")] == [appeal_id]
+    sent = await in_topic.press(f"ft:propose:{appeal_id}:0:")  # once only
+    assert len(await audits(ctx, "faq-candidate")) == 1
 
 
 async def test_only_the_holder_closes_and_forged_or_stale_taps_are_refused(

@@ -423,25 +423,26 @@ async def on_propose(
     query: CallbackQuery, callback_data: OutcomeCb, session: AsyncSession, staff: StaffView
 ) -> None:
     """The lawyer's answer in a closed appeal becomes an FAQ candidate for the editors."""
-    appeal = await session.get(Appeal, callback_data.appeal)
+    done, text = await offer_answer(session, staff, callback_data.appeal)
+    if done and isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+    await query.answer(text, show_alert=True)
+
+
+async def offer_answer(session: AsyncSession, staff: StaffView, appeal_id: int) -> tuple[bool, str]:
+    """The answer of the lawyer who closed the appeal, offered as an FAQ candidate (from
+    the private chat's closing or the topic's); whether it was, and what to tell them."""
+    appeal = await session.get(Appeal, appeal_id)
     if appeal is None or appeal.claimed_by != staff.id or appeal.status != AppealStatus.CLOSED:
-        await query.answer(outdated(), show_alert=True)
-        return
+        await session.rollback()
+        return False, outdated()
     person = await session.get_one(Member, appeal.member_id)
     if not await propose(session, appeal.id, staff.id, person.language):
-        await query.answer(
-            _("Already offered, or there is no answer of yours in this appeal to offer."),
-            show_alert=True,
-        )
-        return
+        await session.rollback()
+        return False, _("Already offered, or there is no answer of yours in this appeal to offer.")
     await audit(session, staff.telegram_id, "faq-candidate", appeal_id=appeal.id)
     await session.commit()
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-    await query.answer(
-        _(
-            "Thank you! The head lawyers will see your answer, without the member's words or "
-            "name, and may make an FAQ answer of it."
-        ),
-        show_alert=True,
+    return True, _(
+        "Thank you! The head lawyers will see your answer, without the member's words or "
+        "name, and may make an FAQ answer of it."
     )

@@ -14,6 +14,8 @@ travels in the buttons themselves (a bit mask, nothing stored until it is closed
 typing, and typing in a topic goes to the member, so they are not asked there: the
 picker's "amounts" button moves the draft, marks kept, to the closing screen in the
 lawyer's private chat, where the numbers and the topic are set and the appeal closed.
+Closed in the topic, the picker becomes a line saying who closed it, with the private
+closing's offer of the answer to the FAQ editors (`offer_answer`, the closer's only).
 
 What stays in the topic for everyone (the picker, the hand-over menu, "taken", "closed")
 is in the group's language; the short answers to a tap in the tapper's."""
@@ -41,6 +43,7 @@ from bot.handlers.desk.closing import (
     TRISTATE,
     closing_header,
     closing_screen,
+    offer_answer,
     save_draft,
     tell_closed,
     tristate,
@@ -279,6 +282,15 @@ async def on_desk_button(
     has checked that the tapper is served in the group and that this is the appeal's
     topic."""
     lang, group_lang = langs
+    if data.action == "propose":  # after closing: only for the lawyer who closed it
+        offered, said = await offer_answer(session, staff, data.appeal)
+        if offered:
+            try:
+                await message.edit_reply_markup(reply_markup=None)
+            except TelegramAPIError as exc:
+                log.info("closing line not updated: %s", describe(exc))
+        await query.answer(said, show_alert=True)
+        return
     try:
         appeal = await held_appeal(session, staff, data.appeal)
     except DeskError:
@@ -424,7 +436,15 @@ async def _close(
         done = _("✅ {name} closed appeal No. {number}.").format(
             name=escape(name), number=appeal_id
         )
-    await _edit(message, done)
+        offer = None
+        if delivery is not None:  # as after closing in the private chat
+            builder = kb.InlineKeyboard()
+            builder.button(
+                text=_("💡 This answer would help others"),
+                callback_data=TopicDeskCb(action="propose", appeal=appeal_id),
+            )
+            offer = builder.as_markup()
+    await _edit(message, done, offer)
     if delivery is not None and not_reached(delivery):
         await query.answer(unreachable(), show_alert=True)
         return
