@@ -253,3 +253,17 @@ class ForumCb(CallbackData, prefix="fm"):
     # desk's card in the private chat of whoever tapped)
     action: str
     appeal: Num
+
+
+class TopicDeskCb(CallbackData, prefix="ft"):
+    # Closing and handing over in an appeal's topic (bot/handlers/desk/topic_buttons.py):
+    # close (start: asks first when the member never got an answer), pick (the outcome
+    # picker with the outcome `value`, a bit mask: each button carries the mask it leads
+    # to), save (close with `value`), private (the same draft on the closing screen in the
+    # private chat, for amounts and the topic), cancel, propose (the closer's answer to
+    # the FAQ editors, after closing); hand (the colleagues), regions, staff (to the
+    # colleague `value`), org (to the region `org`)
+    action: str
+    appeal: Num
+    value: Num = 0
+    org: str = ""

@@ -32,6 +32,7 @@ from bot.clock.desk import desk_job
 from bot.clock.faq_digest import faq_digest_job
 from bot.clock.faq_review import faq_review_job
 from bot.clock.retention import fsm_sweep_job, retention_job
+from bot.clock.topics import TopicRetries, topics_job
 from bot.commands import set_chat_commands, setup_command_menus
 from bot.compat import check as check_compat
 from bot.compat.lean_types import warm_up
@@ -54,6 +55,7 @@ from bot.storage.models import StaffRole
 log = logging.getLogger(__name__)
 # How often each instance compares the stored FAQ revision with the one it serves.
 FAQ_CHECK_SECONDS = 30
+TOPICS_RETRY_SECONDS = 60  # the staff groups' topics Telegram refused (bot/clock/topics.py)
 
 
 def post_runner(ctx: Context, bot: Bot, owner: str, redis: Redis | None) -> PostRunner:
@@ -126,7 +128,8 @@ def _scheduler(
 ) -> AsyncIOScheduler:
     """Every instance runs one; only the scheduler lease's holder does the clock's work
     (the desk's notices, due posts, the nightly retention and sweep of old conversations,
-    the FAQ editors' weekly digest). Any instance sends running posts."""
+    the FAQ editors' weekly digest, the staff groups' refused topics). Any instance sends
+    running posts."""
     settings = ctx.settings
     scheduler = AsyncIOScheduler(timezone=settings.timezone)
     now = datetime.now(UTC)
@@ -140,6 +143,12 @@ def _scheduler(
 
     async def posts() -> None:
         await runner.tick(schedule=leader.held)
+
+    retries = TopicRetries()
+
+    async def topics() -> None:
+        if leader.held:
+            await topics_job(ctx, bot, retries)
 
     async def faq() -> None:
         # Every instance: content changed by `faq import`, or a sync message that was lost.
@@ -159,6 +168,7 @@ def _scheduler(
         (desk, "desk", settings.desk_job_minutes * 60),
         (posts, "posts", settings.posts_tick_seconds),
         (faq, "faq", FAQ_CHECK_SECONDS),
+        (topics, "topics", TOPICS_RETRY_SECONDS),
     ]
     for job, name, seconds in jobs:
         scheduler.add_job(

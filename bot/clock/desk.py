@@ -12,6 +12,7 @@ from aiogram.utils.i18n import gettext as _
 
 from bot.access import tell_members
 from bot.context import Context
+from bot.handlers.shared.forum import released_cards
 from bot.outbox import letter
 from bot.outbox.texts import NOTICE
 from bot.services.sla import DeskNotices, desk_scan
@@ -50,8 +51,14 @@ async def desk_job(ctx: Context, bot: Bot, now: datetime | None = None) -> DeskN
     async with ctx.session_factory() as session:
         # First, appeals held by someone who no longer covers them (a claim that raced
         # with a revoke): back in the queue, so this same scan tells the region.
-        tell_members(session, ctx.i18n, await release_stale_holds(session))
+        stale = await release_stale_holds(session)
+        tell_members(session, ctx.i18n, stale)
         notices = await desk_scan(session, now or utcnow(), ctx.calendar, ctx.sla)
+        # The released appeals' topic cards offer "take" again (sent by the outbox).
+        released = [r.appeal_id for r in stale]
+        released += [i for ids in notices.released.values() for i in ids]
+        with ctx.i18n.context():
+            await released_cards(released, session=session, outbox=ctx.outbox, i18n=ctx.i18n)
         for kind, make in TEXTS.items():
             for telegram_id, ids in getattr(notices, kind).items():
                 lang = await ctx.member_directory.language_of(session, telegram_id)

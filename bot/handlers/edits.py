@@ -3,8 +3,9 @@
 A member or a lawyer corrects a message they sent in an appeal (Telegram's "Edit"): the
 stored text follows, the earlier one is kept in the message's history, and the copy the
 other side got is corrected — edited in place when Telegram allows it, otherwise sent
-again marked "edited" — through the outbox, like every message to another person. Edits
-of any other message (a search, a draft, a command) change nothing.
+again marked "edited" — through the outbox, like every message to another person. So are
+the copies posted into the appeal's topics in the staff groups. Edits of any other message
+(a search, a draft, a command) change nothing.
 """
 
 from __future__ import annotations
@@ -19,9 +20,10 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers.desk.answers import to_member_label
+from bot.handlers.desk.answers import in_topic_label, to_member_label
 from bot.handlers.member.conversation import to_lawyer_label
 from bot.handlers.shared.common import too_long
+from bot.handlers.shared.forum import topics_with_language
 from bot.handlers.shared.media import CAPTION_LIMIT, TEXT_LIMIT, relay, utf16_len
 from bot.handlers.shared.relay import send_later
 from bot.outbox import Outbox
@@ -30,7 +32,16 @@ from bot.outbox.texts import TO_MEMBER, TO_STAFF
 from bot.services import edits
 from bot.services.limits import MAX_TEXT
 from bot.services.members import MemberDirectory
-from bot.storage.models import Appeal, Member, MessageSide, OutboxMessage, OutboxStatus, utcnow
+from bot.storage.models import (
+    Appeal,
+    AppealMessage,
+    Member,
+    MessageSide,
+    OutboxMessage,
+    OutboxStatus,
+    Staff,
+    utcnow,
+)
 from bot.storage.outbox import Writer
 
 router = Router(name=__name__)
@@ -57,15 +68,12 @@ async def on_edited(
     if not edits.apply(stored, text, utcnow()):
         return
     appeal = await session.get_one(Appeal, stored.appeal_id)
-    copies = [
-        c
-        for c in await edits.copies_of(session, stored.id)
-        # The copies posted into a staff group's topic are not corrected.
-        if c.method in CARRIES_WORDS and c.chat_id > SUPERGROUPS
-    ]
+    before = str((stored.edits[-1] or {}).get("text") or "")
+    copies = [c for c in await edits.copies_of(session, stored.id) if c.method in CARRIES_WORDS]
+    private = [c for c in copies if c.chat_id > SUPERGROUPS]
     rows = []
-    if copies:
-        first = copies[0]
+    if private:
+        first = private[0]
         to_member = stored.side == MessageSide.LAWYER
         if to_member:
             language = (await session.get_one(Member, appeal.member_id)).language
@@ -74,7 +82,6 @@ async def on_edited(
         with i18n.use_locale(language):
             label, markup = (to_member_label if to_member else to_lawyer_label)(appeal.id)
             corrected = _("✏️ Corrected: {label}").format(label=label)
-            before = str((stored.edits[-1] or {}).get("text") or "")
             methods = _correction(first, label, corrected, before, text or "", markup)
         if methods:
             rows = send_later(
@@ -86,6 +93,14 @@ async def on_edited(
                 appeal_message_id=stored.id,
                 writer=Writer(message.chat.id, language),
             )
+    rows += await _in_topics(
+        [c for c in copies if c.chat_id < SUPERGROUPS],
+        stored,
+        text or "",
+        session=session,
+        outbox=outbox,
+        i18n=i18n,
+    )
     await session.commit()
     if rows:
         await outbox.deliver(bot, rows)
@@ -94,13 +109,67 @@ async def on_edited(
     )
 
 
+async def _in_topics(
+    copies: list[OutboxMessage],
+    stored: AppealMessage,
+    text: str,
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    i18n: I18n,
+) -> list[OutboxMessage]:
+    """The copies posted into the appeal's topics in the staff groups (the member's words,
+    or a lawyer's answer written in the private chat) are corrected the same way, in each
+    group's language, under the label they were posted with; a group no longer linked gets
+    nothing more."""
+    if not copies:
+        return []
+    before = str((stored.edits[-1] or {}).get("text") or "")
+    topics = {
+        topic.chat_id: (topic.thread_id, language)
+        for topic, language in await topics_with_language(session, stored.appeal_id, covering=None)
+    }
+    who = ""
+    if stored.side == MessageSide.LAWYER and stored.author_staff_id is not None:
+        author = await session.get(Staff, stored.author_staff_id)
+        who = escape((author.full_name or str(author.telegram_id)) if author else "")
+    rows: list[OutboxMessage] = []
+    seen: set[int] = set()
+    for first in copies:
+        if first.chat_id in seen or first.chat_id not in topics:
+            continue  # a topic's first copy carries the words
+        seen.add(first.chat_id)
+        thread, language = topics[first.chat_id]
+        with i18n.use_locale(language):
+            if stored.side == MessageSide.LAWYER:
+                label = in_topic_label(who)
+            else:
+                label = to_lawyer_label(stored.appeal_id)[0]
+            corrected = _("✏️ Corrected: {label}").format(label=label)
+        methods = [
+            m.model_copy(update={"message_thread_id": thread})
+            if m.__api_method__.startswith("send")
+            else m
+            for m in _correction(first, label, corrected, before, text, None)
+        ]
+        rows += send_later(
+            session,
+            outbox,
+            methods,
+            purpose=TO_STAFF,
+            appeal_id=stored.appeal_id,
+            appeal_message_id=stored.id,
+        )
+    return rows
+
+
 def _correction(
     first: OutboxMessage,
     label: str,
     corrected: str,
     before: str,
     text: str,
-    markup: InlineKeyboardMarkup,
+    markup: InlineKeyboardMarkup | None,
 ) -> list[TelegramMethod[Any]]:
     """How the other side gets the new words: the copy they have, edited, when it was sent
     with the words beside the label and the new words fit there too; otherwise (still on

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
+from datetime import datetime
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -117,9 +118,13 @@ async def groups_for(session: AsyncSession, member_org: str) -> list[StaffGroup]
     return list(rows)
 
 
-async def add_topic(session: AsyncSession, appeal_id: int, chat_id: int, thread_id: int) -> None:
-    session.add(AppealTopic(appeal_id=appeal_id, chat_id=chat_id, thread_id=thread_id))
+async def add_topic(
+    session: AsyncSession, appeal_id: int, chat_id: int, thread_id: int
+) -> AppealTopic:
+    topic = AppealTopic(appeal_id=appeal_id, chat_id=chat_id, thread_id=thread_id)
+    session.add(topic)
     await session.flush()
+    return topic
 
 
 async def topics_of(session: AsyncSession, appeal_id: int) -> list[AppealTopic]:
@@ -145,10 +150,15 @@ async def appeal_at(session: AsyncSession, chat_id: int, thread_id: int | None) 
 
 
 async def appeals_without_topic(
-    session: AsyncSession, scope: str, chat_id: int, limit: int
+    session: AsyncSession,
+    scope: str,
+    chat_id: int,
+    limit: int,
+    created_before: datetime | None = None,
 ) -> list[int]:
     """Open appeals of the scope with no topic in this group (opened before it was linked,
-    or refused by Telegram), oldest first."""
+    or refused by Telegram), oldest first; `created_before`: only those older (not one
+    whose topic is being opened right now)."""
     query = (
         select(Appeal.id)
         .where(
@@ -162,6 +172,8 @@ async def appeals_without_topic(
     )
     if scope != HEAD_SCOPE:
         query = query.where(Appeal.member_org == scope)
+    if created_before is not None:
+        query = query.where(Appeal.created_at < created_before)
     return list(await session.scalars(query))
 
 

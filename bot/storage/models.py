@@ -689,4 +689,7 @@ class AppealTopic(Base):
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     thread_id: Mapped[int] = mapped_column(BigInteger)
+    # The outbox row that posted the topic's card: its message id, once sent, is the one
+    # whose buttons follow the appeal's status (`refresh_cards`).
+    card_outbox_id: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -25,6 +25,7 @@ from bot import keyboards as kb
 from bot.access import FIRST_TRY, numbers, refresh_menu, role_text, role_title, tell_members
 from bot.callbacks import JoinCb
 from bot.handlers.shared.common import outdated
+from bot.handlers.shared.forum import released_cards
 from bot.i18n import guess_language
 from bot.links import JOIN, payload_after
 from bot.outbox import Outbox
@@ -157,6 +158,9 @@ async def redeem(
         await session.rollback()
         return refused(exc.code), []
     rows = tell_members(session, i18n, joined.released, not_before=outbox.head_start())
+    rows += await released_cards(
+        [r.appeal_id for r in joined.released], session=session, outbox=outbox, i18n=i18n
+    )
     await session.commit()
     staff_directory.invalidate()
     await refresh_menu(bot, i18n, user.id, lang, joined.staff.role)

@@ -30,6 +30,7 @@ from bot.callbacks import RegionsCb, StaffCb
 from bot.filters import HasRole
 from bot.handlers.shared.common import outdated
 from bot.handlers.shared.common import reader_language as _lang
+from bot.handlers.shared.forum import released_cards
 from bot.outbox import Outbox, letter
 from bot.outbox.texts import NOTICE
 from bot.services.members import MemberDirectory, MemberView
@@ -166,6 +167,9 @@ async def announce(
     are told, in the change's transaction; then the admin sees the staff list again."""
     start = outbox.head_start()
     rows = tell_members(session, i18n, changed.released, not_before=start)
+    rows += await released_cards(
+        [r.appeal_id for r in changed.released], session=session, outbox=outbox, i18n=i18n
+    )
     told: list[OutboxMessage] = []
     lang = ""
     if changed.changed:

@@ -79,7 +79,7 @@ async def answer_member(
             appeal.id,
             text,
             attachments,
-            label=lambda: _("💬 {name} to the member:").format(name=who),
+            label=lambda: in_topic_label(who),
             session=session,
             outbox=outbox,
             i18n=i18n,
@@ -89,6 +89,12 @@ async def answer_member(
     delivery = await outbox.deliver(bot, rows)
     await deliver_quietly(bot, outbox, posted)
     return delivery
+
+
+def in_topic_label(who: str) -> str:
+    """What heads a lawyer's answer as the appeal's topics show it (in the locale in use);
+    `who`: the lawyer's name, escaped."""
+    return _("💬 {name} to the member:").format(name=who)
 
 
 def to_member_label(appeal_id: int) -> tuple[str, InlineKeyboardMarkup]:

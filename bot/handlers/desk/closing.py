@@ -19,11 +19,12 @@ from bot.callbacks import DeskCb, OutcomeCb, RateCb
 from bot.filters import WORDS, HasRole
 from bot.handlers.desk.desk import end_writing
 from bot.handlers.shared.common import outdated, reader_language
-from bot.handlers.shared.forum import close_topics, deliver_quietly
+from bot.handlers.shared.forum import close_topics, deliver_quietly, refresh_cards
 from bot.handlers.shared.relay import Writer, not_reached, send_later, unreachable
 from bot.handlers.shared.states import Closing
 from bot.i18n import N_, fmt_number
 from bot.outbox import Outbox
+from bot.outbox.sender import Delivery
 from bot.outbox.texts import TO_MEMBER
 from bot.services.desk import DeskError, held_appeal
 from bot.services.faq_candidates import propose
@@ -69,17 +70,21 @@ NUMBERS = {
 }
 
 
-def _tristate(value: bool | None) -> str:
+def closing_header(appeal_id: int, topic: str, lang: str) -> str:
+    return _(
+        "<b>Close appeal No. {number}</b>\nTopic: {topic}\n"
+        "Mark everything that was done, then press “Close the appeal”."
+    ).format(number=appeal_id, topic=escape(topic_title(topic, lang)))
+
+
+def tristate(value: bool | None) -> str:
     return {None: "—", True: _("yes"), False: _("no")}[value]
 
 
 def closing_screen(
     appeal_id: int, outcome: Outcome, topic: str, lang: str
 ) -> tuple[str, InlineKeyboardMarkup]:
-    text = _(
-        "<b>Close appeal No. {number}</b>\nTopic: {topic}\n"
-        "Mark everything that was done, then press “Close the appeal”."
-    ).format(number=appeal_id, topic=escape(topic_title(topic, lang)))
+    text = closing_header(appeal_id, topic, lang)
     builder = kb.InlineKeyboard()
     for code, (name, label) in FLAGS.items():
         mark = "✅" if getattr(outcome, name) else "▫️"
@@ -91,7 +96,7 @@ def closing_screen(
         if code == "won" and not outcome.court:
             continue
         builder.button(
-            text=f"{_(label)}: {_tristate(getattr(outcome, name))}",
+            text=f"{_(label)}: {tristate(getattr(outcome, name))}",
             callback_data=OutcomeCb(action="t", appeal=appeal_id, field=code),
         )
     for code, (name, label) in NUMBERS.items():
@@ -116,7 +121,7 @@ async def _draft(state: FSMContext, appeal_id: int) -> tuple[Outcome, str] | Non
     return Outcome.from_dict(data.get("outcome") or {}), str(data.get("topic"))
 
 
-async def _save(state: FSMContext, appeal_id: int, outcome: Outcome, topic: str) -> None:
+async def save_draft(state: FSMContext, appeal_id: int, outcome: Outcome, topic: str) -> None:
     await state.update_data(
         closing={"appeal": appeal_id, "outcome": outcome.as_dict(), "topic": topic}
     )
@@ -169,7 +174,7 @@ async def on_open(
         return
     outcome = Outcome()
     await state.set_state(Closing.outcome)
-    await _save(state, appeal.id, outcome, appeal.topic)
+    await save_draft(state, appeal.id, outcome, appeal.topic)
     text, markup = closing_screen(appeal.id, outcome, appeal.topic, _lang(member))
     await query.message.answer(text, reply_markup=markup)
     await query.answer()
@@ -193,7 +198,7 @@ async def on_toggle(
         name = TRISTATE[callback_data.field][0]
         order: list[bool | None] = [None, True, False]
         setattr(outcome, name, order[(order.index(getattr(outcome, name)) + 1) % 3])
-    await _save(state, callback_data.appeal, outcome, topic)
+    await save_draft(state, callback_data.appeal, outcome, topic)
     if isinstance(query.message, Message):
         text, markup = closing_screen(callback_data.appeal, outcome, topic, _lang(member))
         await query.message.edit_text(text, reply_markup=markup)
@@ -227,7 +232,7 @@ async def on_topic(
         await query.answer(outdated(), show_alert=True)
         return
     outcome, _topic = draft
-    await _save(state, callback_data.appeal, outcome, callback_data.field)
+    await save_draft(state, callback_data.appeal, outcome, callback_data.field)
     if isinstance(query.message, Message):
         text, markup = closing_screen(
             callback_data.appeal, outcome, callback_data.field, _lang(member)
@@ -271,7 +276,7 @@ async def on_number(message: Message, state: FSMContext, member: MemberView | No
     outcome = Outcome.from_dict(closing.get("outcome") or {})
     setattr(outcome, NUMBERS[code][0], int(raw))
     appeal_id, topic = int(closing["appeal"]), str(closing["topic"])
-    await _save(state, appeal_id, outcome, topic)
+    await save_draft(state, appeal_id, outcome, topic)
     await state.set_state(Closing.outcome)
     text, markup = closing_screen(appeal_id, outcome, topic, _lang(member))
     await message.answer(text, reply_markup=markup)
@@ -338,16 +343,52 @@ async def on_close(
             show_alert=True,
         )
         return
-    if is_logged(appeal):  # it came in writing or in person: nobody to tell in the bot
+    delivery = await tell_closed(
+        appeal, session=session, staff=staff, lang=_lang(member), i18n=i18n, outbox=outbox, bot=bot
+    )
+    await state.set_state(None)
+    await state.update_data(closing=None, number_field=None, appeal_id=None)
+    if isinstance(query.message, Message):
+        done_text = _("Appeal No. {number} is closed. Thank you!").format(number=appeal.id)
+        if delivery is None:  # it came in writing or in person: nobody to tell in the bot
+            await query.message.edit_text(done_text)
+            await query.answer()
+            return
+        if not_reached(delivery):
+            done_text += "\n" + unreachable()
+        offer = kb.InlineKeyboard()
+        offer.button(
+            text=_("💡 This answer would help others"),
+            callback_data=OutcomeCb(action="propose", appeal=appeal.id),
+        )
+        await query.message.edit_text(done_text, reply_markup=offer.as_markup())
+    await query.answer()
+
+
+async def tell_closed(
+    appeal: Appeal,
+    *,
+    session: AsyncSession,
+    staff: StaffView,
+    lang: str,
+    i18n: I18n,
+    outbox: Outbox,
+    bot: Bot,
+) -> Delivery | None:
+    """After `close_appeal` in the caller's session: the member's closing message with the
+    outcome and the rating buttons, the appeal's topics closed, the cards refreshed; commits,
+    then makes the first try. `lang`: the closing lawyer's. None for a logged appeal (it came
+    in writing or in person: nobody to tell in the bot)."""
+    # The cards lose their buttons, then the topics are closed (the outbox keeps a chat's
+    # order).
+    topic_rows = await refresh_cards(
+        appeal.id, AppealStatus.CLOSED, session=session, outbox=outbox, i18n=i18n
+    )
+    topic_rows += await close_topics(appeal.id, session=session, outbox=outbox)
+    if is_logged(appeal):
         await session.commit()
-        await state.set_state(None)
-        await state.update_data(closing=None, number_field=None, appeal_id=None)
-        if isinstance(query.message, Message):
-            await query.message.edit_text(
-                _("Appeal No. {number} is closed. Thank you!").format(number=appeal.id)
-            )
-        await query.answer()
-        return
+        await deliver_quietly(bot, outbox, topic_rows)
+        return None
     person = await session.get_one(Member, appeal.member_id)
     with i18n.use_locale(person.language):
         builder = kb.InlineKeyboard()
@@ -369,25 +410,12 @@ async def on_close(
         [SendMessage(chat_id=person.telegram_id, text=closed, reply_markup=builder.as_markup())],
         purpose=TO_MEMBER,
         appeal_id=appeal.id,
-        writer=Writer(staff.telegram_id, _lang(member)),
+        writer=Writer(staff.telegram_id, lang),
     )
-    closed_topics = await close_topics(appeal.id, session=session, outbox=outbox)
     await session.commit()
-    await state.set_state(None)
-    await state.update_data(closing=None, number_field=None, appeal_id=None)
     delivery = await outbox.deliver(bot, rows)
-    await deliver_quietly(bot, outbox, closed_topics)
-    if isinstance(query.message, Message):
-        done_text = _("Appeal No. {number} is closed. Thank you!").format(number=appeal.id)
-        if not_reached(delivery):
-            done_text += "\n" + unreachable()
-        offer = kb.InlineKeyboard()
-        offer.button(
-            text=_("💡 This answer would help others"),
-            callback_data=OutcomeCb(action="propose", appeal=appeal.id),
-        )
-        await query.message.edit_text(done_text, reply_markup=offer.as_markup())
-    await query.answer()
+    await deliver_quietly(bot, outbox, topic_rows)
+    return delivery
 
 
 @router.callback_query(OutcomeCb.filter(F.action == "propose"))
@@ -395,25 +423,26 @@ async def on_propose(
     query: CallbackQuery, callback_data: OutcomeCb, session: AsyncSession, staff: StaffView
 ) -> None:
     """The lawyer's answer in a closed appeal becomes an FAQ candidate for the editors."""
-    appeal = await session.get(Appeal, callback_data.appeal)
+    done, text = await offer_answer(session, staff, callback_data.appeal)
+    if done and isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=None)
+    await query.answer(text, show_alert=True)
+
+
+async def offer_answer(session: AsyncSession, staff: StaffView, appeal_id: int) -> tuple[bool, str]:
+    """The answer of the lawyer who closed the appeal, offered as an FAQ candidate (from
+    the private chat's closing or the topic's); whether it was, and what to tell them."""
+    appeal = await session.get(Appeal, appeal_id)
     if appeal is None or appeal.claimed_by != staff.id or appeal.status != AppealStatus.CLOSED:
-        await query.answer(outdated(), show_alert=True)
-        return
+        await session.rollback()
+        return False, outdated()
     person = await session.get_one(Member, appeal.member_id)
     if not await propose(session, appeal.id, staff.id, person.language):
-        await query.answer(
-            _("Already offered, or there is no answer of yours in this appeal to offer."),
-            show_alert=True,
-        )
-        return
+        await session.rollback()
+        return False, _("Already offered, or there is no answer of yours in this appeal to offer.")
     await audit(session, staff.telegram_id, "faq-candidate", appeal_id=appeal.id)
     await session.commit()
-    if isinstance(query.message, Message):
-        await query.message.edit_reply_markup(reply_markup=None)
-    await query.answer(
-        _(
-            "Thank you! The head lawyers will see your answer, without the member's words or "
-            "name, and may make an FAQ answer of it."
-        ),
-        show_alert=True,
+    return True, _(
+        "Thank you! The head lawyers will see your answer, without the member's words or "
+        "name, and may make an FAQ answer of it."
     )

@@ -24,6 +24,7 @@ from bot.handlers.desk.answers import answer_member
 from bot.handlers.desk.thread import age, files_of, pages
 from bot.handlers.shared.common import outdated, too_long
 from bot.handlers.shared.common import reader_language as _lang
+from bot.handlers.shared.forum import deliver_quietly, refresh_cards
 from bot.handlers.shared.media import attachment_of
 from bot.handlers.shared.relay import (
     Writer,
@@ -50,7 +51,7 @@ from bot.services.desk import (
 from bot.services.logged import is_logged
 from bot.services.members import MemberView
 from bot.services.staff import StaffView
-from bot.storage.models import Appeal, AppealStatus, StaffRole, utcnow
+from bot.storage.models import Appeal, AppealStatus, OutboxMessage, StaffRole, utcnow
 from bot.topics import TOPICS, MemberOrgs, topic_title
 
 router = Router(name=__name__)
@@ -383,11 +384,17 @@ async def on_take(
                 appeal_id=callback_data.value,
                 writer=Writer(staff.telegram_id, lang),
             )
+        cards: list[OutboxMessage] = []
+        if result.won:  # the appeal's topic cards show it taken
+            cards = await refresh_cards(
+                callback_data.value, AppealStatus.CLAIMED, session=session, outbox=outbox, i18n=i18n
+            )
         await session.commit()
     except DeskError:
         await session.rollback()
         await query.answer(outdated(), show_alert=True)
         return
+    await deliver_quietly(bot, outbox, cards)
     if not result.won:
         await query.answer(
             _("Already taken by {name}.").format(name=result.holder or "—"), show_alert=True
@@ -608,10 +615,16 @@ async def on_release(
     session: AsyncSession,
     staff: StaffView,
     state: FSMContext,
+    i18n: I18n,
+    bot: Bot,
+    outbox: Outbox,
 ) -> None:
     await end_writing(state)
     try:
         appeal = await release(session, staff, callback_data.value)
+        cards = await refresh_cards(
+            appeal.id, appeal.status, session=session, outbox=outbox, i18n=i18n
+        )
         await session.commit()
     except DeskError:
         await session.rollback()
@@ -621,6 +634,7 @@ async def on_release(
         await query.message.edit_text(
             _("Appeal No. {number} is back in the queue of its region.").format(number=appeal.id)
         )
+    await deliver_quietly(bot, outbox, cards)
     await query.answer()
 
 

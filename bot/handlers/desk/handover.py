@@ -19,7 +19,7 @@ from bot.filters import HasRole
 from bot.handlers.desk.desk import end_writing
 from bot.handlers.shared.common import outdated
 from bot.handlers.shared.common import reader_language as _lang
-from bot.handlers.shared.forum import close_topics, deliver_quietly, open_topics
+from bot.handlers.shared.forum import close_topics, deliver_quietly, open_topics, refresh_cards
 from bot.handlers.shared.relay import (
     not_reached,
     send_later,
@@ -33,7 +33,7 @@ from bot.services.desk import (
 )
 from bot.services.members import MemberDirectory, MemberView
 from bot.services.staff import StaffView
-from bot.storage.models import StaffRole
+from bot.storage.models import Appeal, Staff, StaffRole
 from bot.topics import MemberOrgs
 
 router = Router(name=__name__)
@@ -121,6 +121,48 @@ async def on_hand_over(
         await session.rollback()
         await query.answer(outdated(), show_alert=True)
         return
+    appeal_id, org = appeal.id, appeal.member_org
+    told = await tell_handed(
+        appeal,
+        colleague,
+        session=session,
+        bot=bot,
+        outbox=outbox,
+        orgs=orgs,
+        i18n=i18n,
+        member_directory=member_directory,
+    )
+    if isinstance(query.message, Message):
+        where = (
+            colleague.full_name or str(colleague.telegram_id)
+            if colleague
+            else orgs.title(org, _lang(member, i18n))
+        )
+        done = _("Appeal No. {number} is handed to {whom}.").format(
+            number=appeal_id, whom=escape(where)
+        )
+        if not told:  # the colleague blocked the bot: they find it in /mine
+            done += "\n" + _(
+                "⚠️ The colleague could not be told in Telegram; the appeal is in their /mine."
+            )
+        await query.message.edit_text(done)
+    await query.answer()
+
+
+async def tell_handed(
+    appeal: Appeal,
+    colleague: Staff | None,
+    *,
+    session: AsyncSession,
+    bot: Bot,
+    outbox: Outbox,
+    orgs: MemberOrgs,
+    i18n: I18n,
+    member_directory: MemberDirectory,
+) -> bool:
+    """After `hand_over` in the caller's session: the colleague is told (with a button to
+    the card); handed to another region, the old region's topic is closed and the new one's
+    opened. Commits, then makes the first try. False when the colleague could not be told."""
     rows = []
     if colleague is not None:
         lang = await member_directory.language_of(session, colleague.telegram_id)
@@ -142,29 +184,16 @@ async def on_hand_over(
             appeal_id=appeal.id,
         )
     # Handed to another region: the old region's topic is closed, the new one's opened.
-    moved = (
-        await close_topics(appeal.id, session=session, outbox=outbox, covering=False)
-        if colleague is None
-        else []
-    )
+    moved = []
+    if colleague is None:
+        moved = await refresh_cards(
+            appeal.id, appeal.status, session=session, outbox=outbox, i18n=i18n
+        )
+        moved += await close_topics(appeal.id, session=session, outbox=outbox, covering=False)
     appeal_id = appeal.id
     await session.commit()
     told = not not_reached(await outbox.deliver(bot, rows))
     await deliver_quietly(bot, outbox, moved)
     if colleague is None:
         await open_topics(appeal_id, session=session, bot=bot, outbox=outbox, orgs=orgs, i18n=i18n)
-    if isinstance(query.message, Message):
-        where = (
-            colleague.full_name or str(colleague.telegram_id)
-            if colleague
-            else orgs.title(appeal.member_org, _lang(member, i18n))
-        )
-        done = _("Appeal No. {number} is handed to {whom}.").format(
-            number=appeal.id, whom=escape(where)
-        )
-        if not told:  # the colleague blocked the bot: they find it in /mine
-            done += "\n" + _(
-                "⚠️ The colleague could not be told in Telegram; the appeal is in their /mine."
-            )
-        await query.message.edit_text(done)
-    await query.answer()
+    return told

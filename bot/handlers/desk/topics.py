@@ -7,8 +7,9 @@ all routers, so nothing said in a group reaches a member's or a lawyer's private
 - in an appeal's topic, the holder's message goes to the member as a typed answer does
   (`answer_member`); a message starting with "!" is an internal note; anyone else's
   goes to nobody, and its writer is told once;
-- the card's buttons (take, back to the queue, the card in the private chat), checked
-  against the person who tapped;
+- the card's buttons (take, back to the queue, close with the outcome, hand over, the
+  card in the private chat), checked against the person who tapped as on the private
+  desk (closing and handing over: bot/handlers/desk/topic_buttons.py);
 - a served lawyer's edit of their answer in a topic corrects the member's copy;
 - anything else in a group, and anything from people the group does not serve, is
   ignored.
@@ -17,34 +18,33 @@ all routers, so nothing said in a group reaches a member's or a lawyer's private
 from __future__ import annotations
 
 import logging
-from html import escape
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
 from aiogram.enums import ChatMemberStatus
 from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command, CommandObject
-from aiogram.methods import SendMessage
+from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.callbacks import ForumCb
+from bot.callbacks import ForumCb, TopicDeskCb
 from bot.filters import FILE, WORDS, Magic
 from bot.handlers.desk.answers import answer_member
 from bot.handlers.desk.desk import card_screen
+from bot.handlers.desk.topic_buttons import group_language, on_desk_button, refresh, take
 from bot.handlers.edits import on_edited
 from bot.handlers.shared.common import outdated, too_long
 from bot.handlers.shared.common import reader_language as _lang
-from bot.handlers.shared.forum import open_topics, topic_markup
+from bot.handlers.shared.forum import deliver_quietly, open_topics, refresh_cards, topic_markup
 from bot.handlers.shared.media import attachment_of
-from bot.handlers.shared.relay import Writer, send_later, told_lawyer
+from bot.handlers.shared.relay import told_lawyer
 from bot.logs import describe
 from bot.outbox import Outbox
-from bot.outbox.texts import TO_MEMBER, TO_STAFF
-from bot.services.desk import DeskError, add_note, claim, member_of, open_card, release
+from bot.services.desk import DeskError, add_note, open_card, release
 from bot.services.members import MemberDirectory, MemberView
 from bot.services.staff import StaffView
 from bot.services.staff_groups import (
@@ -57,7 +57,7 @@ from bot.services.staff_groups import (
     serves,
     unlink,
 )
-from bot.storage.models import Appeal, AppealStatus, StaffGroup, StaffRole
+from bot.storage.models import Appeal, StaffRole
 from bot.topics import MemberOrgs
 
 log = logging.getLogger(__name__)
@@ -283,28 +283,30 @@ async def on_topic_button(
         return
     lang = _lang(member, i18n)
     # What stays in the topic for everyone is in the group's language.
-    group_lang = (
-        await session.scalar(
-            select(StaffGroup.language).where(StaffGroup.chat_id == message.chat.id)
-        )
-        or lang
-    )
+    group_lang = await group_language(session, message.chat.id, lang)
     if callback_data.action == "take":
-        await _take(
-            query, message, appeal_id, session, staff, (lang, group_lang), i18n, bot, outbox
-        )
+        await take(query, message, appeal_id, session, staff, (lang, group_lang), i18n, bot, outbox)
     elif callback_data.action == "release":
         try:
             status = (await release(session, staff, appeal_id)).status
+            cards = await refresh_cards(
+                appeal_id,
+                status,
+                session=session,
+                outbox=outbox,
+                i18n=i18n,
+                tapped=(message.chat.id, message.message_id),
+            )
             await session.commit()
         except DeskError:
             await session.rollback()
-            await _refresh(message, session, appeal_id, group_lang, i18n)
+            await refresh(message, session, appeal_id, group_lang, i18n)
             await query.answer(_("This appeal is not yours or is closed."), show_alert=True)
             return
         with i18n.use_locale(group_lang):
             markup = topic_markup(appeal_id, status)
         await message.edit_reply_markup(reply_markup=markup)
+        await deliver_quietly(bot, outbox, cards)
         await query.answer(
             _("Appeal No. {number} is back in the queue of its region.").format(number=appeal_id)
         )
@@ -329,90 +331,53 @@ async def on_topic_button(
         await query.answer(outdated(), show_alert=True)
 
 
-async def _take(
+@router.callback_query(TopicDeskCb.filter())
+async def on_topic_desk_button(
     query: CallbackQuery,
-    message: Message,
-    appeal_id: int,
+    callback_data: TopicDeskCb,
     session: AsyncSession,
-    staff: StaffView,
-    langs: tuple[str, str],
+    staff: StaffView | None,
+    member: MemberView | None,
+    state: FSMContext,
+    orgs: MemberOrgs,
     i18n: I18n,
     bot: Bot,
     outbox: Outbox,
+    staff_groups: StaffGroups,
+    member_directory: MemberDirectory,
 ) -> None:
-    lang, group_lang = langs  # the tapper's, the group's
-    """As the desk's take (bot/handlers/desk/desk.py on_take): one claim, the member's
-    notice in its transaction."""
-    try:
-        result = await claim(session, staff, appeal_id)
-        rows = []
-        if result.won:
-            person = await member_of(session, appeal_id)
-            with i18n.use_locale(person.language):
-                notice = _(
-                    "👩‍⚖️ A union lawyer has taken your appeal No. {number} and will answer here."
-                ).format(number=appeal_id)
-            rows = send_later(
-                session,
-                outbox,
-                [SendMessage(chat_id=person.telegram_id, text=notice)],
-                purpose=TO_MEMBER,
-                appeal_id=appeal_id,
-                writer=Writer(staff.telegram_id, lang),
-            )
-            # The topic says who took it (its colleagues read it there).
-            name = staff.full_name or str(staff.telegram_id)
-            with i18n.use_locale(group_lang):
-                took = _("✋ {name} took appeal No. {number}.").format(
-                    name=escape(name), number=appeal_id
-                )
-            rows += send_later(
-                session,
-                outbox,
-                [
-                    SendMessage(
-                        chat_id=message.chat.id,
-                        message_thread_id=message.message_thread_id,
-                        text=took,
-                    )
-                ],
-                purpose=TO_STAFF,
-                appeal_id=appeal_id,
-            )
-        await session.commit()
-    except DeskError:
-        await session.rollback()
-        await _refresh(message, session, appeal_id, group_lang, i18n)
+    """Close and hand over in the topic (bot/handlers/desk/topic_buttons.py)."""
+    message = query.message
+    if not isinstance(message, Message):
         await query.answer(outdated(), show_alert=True)
         return
-    if not result.won:
-        await _refresh(message, session, appeal_id, group_lang, i18n)
-        await query.answer(
-            _("Already taken by {name}.").format(name=result.holder or "—"), show_alert=True
-        )
+    scope = await staff_groups.scope_of(message.chat.id)
+    if scope is None or not serves(staff, scope):
+        await query.answer(_("Only the lawyers of this group's region use these buttons."))
         return
-    with i18n.use_locale(group_lang):
-        markup = topic_markup(appeal_id, AppealStatus.CLAIMED)
-    await message.edit_reply_markup(reply_markup=markup)
-    await outbox.deliver(bot, rows)
-    await query.answer(_("The appeal is yours."))
-
-
-async def _refresh(
-    message: Message, session: AsyncSession, appeal_id: int, group_lang: str, i18n: I18n
-) -> None:
-    """The card's buttons as the appeal is now (it was taken on the desk, released by the
-    desk's clock or an access change, closed): the next tap finds the right one."""
-    status = await session.scalar(select(Appeal.status).where(Appeal.id == appeal_id))
-    await session.rollback()
-    if status is None:
+    assert staff is not None
+    if await appeal_at(session, message.chat.id, message.message_thread_id) != (
+        callback_data.appeal
+    ):
+        await session.rollback()
+        await query.answer(outdated(), show_alert=True)
         return
-    with i18n.use_locale(group_lang):
-        markup = topic_markup(appeal_id, status)
-    try:
-        await message.edit_reply_markup(reply_markup=markup)
-    except TelegramAPIError as exc:  # too old to edit, or deleted in the group
-        log.info("topic card of appeal %s not refreshed: %s", appeal_id, describe(exc))
+    lang = _lang(member, i18n)
+    group_lang = await group_language(session, message.chat.id, lang)
+    await on_desk_button(
+        query,
+        message,
+        callback_data,
+        session=session,
+        staff=staff,
+        langs=(lang, group_lang),
+        state=state,
+        orgs=orgs,
+        i18n=i18n,
+        bot=bot,
+        outbox=outbox,
+        member_directory=member_directory,
+    )
 
 
 @router.callback_query()

@@ -4,18 +4,26 @@ opening them for a new appeal, posting the member's words into them, closing the
 Everything posted into a topic goes through the outbox with its `message_thread_id`; the
 topic itself is created at once (its id is needed before anything is posted), and a
 topic Telegram refuses to create is logged and skipped: the private desk still has the
-appeal. What is posted is in the group's language (chosen when it was linked)."""
+appeal, and the clock tries again (bot/clock/topics.py). The card's buttons follow the
+appeal's status (`refresh_cards`). What is posted is in the group's language (chosen when
+it was linked)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from html import escape
 from typing import Any
 
 from aiogram import Bot
 from aiogram.exceptions import TelegramAPIError
-from aiogram.methods import CloseForumTopic, ReopenForumTopic, SendMessage, TelegramMethod
+from aiogram.methods import (
+    CloseForumTopic,
+    EditMessageReplyMarkup,
+    ReopenForumTopic,
+    SendMessage,
+    TelegramMethod,
+)
 from aiogram.types import InlineKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
@@ -23,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import ForumCb
+from bot.callbacks import ForumCb, TopicDeskCb
 from bot.handlers.shared.media import relay
 from bot.handlers.shared.relay import send_later
 from bot.logs import describe
@@ -36,6 +44,7 @@ from bot.storage.models import (
     AppealTopic,
     Member,
     OutboxMessage,
+    OutboxStatus,
     StaffGroup,
 )
 from bot.topics import MemberOrgs, topic_title
@@ -55,12 +64,19 @@ def topic_name(appeal: Appeal, orgs: MemberOrgs, lang: str) -> str:
 
 def topic_markup(appeal_id: int, status: AppealStatus) -> InlineKeyboardMarkup | None:
     """The card's buttons in a topic (in the locale in use). Whoever taps is checked as on
-    the private desk: take if they cover the region; give back only the holder. Closing
-    and handing over are done from the card in the private chat (🗂)."""
+    the private desk (bot/handlers/desk/topic_buttons.py): take if they cover the region;
+    give back, close and hand over only the holder. None once it is closed."""
     builder = kb.InlineKeyboard()
     if status in (AppealStatus.QUEUED, AppealStatus.REOPENED):
         builder.button(text=_("✋ Take"), callback_data=ForumCb(action="take", appeal=appeal_id))
     elif status in (AppealStatus.CLAIMED, AppealStatus.ANSWERED):
+        builder.button(
+            text=_("✅ Close with the outcome"),
+            callback_data=TopicDeskCb(action="close", appeal=appeal_id),
+        )
+        builder.button(
+            text=_("🔀 Hand over"), callback_data=TopicDeskCb(action="hand", appeal=appeal_id)
+        )
         builder.button(
             text=_("↩️ Back to the queue"),
             callback_data=ForumCb(action="release", appeal=appeal_id),
@@ -68,7 +84,7 @@ def topic_markup(appeal_id: int, status: AppealStatus) -> InlineKeyboardMarkup |
     else:
         return None
     builder.button(
-        text=_("🗂 Card in my private chat (close, hand over)"),
+        text=_("🗂 Card in my private chat"),
         callback_data=ForumCb(action="card", appeal=appeal_id),
     )
     builder.adjust(1)
@@ -106,23 +122,27 @@ async def open_topics(
     outbox: Outbox,
     orgs: MemberOrgs,
     i18n: I18n,
-) -> None:
+    only: int | None = None,
+) -> list[int]:
     """A new appeal's topic in each linked group of its region (and the head lawyers'),
-    with its card. Does nothing for a region with no linked group."""
+    or in the group `only`, with its card. Does nothing for a region with no linked group.
+    Returns the groups where Telegram refused to create it (bot/clock/topics.py tries
+    them again)."""
+    refused: list[int] = []
     appeal = await session.get(Appeal, appeal_id)
     if appeal is None:
-        return
+        return refused
     groups = await groups_for(session, appeal.member_org)
     if not groups:
-        return
+        return refused
     member = await session.get_one(Member, appeal.member_id)
     opened = set(
         await session.scalars(select(AppealTopic.chat_id).where(AppealTopic.appeal_id == appeal_id))
     )
     rows: list[OutboxMessage] = []
     for group in groups:
-        if group.chat_id in opened:  # a Send delivered twice
-            continue
+        if group.chat_id in opened or only not in (None, group.chat_id):
+            continue  # opened already (a Send delivered twice), or not asked for
         with i18n.use_locale(group.language):
             name = topic_name(appeal, orgs, group.language)
             text = topic_card(appeal, member, orgs, group.language)
@@ -131,14 +151,15 @@ async def open_topics(
             topic = await bot.create_forum_topic(chat_id=group.chat_id, name=name)
         except TelegramAPIError as exc:
             log.warning(
-                "no topic for appeal %s in staff group %s: %s",
+                "no topic for appeal %s in staff group %s (tried again by the clock): %s",
                 appeal_id,
                 group.chat_id,
                 describe(exc),
             )
+            refused.append(group.chat_id)
             continue
-        await add_topic(session, appeal_id, group.chat_id, topic.message_thread_id)
-        rows += send_later(
+        place = await add_topic(session, appeal_id, group.chat_id, topic.message_thread_id)
+        card = send_later(
             session,
             outbox,
             [
@@ -152,8 +173,12 @@ async def open_topics(
             purpose=TO_STAFF,
             appeal_id=appeal_id,
         )
+        await session.flush()
+        place.card_outbox_id = card[0].id
+        rows += card
     await session.commit()
     await outbox.deliver(bot, rows)
+    return refused
 
 
 async def topics_with_language(
@@ -246,6 +271,59 @@ async def reopen_topics(
             ],
             purpose=TO_STAFF,
             appeal_id=appeal_id,
+        )
+    return rows + await refresh_cards(appeal_id, status, session=session, outbox=outbox, i18n=i18n)
+
+
+async def refresh_cards(
+    appeal_id: int,
+    status: AppealStatus,
+    *,
+    session: AsyncSession,
+    outbox: Outbox,
+    i18n: I18n,
+    tapped: tuple[int, int] | None = None,
+) -> list[OutboxMessage]:
+    """The buttons of the appeal's topic cards as its new `status` has them (added to the
+    caller's session, sent after its commit); a card in a group that no longer serves the
+    appeal (handed to another region) loses its buttons. A card not sent yet, or posted
+    before cards were remembered, is left; so is `tapped` (chat, message), the card the
+    caller edits itself."""
+    rows: list[OutboxMessage] = []
+    for covering in (True, False):
+        for topic, language in await topics_with_language(session, appeal_id, covering=covering):
+            if topic.card_outbox_id is None:
+                continue
+            card = await session.get(OutboxMessage, topic.card_outbox_id)
+            if card is None or card.status != OutboxStatus.SENT or not card.message_id:
+                continue
+            if tapped == (card.chat_id, card.message_id):
+                continue
+            with i18n.use_locale(language):
+                markup = topic_markup(appeal_id, status) if covering else None
+            rows += send_later(
+                session,
+                outbox,
+                [
+                    EditMessageReplyMarkup(
+                        chat_id=card.chat_id, message_id=card.message_id, reply_markup=markup
+                    )
+                ],
+                purpose=TO_STAFF,
+                appeal_id=appeal_id,
+            )
+    return rows
+
+
+async def released_cards(
+    appeal_ids: Iterable[int], *, session: AsyncSession, outbox: Outbox, i18n: I18n
+) -> list[OutboxMessage]:
+    """The cards of appeals that went back to the queue by an access change or the desk's
+    clock: "take" again (added to the caller's session, sent after its commit)."""
+    rows: list[OutboxMessage] = []
+    for appeal_id in sorted(set(appeal_ids)):
+        rows += await refresh_cards(
+            appeal_id, AppealStatus.QUEUED, session=session, outbox=outbox, i18n=i18n
         )
     return rows
 
