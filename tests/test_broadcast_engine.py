@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import json
+import os
 import random
 import signal
 import sys
@@ -29,6 +30,7 @@ from bot.storage.migrate import upgrade
 from bot.storage.models import Broadcast, Delivery, DeliveryStatus, Member, PostStatus
 from tests.databases import KINDS, database
 from tests.fake_bot_api import FakeBotAPI
+from tests.warm_start import COLD, STARTER, WarmProcess
 
 ROOT = Path(__file__).resolve().parent.parent
 TOKEN = "123456:TEST-token_abcdefghijklmnopqrstuvwxyz"
@@ -258,10 +260,7 @@ async def test_a_killed_sender_resumes_and_sends_twice_only_what_was_unwritten(
             async with engine.connect() as conn:
                 schema = str(await conn.scalar(text("SELECT current_schema()")))
         fields = ("concurrency", "batch", "lease_seconds", "write_buffer", "write_every")
-        sender = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-c",
-            SENDER,
+        args = (
             engine.url.render_as_string(hide_password=False),
             schema,
             api.base_url,
@@ -269,8 +268,14 @@ async def test_a_killed_sender_resumes_and_sends_twice_only_what_was_unwritten(
             json.dumps({name: getattr(settings, name) for name in fields}),
             "100",
             TOKEN,
-            cwd=ROOT,
         )
+        sender: asyncio.subprocess.Process | WarmProcess
+        if COLD:
+            sender = await asyncio.create_subprocess_exec(
+                sys.executable, "-c", SENDER, *args, cwd=ROOT
+            )
+        else:  # forked from the warm starter, as the bot's own sender runs in the bot
+            sender = await STARTER.start(["-c", SENDER, *args], dict(os.environ), ROOT)
         try:
             for _ in range(600):  # the sender imports aiogram first: allow it a minute
                 if len(_sent_per_chat(api)) >= 60 or sender.returncode is not None:

@@ -11,6 +11,7 @@ import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
 from sqlalchemy import func, select
 
+from bot.app import create_bot, create_dispatcher
 from bot.callbacks import DeskCb, PickCb, PreviewCb, RepliesCb
 from bot.commands import STAFF_COMMANDS
 from bot.context import Context
@@ -42,6 +43,7 @@ from bot.storage.models import (
 )
 from tests.databases import KINDS, database
 from tests.driver import Person, buttons, texts
+from tests.strict import StrictSession
 from tests.test_member_flow import onboard, send_appeal
 
 pytestmark = pytest.mark.asyncio
@@ -583,3 +585,30 @@ async def test_storage_and_rules(kind: str, tmp_path: Path) -> None:
             left = list(await session.scalars(select(SavedReply)))
             assert [(r.title, r.text) for r in left] == [("Всем юристам", "Всем")]
             assert left[0].updated_at >= left[0].created_at
+
+
+async def test_a_reply_full_of_emoji_opens_and_saves_within_telegram_s_limit(
+    ctx: Context,
+) -> None:
+    """Telegram counts an emoji as two: a saved reply of 2,080 characters, 4,080 of
+    Telegram's units, is shown clipped beside its heading (Telegram refuses an overlong
+    message), and kept whole."""
+    strict = StrictSession()
+    lawyer = Person(
+        create_dispatcher(ctx),
+        create_bot(ctx.settings, session=strict),  # type: ignore[arg-type]
+        strict,
+        900,
+    )
+    await make_staff(ctx, 900)
+    text = "🙂" * 2000 + " Отпуск 56 дней." * 5
+    await add_via_bot(lawyer, "ru", "own", "Эмодзи", text)
+    assert "✅" in lawyer.last_text()
+    saved = await reply_id(ctx, "Эмодзи")
+    await lawyer.press(RepliesCb(action="open", value=saved).pack())
+    assert "Эмодзи" in lawyer.last_text() and lawyer.last_text().endswith("…")
+    await lawyer.press(RepliesCb(action="text", value=saved).pack())
+    await lawyer.send(text + "!")
+    assert "✅" in lawyer.last_text()
+    assert strict.refused == []
+    assert [r.text for r in await replies(ctx)] == [text + "!"]

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+import time
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
@@ -10,7 +12,8 @@ from typing import Any
 
 import pytest
 from aiogram.fsm.storage.base import StorageKey
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import event, inspect, select, text, update
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.services.appeals import (
@@ -21,7 +24,7 @@ from bot.services.appeals import (
     list_member_appeals,
 )
 from bot.services.members import MemberView, save_onboarding
-from bot.storage.db import create_engine, create_session_factory, normalise_url
+from bot.storage.db import create_engine, create_session_factory, normalise_url, to_its_end
 from bot.storage.fsm import DatabaseStorage
 from bot.storage.migrate import downgrade, upgrade
 from bot.storage.models import AppealSource, AppealStatus, FsmRecord, WorkplaceType, utcnow
@@ -225,3 +228,53 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
         mode = (await conn.execute(text("PRAGMA journal_mode"))).scalar()
     await eng.dispose()
     assert mode == "wal"
+
+
+@pytest.mark.parametrize("finished", [True, False])
+async def test_a_write_cancelled_mid_statement_leaves_no_lock_when_run_to_its_end(
+    tmp_path: Path, finished: bool
+) -> None:
+    """Cancelled while SQLite runs one of its statements, a transaction keeps the write
+    lock with nobody left to end it: another writer is refused (the plain coroutine). Run
+    `to_its_end`, the transaction ends first and the other writer gets through at once."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'lock.db'}"
+    engine = create_engine(url)
+
+    paused = threading.Event()
+
+    def pause(seconds: float) -> None:  # in aiosqlite's thread
+        paused.set()
+        time.sleep(seconds)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _slow_function(connection: Any, _record: Any) -> None:
+        connection.create_function("pause", 1, pause)
+
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE counter (n INTEGER)"))
+        await conn.execute(text("INSERT INTO counter VALUES (0)"))
+
+    async def write_slowly() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE counter SET n = n + 1"))
+            await conn.execute(text("SELECT pause(0.5)"))  # cancelled in here
+
+    writing = asyncio.create_task(to_its_end(write_slowly)() if finished else write_slowly())
+    assert await asyncio.to_thread(paused.wait, 10)
+    writing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await writing
+    other = create_engine(url, busy_timeout=0.5)
+    try:
+        if finished:
+            async with other.begin() as conn:
+                await conn.execute(text("UPDATE counter SET n = n + 10"))
+            async with other.connect() as conn:
+                assert await conn.scalar(text("SELECT n FROM counter")) == 11
+        else:
+            with pytest.raises(OperationalError, match="database is locked"):
+                async with other.begin() as conn:
+                    await conn.execute(text("UPDATE counter SET n = n + 10"))
+    finally:
+        await other.dispose()
+        await engine.dispose()

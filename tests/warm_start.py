@@ -22,12 +22,15 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import importlib
 import json
 import os
+import select
 import socket
 import struct
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -126,6 +129,36 @@ class Starter:
             raise RuntimeError("the warm starter could not fork a bot process")
         return pid, out_r, err_r
 
+    def run(
+        self, *args: str, env: dict[str, str] | None = None, cwd: Path = ROOT, timeout: float = 60
+    ) -> subprocess.CompletedProcess[str]:
+        """`python ARGS` (`-m bot …` or `-c SCRIPT …`) started warm, to its end, as
+        tests/processes.py `python` runs it cold; never raises on its exit code."""
+        pid, out_fd, err_fd = self.fork(list(args), dict(os.environ if env is None else env), cwd)
+        output: dict[int, bytes] = {}
+        readers = [
+            threading.Thread(target=_drain, args=(fd, output), daemon=True)
+            for fd in (out_fd, err_fd)
+        ]
+        for reader in readers:
+            reader.start()
+        pidfd = os.pidfd_open(pid)
+        try:
+            ended, _, _ = select.select([pidfd], [], [], timeout)
+        finally:
+            os.close(pidfd)
+        if not ended:
+            os.kill(pid, 9)
+        _, status = os.waitpid(pid, 0)
+        for reader in readers:
+            reader.join()
+        return subprocess.CompletedProcess(
+            ["python", *args],
+            os.waitstatus_to_exitcode(status),
+            output[out_fd].decode(),
+            output[err_fd].decode(),
+        )
+
     async def start(self, args: list[str], env: dict[str, str], cwd: Path) -> WarmProcess:
         pid, out_fd, err_fd = self.fork(args, env, cwd)
         loop = asyncio.get_running_loop()
@@ -143,6 +176,11 @@ class Starter:
 STARTER = Starter()
 
 
+def _drain(fd: int, into: dict[int, bytes]) -> None:
+    with os.fdopen(fd, "rb") as pipe:
+        into[fd] = pipe.read()
+
+
 def _read_exactly(sock: socket.socket, size: int) -> bytes:
     data = b""
     while len(data) < size:
@@ -156,17 +194,35 @@ def _read_exactly(sock: socket.socket, size: int) -> bytes:
 # The starter process itself (`python -m tests.warm_start`, its socket on stdin).
 
 
+PRELOADED = (
+    "aiohttp.web",
+    "holidays.countries",
+    "redis.asyncio",
+    "bot.__main__",
+    "bot.app",
+    "bot.logs",
+    "bot.runner",
+    "bot.scale.webhook",
+)
+
+
 def _preload() -> None:
     """What `python -m bot` imports before its first update (tests/__init__.py has switched
-    bot/compat/'s patches on already)."""
-    import aiohttp.web  # noqa: F401
-    import redis.asyncio  # noqa: F401
+    bot/compat/'s patches on already), and three things every bot process then computes
+    alike, whatever its environment: the Telegram types each update needs
+    (`lean_types.warm_up`, which the start's check runs), the holidays package's country
+    calendars (imported on first use), and the shipped FAQ's tree and search index (a
+    process cache keyed by the files' names, sizes and times: a changed or other directory
+    is read afresh)."""
+    for name in PRELOADED:
+        importlib.import_module(name)
+    from bot.compat import lean_types
+    from bot.faq.content import CONTENT_DIR
+    from bot.faq.library import FaqLibrary
 
-    import bot.__main__
-    import bot.app
-    import bot.logs
-    import bot.runner
-    import bot.scale.webhook  # noqa: F401
+    if lean_types.PATCH.on:
+        lean_types.warm_up()
+    FaqLibrary.from_directory(CONTENT_DIR)
 
 
 def _serve() -> None:
@@ -208,7 +264,8 @@ def _pad(sock: socket.socket, header: bytes) -> bytes:
 
 
 def _run_bot(request: dict[str, Any], fds: list[int], devnull: int) -> None:
-    """In the bot process: `python -m bot ARGS` in the test's environment; never returns."""
+    """In the new process: `python -m bot ARGS` (or `python -c SCRIPT ARGS`) in the test's
+    environment; never returns."""
     import atexit
     import runpy
     import traceback
@@ -222,11 +279,15 @@ def _run_bot(request: dict[str, Any], fds: list[int], devnull: int) -> None:
     os.environ.clear()
     os.environ.update(request["env"])
     args: list[str] = request["args"]
-    assert args[:2] == ["-m", "bot"], args
-    sys.argv = ["-m", *args[2:]]
+    assert args[:2] == ["-m", "bot"] or args[0] == "-c", args
     code: int
     try:
-        runpy.run_module("bot", run_name="__main__", alter_sys=True)
+        if args[0] == "-c":  # python -c SCRIPT ARGS
+            sys.argv = ["-c", *args[2:]]
+            exec(compile(args[1], "<string>", "exec"), {"__name__": "__main__"})
+        else:
+            sys.argv = ["-m", *args[2:]]
+            runpy.run_module("bot", run_name="__main__", alter_sys=True)
         code = 0
     except SystemExit as exc:
         if exc.code is None or isinstance(exc.code, int):

@@ -75,7 +75,7 @@ from bot.broadcast.limiter import Pacer
 from bot.broadcast.results import ResultWriter
 from bot.broadcast.sends import send_part
 from bot.compat.sends import build_types
-from bot.storage.db import create_session_factory
+from bot.storage.db import create_session_factory, to_its_end
 from bot.storage.models import (
     Broadcast,
     Delivery,
@@ -184,6 +184,7 @@ class Broadcaster:
 
     # --- the lease -------------------------------------------------------------------
 
+    @to_its_end
     async def take_lease(self, post_id: int) -> bool:
         asked = time.monotonic()  # the lease counts from before the request: conservative
         now = utcnow()
@@ -235,6 +236,7 @@ class Broadcaster:
 
     # --- recipients ------------------------------------------------------------------
 
+    @to_its_end
     async def materialise(self, post: Broadcast) -> int:
         """One delivery row per member of the audience (once per post)."""
         async with self.engine.begin() as conn:
@@ -283,6 +285,7 @@ class Broadcaster:
             )
             return int(result.rowcount or 0)
 
+    @to_its_end
     async def _reset_in_flight(self, post_id: int) -> int:
         async with self.engine.begin() as conn:
             result = await conn.execute(
@@ -292,6 +295,7 @@ class Broadcaster:
             )
             return int(result.rowcount or 0)
 
+    @to_its_end
     async def _take_batch(self, post_id: int) -> list[_Row]:
         async with self.engine.begin() as conn:
             # A materialised CTE: as `id IN (subquery LIMIT n)` PostgreSQL may run the

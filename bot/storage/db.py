@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+from collections.abc import Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, ParamSpec, TypeVar
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import event
@@ -21,6 +22,9 @@ from sqlalchemy.orm import Session
 from sqlalchemy.util import await_only
 
 log = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
 
 # SQLite waits for a lock by itself (busy_timeout). If it still answers "database is
 # locked" (a writer held the lock longer than that, or a lock SQLite does not wait for), the
@@ -166,3 +170,24 @@ def _tallied_session(tz: ZoneInfo) -> type[Session]:
     event.listen(TalliedSession, "after_flush", follow_appeals(tz))
     event.listen(TalliedSession, "after_flush", follow_texts())
     return TalliedSession
+
+
+def to_its_end(
+    method: Callable[P, Coroutine[Any, Any, R]],
+) -> Callable[P, Coroutine[Any, Any, R]]:
+    """For a coroutine that writes in a transaction: finished even when its caller is
+    cancelled. Cancelled while aiosqlite's thread runs a statement, a transaction keeps
+    SQLite's write lock with nobody left to end it, and every other writer then waits for
+    it in vain (its busy timeout, again and again). Here the transaction runs to its end
+    (committed, or rolled back on an error) and then the caller's cancellation stands."""
+
+    @functools.wraps(method)
+    async def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        task = asyncio.ensure_future(method(*args, **kwargs))
+        try:
+            return await asyncio.shield(task)
+        except asyncio.CancelledError:
+            await asyncio.wait([task])
+            raise
+
+    return run

@@ -21,6 +21,7 @@ from bot.callbacks import RepliesCb
 from bot.filters import WORDS, HasRole, Magic
 from bot.handlers.shared.common import outdated, too_long
 from bot.handlers.shared.common import reader_language as _lang
+from bot.handlers.shared.media import TEXT_LIMIT, clip, utf16_len
 from bot.handlers.shared.states import AnswerPreview, SavedReplyForm
 from bot.i18n import N_
 from bot.services.limits import MAX_TEXT
@@ -169,10 +170,13 @@ def reply_screen(
         _scope_line(reply, orgs, lang),
         f"{FLAGS.get(reply.lang, '')} {language_name(reply.lang)}",
         "",
-        escape(reply.text),
     ]
     if note:
         lines[:0] = [note, ""]
+    # The text as far as it fits in one message beside its heading (a reply of 3,000
+    # characters with emoji may not: Telegram counts an emoji twice); it is sent whole.
+    room = TEXT_LIMIT - utf16_len("\n".join(lines)) - 1
+    lines.append(escape(clip(reply.text, room)))
     builder = kb.InlineKeyboard()
     if may_edit(staff, reply):
         builder.button(text=_("✏️ Title"), callback_data=RepliesCb(action="title", value=reply.id))
