@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from sqlalchemy import func, select
 
 from bot.__main__ import main
 from bot.faq.content import CONTENT_DIR, Ref, load_faq, sign_off_valid_until
@@ -18,7 +19,7 @@ from bot.scale.sync import DirectorySync, FaqReload
 from bot.services.members import MemberDirectory
 from bot.services.staff import StaffDirectory
 from bot.storage import faq as store
-from bot.storage.db import create_session_factory
+from bot.storage.db import create_engine, create_session_factory
 from bot.storage.migrate import upgrade
 from bot.storage.models import FaqEntry, utcnow
 from tests.databases import KINDS, database
@@ -198,3 +199,28 @@ async def test_a_sync_message_from_another_instance_reloads_the_faq(tmp_path: Pa
             await asyncio.sleep(0.02)
         assert library.faq.get("pay-late-wages").refs == [Ref("A", "B")]  # type: ignore[union-attr]
         await sync.stop()
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_instances_starting_at_once_on_an_empty_database_seed_it_once(
+    kind: str, tmp_path: Path
+) -> None:
+    """Two instances started together on a new database both find it empty; one seeds it,
+    the other reads what it seeded (it used to stop on the duplicate key)."""
+    async with database(kind, tmp_path) as engine:
+        await upgrade(engine)
+        other = create_engine(engine.url.render_as_string(hide_password=False))
+        try:
+            libraries = [FaqLibrary.from_directory(CONTENT_DIR) for _ in range(2)]
+            await asyncio.gather(
+                libraries[0].open(create_session_factory(engine)),
+                libraries[1].open(create_session_factory(other)),
+            )
+        finally:
+            await other.dispose()
+        async with create_session_factory(engine)() as session:
+            entries = await session.scalar(select(func.count()).select_from(FaqEntry))
+            revision = await store.revision(session)
+        assert entries == len(load_faq().nodes)
+        assert [library.revision for library in libraries] == [revision, revision]
+        assert all(len(library.faq.answers) == len(load_faq().answers) for library in libraries)

@@ -15,6 +15,7 @@ import logging
 from collections.abc import Callable
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.faq.content import Faq, load_faq
@@ -67,11 +68,20 @@ class FaqLibrary:
         self.session_factory = session_factory
         async with session_factory() as session:
             if not await store.has_content(session):
-                await store.import_faq(session, self.faq)
-                self.revision = await store.revision(session)
-                await session.commit()
-                log.info("FAQ content loaded into the database: %d answers", len(self.faq.answers))
-                return
+                try:
+                    await store.import_faq(session, self.faq)
+                    self.revision = await store.revision(session)
+                    await session.commit()
+                except IntegrityError:
+                    # Another instance, started at the same moment on the same empty
+                    # database, seeded it first: its content is the one to read.
+                    await session.rollback()
+                    log.info("FAQ content loaded into the database by another instance")
+                else:
+                    log.info(
+                        "FAQ content loaded into the database: %d answers", len(self.faq.answers)
+                    )
+                    return
         await self.refresh(session_factory, force=True)
 
     async def changed(self) -> None:
