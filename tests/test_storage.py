@@ -13,7 +13,6 @@ from typing import Any
 import pytest
 from aiogram.fsm.storage.base import StorageKey
 from sqlalchemy import event, inspect, select, text, update
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from bot.services.appeals import (
@@ -231,15 +230,15 @@ async def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("finished", [True, False])
-async def test_a_write_cancelled_mid_statement_leaves_no_lock_when_run_to_its_end(
+async def test_a_write_cancelled_mid_statement_runs_to_its_end(
     tmp_path: Path, finished: bool
 ) -> None:
-    """Cancelled while SQLite runs one of its statements, a transaction keeps the write
-    lock with nobody left to end it: another writer is refused (the plain coroutine). Run
-    `to_its_end`, the transaction ends first and the other writer gets through at once."""
+    """Cancelled while SQLite runs one of its statements, a plain transaction is abandoned:
+    its work is lost, and its connection may keep SQLite's write lock until it happens to
+    be collected (a stop mid-post left the results writer waiting for minutes). Run
+    `to_its_end`, the transaction commits first and the next writer gets through at once."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'lock.db'}"
     engine = create_engine(url)
-
     paused = threading.Event()
 
     def pause(seconds: float) -> None:  # in aiosqlite's thread
@@ -266,15 +265,13 @@ async def test_a_write_cancelled_mid_statement_leaves_no_lock_when_run_to_its_en
         await writing
     other = create_engine(url, busy_timeout=0.5)
     try:
+        async with other.connect() as conn:  # a reader is never kept waiting
+            assert await conn.scalar(text("SELECT n FROM counter")) == (1 if finished else 0)
         if finished:
             async with other.begin() as conn:
                 await conn.execute(text("UPDATE counter SET n = n + 10"))
             async with other.connect() as conn:
                 assert await conn.scalar(text("SELECT n FROM counter")) == 11
-        else:
-            with pytest.raises(OperationalError, match="database is locked"):
-                async with other.begin() as conn:
-                    await conn.execute(text("UPDATE counter SET n = n + 10"))
     finally:
         await other.dispose()
         await engine.dispose()
