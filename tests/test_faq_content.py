@@ -11,6 +11,7 @@ import pytest
 from bot.faq.content import CONTENT_DIR, check_faq, load_faq
 from bot.topics import TOPICS
 from tests.processes import python
+from tests.warm_start import COLD, STARTER
 
 
 def test_shipped_content_is_valid_and_large_enough() -> None:
@@ -130,7 +131,7 @@ def test_bot_refuses_to_start_on_invalid_content(broken_dir: Path, tmp_path: Pat
         "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
         "TELEGRAM_API_URL": "http://127.0.0.1:9",
     }
-    result = python("-m", "bot", env=env)
+    result = python("-m", "bot", env=env) if COLD else STARTER.run("-m", "bot", env=env)
     assert result.returncode == 1
     assert "FAQ content is invalid" in result.stderr and "pay-dup" in result.stderr
 

@@ -36,6 +36,7 @@ from tests.processes import free_port, python
 from tests.recording import RecordingSession
 from tests.test_e2e import BotProcess, Phone
 from tests.test_member_flow import onboard
+from tests.warm_start import COLD, STARTER
 
 APOLOGY = "Sorry, something went wrong on our side. Please try again; your data is safe."
 SECRET = TOKEN.split(":", 1)[1]
@@ -52,7 +53,7 @@ def run_bot(database_url: str) -> subprocess.CompletedProcess[str]:
         "TELEGRAM_API_URL": "http://127.0.0.1:1",  # never reached
         "LOG_LEVEL": "INFO",
     }
-    return python("-m", "bot", env=env)
+    return python("-m", "bot", env=env) if COLD else STARTER.run("-m", "bot", env=env)
 
 
 @pytest.mark.e2e
@@ -344,7 +345,7 @@ def test_a_stop_that_hangs_ends_the_process_anyway() -> None:
         "exit_if_stuck(0.5)\n"
         "time.sleep(30)  # the stop never finishes by itself\n"
     )
-    done = python("-c", script)
+    done = python("-c", script) if COLD else STARTER.run("-c", script)
     assert done.returncode == 3
     # Counted from the arming, not from the start: the imports before it may take long
     # on a loaded machine.

@@ -198,7 +198,10 @@ PRELOADED = (
     "aiohttp.web",
     "holidays.countries",
     "redis.asyncio",
-    "bot.__main__",
+    # What bot/__main__.py imports (not the module itself: `python -m bot` runs it afresh
+    # as __main__, and runpy warns when it was imported before).
+    "bot.appeals_cli",
+    "bot.config",
     "bot.app",
     "bot.logs",
     "bot.runner",
