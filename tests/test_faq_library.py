@@ -224,3 +224,28 @@ async def test_instances_starting_at_once_on_an_empty_database_seed_it_once(
         assert entries == len(load_faq().nodes)
         assert [library.revision for library in libraries] == [revision, revision]
         assert all(len(library.faq.answers) == len(load_faq().answers) for library in libraries)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_the_instance_that_found_the_database_empty_a_moment_too_early_reads_it(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The interleaving the race above may or may not hit: the second instance saw no
+    content, then the first committed its seeding. The second must read that content
+    (not import the YAML again over it, which moved the revision under the first)."""
+    async with database(kind, tmp_path) as engine:
+        await upgrade(engine)
+        factory = create_session_factory(engine)
+        first = FaqLibrary.from_directory(CONTENT_DIR)
+        await first.open(factory)
+
+        async def seen_too_early(_session: object) -> bool:
+            return False
+
+        monkeypatch.setattr(store, "has_content", seen_too_early)
+        second = FaqLibrary.from_directory(CONTENT_DIR)
+        await second.open(factory)
+        async with factory() as session:
+            revision = await store.revision(session)
+        assert first.revision == second.revision == revision == 1
+        assert len(second.faq.answers) == len(load_faq().answers)

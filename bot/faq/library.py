@@ -69,6 +69,7 @@ class FaqLibrary:
         async with session_factory() as session:
             if not await store.has_content(session):
                 try:
+                    await store.claim_seeding(session)
                     await store.import_faq(session, self.faq)
                     self.revision = await store.revision(session)
                     await session.commit()

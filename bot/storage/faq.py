@@ -21,6 +21,7 @@ from bot.storage.models import BotSetting, FaqEntry, FaqOrigin, FaqVersion, utcn
 from bot.topics import TOPICS
 
 REVISION_KEY = "faq_revision"
+SEEDED_KEY = "faq_seeded"
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,14 @@ async def bump_revision(session: AsyncSession) -> None:
 
 async def has_content(session: AsyncSession) -> bool:
     return bool(await session.scalar(select(func.count()).select_from(FaqEntry)))
+
+
+async def claim_seeding(session: AsyncSession) -> None:
+    """The first start's right to seed: one row, inserted before anything is read, so of
+    two instances started together on an empty database one seeds and the other waits
+    for its commit and then meets the duplicate key (IntegrityError): it reads instead."""
+    session.add(BotSetting(key=SEEDED_KEY, value=utcnow().isoformat(timespec="seconds")))
+    await session.flush()
 
 
 async def load_tree(session: AsyncSession) -> Faq:
