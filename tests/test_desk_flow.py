@@ -256,6 +256,10 @@ async def test_not_solved_reopens_to_the_same_lawyer(
         appeal = await session.get_one(Appeal, appeal_id)
         assert appeal.status == AppealStatus.CLAIMED and appeal.reopen_count == 1
         assert appeal.closed_at is None
+    await lawyer.press(f"desk:card:{appeal_id}:")
+    card = lawyer.last_text()
+    closed, reopened = card.find("✅ Жапқан"), card.find("🔁 Мүше қайта ашты: мәселе шешілмеді")
+    assert -1 < closed < reopened, card
 
 
 async def test_reopen_window_is_seven_days(person: Callable[..., Person], ctx: Context) -> None:
@@ -357,9 +361,9 @@ async def test_hand_over_to_a_colleague_or_another_region(
 ) -> None:
     admin, lawyer, colleague, outsider, member = (
         person(ADMIN_ID),
-        person(770),
+        person(770, first_name="Асель"),
         person(771, first_name="Дана"),
-        person(772),
+        person(772, first_name="Ерлан"),
         person(773),
     )
     appeal_id = await taken_appeal(admin, lawyer, member, ctx)
@@ -394,6 +398,20 @@ async def test_hand_over_to_a_colleague_or_another_region(
     await outsider.press(f"desk:take:{appeal_id}:")
     async with ctx.session_factory() as session:
         assert (await session.get_one(Appeal, appeal_id)).claimed_by == ids[772]
+    # The card's thread tells the way it came, in order, to whoever opens it next
+    # (in Kazakh here, in Russian in tests/test_find.py).
+    await outsider.press(f"desk:card:{appeal_id}:")
+    card = outsider.last_text()
+    steps = [
+        "Не выплатили отпускные",
+        "✋ Алған: Асель",
+        "🔀 Асель әріптесіне берді: Дана",
+        "🔀 Дана басқа өңірге берді: Абай облысы",
+        "✋ Алған: Ерлан",
+    ]
+    at = [card.find(step) for step in steps]
+    assert -1 not in at and at == sorted(at), card
+    assert card.count("✋ Алған") == 2
 
 
 async def test_hand_over_to_a_colleague_who_blocked_the_bot_is_done_and_said(

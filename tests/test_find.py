@@ -13,7 +13,15 @@ from sqlalchemy import delete, func, select, update
 from bot.context import Context
 from bot.runner import index_appeals
 from bot.services.privacy import purge_expired
-from bot.storage.models import Appeal, AppealSearch, AppealStatus, Audit, Member, utcnow
+from bot.storage.models import (
+    Appeal,
+    AppealMessage,
+    AppealSearch,
+    AppealStatus,
+    Audit,
+    Member,
+    utcnow,
+)
 from tests.conftest import ADMIN_ID, open_context
 from tests.databases import KINDS, database
 from tests.driver import Person, buttons, texts
@@ -283,3 +291,48 @@ async def test_appeals_without_words_get_them_at_start(
     await index_appeals(ctx)
     await lawyer.send("/find отпускные")
     assert found_numbers(lawyer) == [appeals["boris"]]
+
+
+async def test_last_month_s_closed_appeal_is_found_by_a_word_and_opens_with_its_history(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    appeals = await three_members(person, ctx)
+    number = appeals["boris"]
+    lawyer = person(LAWYER, language_code="ru", first_name="Дана")
+    await make_lawyer(person(ADMIN_ID), lawyer, "karaganda")
+    await lawyer.press(f"desk:take:{number}:")
+    await lawyer.press(f"desk:reply:{number}:")
+    await lawyer.send("Подайте заявление работодателю, срок выплаты прошёл.")
+    await lawyer.press(f"oc:sure:{number}:")
+    await lawyer.press(f"oc:t:{number}:conc")
+    await lawyer.press(f"oc:save:{number}:")
+    # A month on: the appeal, its messages and its history all happened last month.
+    month = timedelta(days=35)
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, number)
+        appeal.created_at -= month
+        appeal.closed_at = (appeal.closed_at or utcnow()) - month
+        for message in await session.scalars(
+            select(AppealMessage).where(AppealMessage.appeal_id == number)
+        ):
+            message.sent_at -= month
+        for event in await session.scalars(select(Audit).where(Audit.appeal_id == number)):
+            event.at -= month
+        await session.commit()
+
+    # Not in the queue or in /mine any more; one word of the member's text finds it.
+    await lawyer.send("/find август")
+    assert found_numbers(lawyer) == [number]
+    await lawyer.press(f"desk:card:{number}:")
+    card = lawyer.last_text()
+    assert "Закрыто" in card
+    assert "Итог: Оказана консультация, Согласительная комиссия" in card
+    assert "Ожидает" not in card  # a closed appeal waits for nobody
+    # The thread in order: the question, taken, the answer, closed.
+    order = [
+        card.index("Не выплатили отпускные за август."),
+        card.index("✋ Взято: Дана"),
+        card.index("Подайте заявление работодателю"),
+        card.index("✅ Закрыто: Дана"),
+    ]
+    assert order == sorted(order)

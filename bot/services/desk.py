@@ -6,7 +6,7 @@ not open another region's appeal.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, func, select, true, update
@@ -20,6 +20,7 @@ from bot.storage.models import (
     Appeal,
     AppealMessage,
     AppealStatus,
+    Audit,
     Member,
     MessageSide,
     Staff,
@@ -27,6 +28,17 @@ from bot.storage.models import (
 )
 
 QUEUE_STATUSES = (AppealStatus.QUEUED, AppealStatus.REOPENED)
+# The audit log's entries an appeal's thread shows as its status changes (answers and
+# notes are in the thread as messages; openings of the card are not changes).
+STATUS_ACTIONS = (
+    "log-appeal",
+    "claim",
+    "release",
+    "hand-over",
+    "back-to-queue",
+    "correct-topic",
+    "close",
+)
 
 
 class DeskError(Exception):
@@ -73,6 +85,10 @@ class AppealCard:
     thread: list[AppealMessage]
     authors: dict[int, str]
     other_appeals: int = 0  # the member's appeals besides this one, earlier or later
+    # Status changes from the audit log, oldest first; `names` names the staff in them
+    # (by Telegram id and by staff id: a hand-over names its colleague by staff id).
+    events: list[Audit] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
 
     @property
     def notes(self) -> list[AppealMessage]:
@@ -109,9 +125,39 @@ async def open_card(
     if staff_ids:
         for person in await session.scalars(select(Staff).where(Staff.id.in_(staff_ids))):
             authors[person.id] = person.full_name or str(person.telegram_id)
+    events, names = await _status_changes(session, appeal.id)
     if audited:
         await audit(session, staff.telegram_id, "open-appeal", appeal_id=appeal.id)
-    return AppealCard(appeal, member, int(earlier or 0), lawyer, thread, authors, int(others or 0))
+    return AppealCard(
+        appeal, member, int(earlier or 0), lawyer, thread, authors, int(others or 0), events, names
+    )
+
+
+async def _status_changes(
+    session: AsyncSession, appeal_id: int
+) -> tuple[list[Audit], dict[str, str]]:
+    events = list(
+        await session.scalars(
+            select(Audit)
+            .where(Audit.appeal_id == appeal_id, Audit.action.in_(STATUS_ACTIONS))
+            .order_by(Audit.id)
+        )
+    )
+    telegram_ids = {e.staff_telegram_id for e in events}
+    staff_ids = {
+        int(e.details[key])
+        for e in events
+        for key in ("to_staff", "staff_id")
+        if str(e.details.get(key, "")).isdigit()
+    }
+    names: dict[str, str] = {}
+    if telegram_ids or staff_ids:
+        for person in await session.scalars(
+            select(Staff).where(Staff.telegram_id.in_(telegram_ids) | Staff.id.in_(staff_ids))
+        ):
+            name = person.full_name or str(person.telegram_id)
+            names[f"tg:{person.telegram_id}"] = names[f"id:{person.id}"] = name
+    return events, names
 
 
 @dataclass

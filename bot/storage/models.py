@@ -337,6 +337,7 @@ class FsmRecord(Base):
 
 class Audit(Base):
     __tablename__ = "audit"
+    __table_args__ = (Index("ix_audit_appeal", "appeal_id"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     staff_telegram_id: Mapped[int] = mapped_column(BigInteger)

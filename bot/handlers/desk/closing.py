@@ -18,11 +18,12 @@ from bot import keyboards as kb
 from bot.callbacks import DeskCb, OutcomeCb, RateCb
 from bot.filters import WORDS, HasRole
 from bot.handlers.desk.desk import end_writing
+from bot.handlers.desk.outcome_labels import FIELD, FLAGS, NUMBERS, TRISTATE
 from bot.handlers.shared.common import outdated, reader_language
 from bot.handlers.shared.forum import close_topics, deliver_quietly, refresh_cards
 from bot.handlers.shared.relay import Writer, not_reached, send_later, unreachable
 from bot.handlers.shared.states import Closing
-from bot.i18n import N_, fmt_number
+from bot.i18n import fmt_number
 from bot.outbox import Outbox
 from bot.outbox.sender import Delivery
 from bot.outbox.texts import TO_MEMBER
@@ -38,36 +39,6 @@ from bot.topics import TOPICS, topic_title
 router = Router(name=__name__)
 router.message.filter(HasRole(StaffRole.LAWYER, StaffRole.HEAD_LAWYER))
 router.callback_query.filter(HasRole(StaffRole.LAWYER, StaffRole.HEAD_LAWYER))
-
-FLAGS = {
-    "cons": ("consultation", N_("Consultation given")),
-    "conc": ("conciliation", N_("Conciliation commission")),
-    "court": ("court", N_("Court case")),
-    "med": ("mediation", N_("Mediation agreement")),
-    "rein": ("reinstated", N_("Reinstated at work")),
-    "insp": ("inspection", N_("Employer inspection")),
-    "out": ("outside_competence", N_("Outside the union's competence")),
-}
-# Outcome flags (FLAGS' names) as the appeal stores them.
-_FIELD = {
-    "consultation": "outcome_consultation",
-    "conciliation": "outcome_conciliation",
-    "court": "outcome_court",
-    "mediation": "outcome_mediation",
-    "reinstated": "outcome_reinstated",
-    "inspection": "outcome_inspection",
-    "outside_competence": "outcome_outside_competence",
-}
-TRISTATE = {
-    "just": ("justified", N_("Found justified")),
-    "won": ("court_won", N_("Court claim won")),
-}
-NUMBERS = {
-    "vf": ("violations_found", N_("Violations found")),
-    "vr": ("violations_remedied", N_("Violations remedied")),
-    "money": ("money_returned_kzt", N_("Money returned, ₸")),
-    "eco": ("economic_effect_kzt", N_("Economic effect, ₸")),
-}
 
 
 def closing_header(appeal_id: int, topic: str, lang: str) -> str:
@@ -285,7 +256,7 @@ async def on_number(message: Message, state: FSMContext, member: MemberView | No
 def outcome_lines(appeal: Appeal, lang: str) -> list[str]:
     """What was done, as the member reads it on the closing message."""
     lines = [
-        f"• {_(label)}" for _code, (name, label) in FLAGS.items() if getattr(appeal, _FIELD[name])
+        f"• {_(label)}" for _code, (name, label) in FLAGS.items() if getattr(appeal, FIELD[name])
     ]
     if appeal.outcome_justified is not None:
         lines.append(

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from aiogram.utils.i18n import gettext as _
 from babel.dates import format_timedelta
 
+from bot.handlers.desk.outcome_labels import done_labels
 from bot.handlers.shared.media import TEXT_LIMIT, clip, utf16_len
 from bot.i18n import N_, fmt_date, fmt_datetime
 from bot.keyboards import WORKPLACE_LABELS
@@ -89,11 +90,22 @@ def header(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> str:
         *_who(card, lang, tz),
         _("Waiting: {age} · files: {files}").format(
             age=age(appeal.created_at, lang), files=len(files_of(card))
+        )
+        if appeal.closed_at is None
+        else _("✅ Closed {day} · files: {files}").format(
+            day=fmt_date(appeal.closed_at, lang, tz), files=len(files_of(card))
         ),
     ]
+    if appeal.closed_at is not None:
+        done = done_labels(appeal, lang)
+        lines.append(
+            _("Outcome: {outcome}").format(outcome=escape(", ".join(done)))
+            if done
+            else _("Outcome: not recorded")
+        )
     if appeal.hide_from_employer:
         lines.append(_("🔒 Do not name the member to their workplace's union committee."))
-    if card.lawyer is not None:
+    if card.lawyer is not None and appeal.closed_at is None:  # a closed one: its history
         lines.append(
             _("Taken by: {name}").format(
                 name=escape(card.lawyer.full_name or str(card.lawyer.telegram_id))
@@ -117,7 +129,7 @@ def _file_lines(attachments: list[dict[str, Any]]) -> list[str]:
     ]
 
 
-def entries(card: AppealCard, lang: str, tz: ZoneInfo) -> list[str]:
+def entries(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> list[str]:
     """The thread as HTML blocks, oldest first; the first is the appeal's own text."""
     erased = "<i>{}</i>".format(
         _("The text is erased: at the member's request, or after the storage period.")
@@ -144,7 +156,10 @@ def entries(card: AppealCard, lang: str, tz: ZoneInfo) -> list[str]:
             *_file_lines(appeal.attachments),
         ]
     blocks = ["\n".join(first)]
+    changes = status_changes(card, orgs, lang)
     for message in card.thread:
+        while changes and changes[0][0] <= message.sent_at:
+            blocks.append(_change_line(changes.pop(0), lang, tz))
         when = fmt_datetime(message.sent_at, lang, tz)
         name = escape(card.authors.get(message.author_staff_id or 0, ""))
         if message.side == MessageSide.MEMBER:
@@ -168,7 +183,60 @@ def entries(card: AppealCard, lang: str, tz: ZoneInfo) -> list[str]:
             )
         lines = [head, *([body] if body else []), *_file_lines(message.attachments)]
         blocks.append("\n".join(lines))
+    blocks.extend(_change_line(change, lang, tz) for change in changes)
     return blocks
+
+
+def _change_line(change: tuple[datetime, str], lang: str, tz: ZoneInfo) -> str:
+    when, what = change
+    return f"<i>{fmt_datetime(when, lang, tz)} · {what}</i>"
+
+
+def status_changes(card: AppealCard, orgs: MemberOrgs, lang: str) -> list[tuple[datetime, str]]:
+    """The appeal's status changes from the audit log (and the member's reopening, which
+    the appeal itself records), oldest first, each as one line of HTML."""
+    names = card.names
+
+    def name(key: str, value: object) -> str:
+        return escape(names.get(f"{key}:{value}", _("a lawyer no longer on staff")))
+
+    changes: list[tuple[datetime, str]] = []
+    for event in card.events:
+        who = name("tg", event.staff_telegram_id) if event.staff_telegram_id else _("the bot")
+        details = event.details or {}
+        if event.action == "log-appeal":
+            line = _("📄 Logged by {name}").format(name=who)
+        elif event.action == "claim":
+            line = _("✋ Taken by {name}").format(name=who)
+        elif event.action == "release":
+            line = _("↩️ Put back in the queue by {name}").format(name=who)
+        elif event.action == "hand-over" and "to_staff" in details:
+            line = _("🔀 Handed over by {name} to {colleague}").format(
+                name=who, colleague=name("id", details["to_staff"])
+            )
+        elif event.action == "hand-over":
+            line = _("🔀 Handed over by {name} to {region}").format(
+                name=who, region=escape(orgs.title(str(details.get("to_org", "")), lang))
+            )
+        elif event.action == "back-to-queue":
+            line = _("↩️ Back in the queue: {name} no longer covers its region").format(
+                name=name("id", details.get("staff_id"))
+            )
+        elif event.action == "correct-topic":
+            line = _("🏷 Topic corrected by {name}: {old} → {new}").format(
+                name=who,
+                old=escape(topic_title(str(details.get("old", "")), lang)),
+                new=escape(topic_title(str(details.get("new", "")), lang)),
+            )
+        elif event.action == "close":
+            line = _("✅ Closed by {name}").format(name=who)
+        else:
+            continue
+        changes.append((event.at, line))
+    if card.appeal.reopened_at is not None:
+        changes.append((card.appeal.reopened_at, _("🔁 Reopened by the member: not solved")))
+    changes.sort(key=lambda change: change[0])
+    return changes
 
 
 def pages(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> list[str]:
@@ -178,7 +246,7 @@ def pages(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> list[s
     budget = TEXT_LIMIT - shown_length(head) - MARGIN
     groups: list[list[str]] = [[]]
     used = 0
-    for entry in reversed(entries(card, lang, tz)):
+    for entry in reversed(entries(card, orgs, lang, tz)):
         block, size = entry, shown_length(entry) + 2
         if size > budget:  # longer than a page by itself: its words, plainly, cut
             block = escape(clip(html.unescape(TAGS.sub("", entry)), budget - 2))

@@ -39,8 +39,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import TopicDeskCb
 from bot.handlers.desk.closing import (
-    FLAGS,
-    TRISTATE,
     closing_header,
     closing_screen,
     offer_answer,
@@ -50,6 +48,7 @@ from bot.handlers.desk.closing import (
 )
 from bot.handlers.desk.desk import end_writing
 from bot.handlers.desk.handover import tell_handed
+from bot.handlers.desk.outcome_labels import FLAGS, TRISTATE
 from bot.handlers.shared.common import outdated
 from bot.handlers.shared.forum import refresh_cards, topic_markup
 from bot.handlers.shared.relay import Writer, not_reached, send_later, unreachable
