@@ -22,6 +22,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.commands import set_chat_commands
+from bot.handlers.shared.forum import released_cards
 from bot.i18n import N_
 from bot.outbox import letter
 from bot.outbox.texts import NOTICE, TO_MEMBER
@@ -162,6 +163,11 @@ async def settle_access(ctx: Context) -> dict[int, str]:
         changes = await ensure_admins(session, ctx.settings.admin_ids)
         released = changes.released + await release_stale_holds(session)
         tell_members(session, ctx.i18n, released)
+        # Their topic cards in staff groups offer "take" again, as after the desk's clock.
+        with ctx.i18n.context():
+            await released_cards(
+                [r.appeal_id for r in released], session=session, outbox=ctx.outbox, i18n=ctx.i18n
+            )
         ended: dict[int, str] = {}
         for telegram_id in changes.revoked:
             lang = await ctx.member_directory.language_of(session, telegram_id)

@@ -25,6 +25,7 @@ from aiogram.methods import (
 from aiogram.types import Message
 from sqlalchemy import select, update
 
+from bot.access import settle_access
 from bot.app import create_bot
 from bot.clock.desk import desk_job
 from bot.clock.topics import TopicRetries, topics_job
@@ -574,3 +575,32 @@ async def test_a_revoked_holders_appeal_shows_take_again_in_its_topic(
     assert (await appeal_row(ctx, appeal_id)).status == AppealStatus.QUEUED
     data = [d for _, d in buttons(in_topic.message_with(f"№{appeal_id}"))]
     assert data[0] == f"fm:take:{appeal_id}"
+
+
+async def test_a_hold_released_at_start_shows_take_again_in_its_topic(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession
+) -> None:
+    """A role changed while the bot was down (by hand in the database): the start gives the
+    appeal back to the queue, and its topic card offers "take" again."""
+    _admin, lawyer, _member, appeal_id, thread = await started(person, ctx, recording, 810)
+    in_topic = lawyer.in_topic(forum(), thread)
+    await in_topic.tap("✋")
+    card = in_topic.message_with(f"№{appeal_id}")
+    async with ctx.session_factory() as session:
+        await session.execute(
+            update(Staff).where(Staff.telegram_id == lawyer.user.id).values(member_orgs=["abai"])
+        )
+        await session.commit()
+    ctx.staff_directory.invalidate()
+    await settle_access(ctx)
+    assert (await appeal_row(ctx, appeal_id)).status == AppealStatus.QUEUED
+    async with ctx.session_factory() as session:
+        edits = list(
+            await session.scalars(
+                select(OutboxMessage).where(
+                    OutboxMessage.chat_id == GROUP, OutboxMessage.method == "editMessageReplyMarkup"
+                )
+            )
+        )
+    assert any(f"fm:take:{appeal_id}" in str(e.payload) for e in edits)
+    assert all(e.payload.get("message_id") == card.message_id for e in edits)
