@@ -497,3 +497,58 @@ async def test_late_wake_ups_never_put_more_than_rate_sends_in_a_second(
         busiest = max(busiest, last - first + 1)
     assert busiest <= rate
     assert len(stamps) / (stamps[-1] - stamps[0]) > 0.9 * rate
+
+
+async def _stopped_mid_post(
+    engine: AsyncEngine, bot: Bot, api: FakeBotAPI, settings: SendSettings, stop_as: PostStatus
+) -> int:
+    """A post to everyone, paused or cancelled once 5 members have it; returns it after the
+    run ended, having checked that only a handful more got it."""
+    post = await _post(engine)
+    run = asyncio.create_task(
+        Broadcaster(bot, engine, Pacer(40), owner="a", settings=settings).run(post)
+    )
+    await api.wait_for("sendMessage", lambda _call: len(_sent_per_chat(api)) >= 5)
+    async with engine.begin() as conn:
+        await conn.execute(update(Broadcast).where(Broadcast.id == post).values(status=stop_as))
+    at_stop = sum(_sent_per_chat(api).values())
+    result = await asyncio.wait_for(run, timeout=20)
+    assert result is not None and not result.finished
+    after = sum(_sent_per_chat(api).values())
+    # At 40 a second, 0.1 s between looks, 4 in flight: a handful more, not all 60.
+    assert after - at_stop <= 12, (at_stop, after)
+    async with engine.begin() as conn:
+        assert await conn.scalar(select(Broadcast.status).where(Broadcast.id == post)) == stop_as
+    return post
+
+
+@pytest.mark.parametrize("kind", KINDS)
+async def test_a_pause_or_cancel_stops_the_rows_already_taken(
+    kind: str, tmp_path: Path, api: FakeBotAPI
+) -> None:
+    """The press secretary's pause stops a post within `status_every`, though its whole
+    audience was taken in one batch; a resume sends the rest, nobody twice; a cancel stops
+    it for good."""
+    settings = SendSettings(concurrency=4, batch=256, status_every=0.1)
+    async with database(kind, tmp_path) as engine:
+        await upgrade(engine)
+        await _members(engine, 60)
+        bot = make_bot(api)
+        try:
+            paused = await _stopped_mid_post(engine, bot, api, settings, PostStatus.PAUSED)
+            async with engine.begin() as conn:
+                await conn.execute(
+                    update(Broadcast)
+                    .where(Broadcast.id == paused)
+                    .values(status=PostStatus.RUNNING)
+                )
+            sender = Broadcaster(bot, engine, Pacer(400), owner="a", settings=settings)
+            result = await sender.run(paused)
+            assert result is not None and result.finished and result.counts["delivered"] == 60
+            sent = _sent_per_chat(api)
+            assert len(sent) == 60 and set(sent.values()) == {1}  # the rest, nobody twice
+
+            api.calls.clear()
+            await _stopped_mid_post(engine, bot, api, settings, PostStatus.CANCELLED)
+        finally:
+            await bot.session.close()

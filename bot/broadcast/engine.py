@@ -24,9 +24,11 @@ How a post runs (`Broadcaster.run`):
    with Telegram's reason (e.g. chat not found); 429 → every sender pauses for retry_after and
    the row is sent again; network errors and 5xx → retried with backoff, then failed.
 6. When no row is pending the post is done: every result is written (committed) before the
-   post is marked done and `run` returns. Pausing or cancelling it (and cancelling `run`,
-   as the bot does when it stops) stops the senders after the message each is sending and
-   writes the results of what was sent.
+   post is marked done and `run` returns. Pausing or cancelling it (read every
+   `status_every` seconds while it sends, from whichever instance it was pressed on), and
+   cancelling `run` as the bot does when it stops, stops the senders after the message
+   each is sending and writes the results of what was sent; rows taken and not sent go
+   back to pending at a resume.
 
 The bound: after a crash (the process killed; nothing written any more), at most
 `SendSettings.max_twice` = `concurrency` + `write_buffer` members can get the post twice:
@@ -130,6 +132,9 @@ class SendSettings:
     # by ~30 (a transaction per result costs more CPU than the sends: 75 % of the rate).
     write_buffer: int = 64
     write_every: float = 0.03
+    # How often a running post's status is read while it sends: a pause or cancel (from any
+    # instance) stops the senders within this, not after the rows already taken.
+    status_every: float = 0.5
 
     def __post_init__(self) -> None:
         if self.concurrency < 1 or self.batch < 1 or self.write_buffer < 1:
@@ -418,7 +423,15 @@ class Broadcaster:
                     failures.append(exc)
                     stop.set()
 
+        async def watch() -> None:
+            # The press secretary's pause or cancel, while rows already taken are sent.
+            while not stop.is_set():
+                await asyncio.sleep(self.settings.status_every)
+                if await self._post_status(post.id) != PostStatus.RUNNING:
+                    stop.set()
+
         workers = [asyncio.create_task(work()) for _ in range(self.settings.concurrency)]
+        watcher = asyncio.create_task(watch())
         drained = False
         try:
             drained = await produce()
@@ -428,6 +441,9 @@ class Broadcaster:
             for _ in workers:
                 await queue.put(None)
             await asyncio.gather(*workers)
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
             await writer.close()  # every result handed over is committed (or this raises)
         if failures:
             raise failures[0]

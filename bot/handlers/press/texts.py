@@ -171,10 +171,18 @@ def flag_lines(post: Broadcast) -> list[str]:
     return [f"⚠️ {texts[flag]}" for flag in composition.flags(post)]
 
 
-def counts_text(counts: dict[str, int]) -> str:
-    return _(
-        "delivered {delivered}, waiting {waiting}, not delivered {failed}, blocked the bot "
-        "{blocked}, news turned off {opted}, inactive {skipped}"
+def counts_text(counts: dict[str, int], *, cancelled: bool = False) -> str:
+    """A post's deliveries; those still waiting when it was cancelled never go."""
+    return (
+        _(
+            "delivered {delivered}, not sent (cancelled) {waiting}, not delivered {failed}, "
+            "blocked the bot {blocked}, news turned off {opted}, inactive {skipped}"
+        )
+        if cancelled
+        else _(
+            "delivered {delivered}, waiting {waiting}, not delivered {failed}, blocked the bot "
+            "{blocked}, news turned off {opted}, inactive {skipped}"
+        )
     ).format(
         delivered=counts.get("delivered", 0),
         waiting=counts.get("pending", 0) + counts.get("sending", 0),
@@ -219,7 +227,10 @@ async def card_text(
     lines += flag_lines(post)
     if post.status not in (PostStatus.DRAFT, *lifecycle.UPCOMING):
         counts = (await lifecycle.delivery_counts(session, [post.id]))[post.id]
-        lines.append(_("📬 Delivery: {counts}").format(counts=counts_text(counts)))
+        cancelled = post.status == PostStatus.CANCELLED
+        lines.append(
+            _("📬 Delivery: {counts}").format(counts=counts_text(counts, cancelled=cancelled))
+        )
         results = await survey_results(session, post)
         if results is not None:
             lines += ["", *survey_lines(results, lang, _, orgs)]
