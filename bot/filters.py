@@ -72,8 +72,13 @@ NOT_COMMAND = Magic(~F.text.startswith("/"))  # anything but a command, stickers
 
 
 class RepliesToAppeal(Filter):
-    """A Telegram reply to a message the bot delivered for an appeal (a relayed answer or
-    member's message): the handler gets `quoted_appeal`, the appeal it belongs to."""
+    """A Telegram reply to a message the bot delivered for an appeal: the handler gets
+    `quoted_appeal`, the appeal it belongs to. `relayed_only`: only a message of the
+    appeal's thread relayed from the other side (the desk: a reply to a staff notice such
+    as a hand-over is not an answer to the member)."""
+
+    def __init__(self, *, relayed_only: bool = False) -> None:
+        self.relayed_only = relayed_only
 
     async def __call__(
         self, message: Message, session: AsyncSession | None = None
@@ -81,5 +86,7 @@ class RepliesToAppeal(Filter):
         reply = message.reply_to_message
         if reply is None or session is None:
             return False
-        appeal_id = await appeal_of(session, message.chat.id, reply.message_id)
+        appeal_id = await appeal_of(
+            session, message.chat.id, reply.message_id, relayed_only=self.relayed_only
+        )
         return {"quoted_appeal": appeal_id} if appeal_id else False

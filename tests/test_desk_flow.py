@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendDocument, SendMessage, SendPhoto
 from aiogram.utils.i18n import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.context import Context
 from bot.handlers.shared.relay import unreachable
@@ -498,3 +499,93 @@ async def test_a_member_out_of_reach_does_not_break_the_lawyers_work(
             )
         )
         assert list(answers) == ["Здравствуйте! Уточните, пожалуйста, дату приказа."]
+
+
+def words_to(sent: list[Any], chat_id: int) -> list[str]:
+    return [str(r.text) for r in sent if isinstance(r, SendMessage) and r.chat_id == chat_id]
+
+
+async def test_a_quote_while_typing_a_note_or_an_amount_stays_that_input(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    """Replying (Telegram's quote) to the member's relayed message answers the member only
+    from the desk or while writing; a note or a closing amount typed as a reply is the
+    note or the amount, never words to the member."""
+    admin, lawyer, member = person(ADMIN_ID), person(780, language_code="ru"), person(781)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await lawyer.press(f"desk:reply:{appeal_id}:")
+    await lawyer.send("Какая сумма долга?")
+    await member.send("Двести тысяч.")
+    relayed = lawyer.message_with("Двести тысяч")
+
+    await lawyer.press(f"desk:note:{appeal_id}:")
+    sent = await lawyer.send("Директор называет её скандалисткой.", reply_to=relayed)
+    assert not words_to(sent, 781)
+    await lawyer.press(f"oc:sure:{appeal_id}:")
+    await lawyer.press(f"oc:n:{appeal_id}:money")
+    sent = await lawyer.send("200000", reply_to=relayed)
+    assert not words_to(sent, 781)
+    async with ctx.session_factory() as session:
+        thread = list(
+            await session.scalars(
+                select(AppealMessage)
+                .where(AppealMessage.appeal_id == appeal_id)
+                .order_by(AppealMessage.id)
+            )
+        )
+    assert [(m.side, m.text) for m in thread][-1] == (
+        MessageSide.NOTE,
+        "Директор называет её скандалисткой.",
+    )
+    assert all(m.text != "200000" for m in thread)
+
+    # From the desk, the same quote is an answer to that member.
+    await lawyer.send("/mine")
+    sent = await lawyer.send("Это зарплата за сентябрь?", reply_to=relayed)
+    assert any("Это зарплата за сентябрь?" in words for words in words_to(sent, 781))
+
+
+async def test_a_reply_to_a_staff_notice_reaches_no_member(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, lawyer = person(ADMIN_ID), person(782, language_code="ru", first_name="Гүлнар")
+    colleague, member = person(783, language_code="ru", first_name="Бақыт"), person(784)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await make_lawyer(admin, colleague)
+    async with ctx.session_factory() as session:
+        colleague_id = await session.scalar(select(Staff.id).where(Staff.telegram_id == 783))
+    await lawyer.press(f"hand:staff:{appeal_id}:{colleague_id}:")
+    notice = colleague.message_with(f"№ {appeal_id}")
+    sent = await colleague.send("Спасибо, Гүлнар, посмотрю вечером.", reply_to=notice)
+    assert not words_to(sent, 784)
+    async with ctx.session_factory() as session:
+        texts_stored = list(
+            await session.scalars(
+                select(AppealMessage.text).where(AppealMessage.appeal_id == appeal_id)
+            )
+        )
+    assert "Спасибо, Гүлнар, посмотрю вечером." not in texts_stored
+
+
+async def test_turning_the_pages_of_another_appeal_ends_writing(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, lawyer = person(ADMIN_ID), person(785, language_code="ru")
+    first, second = person(786), person(787)
+    one = await taken_appeal(admin, lawyer, first, ctx)
+    await onboard(second, lang="ru", org="karaganda")
+    await send_appeal(second, "leave", "Не дают отпуск.")
+    async with ctx.session_factory() as session:
+        two = int(await session.scalar(select(func.max(Appeal.id))) or 0)
+    await lawyer.press(f"desk:take:{two}:")
+    await lawyer.press(f"desk:card:{two}:")
+    card_two = lawyer.last_message()
+    await lawyer.press(f"desk:reply:{one}:")
+    # The old message with the second appeal's card: a page of it (or its files).
+    await lawyer.press(f"th:{two}:0", card_two)
+    sent = await lawyer.send("Борис, по Вашему отпуску: напишите заявление.")
+    assert not words_to(sent, 786) and not words_to(sent, 787)
+    await lawyer.press(f"desk:reply:{one}:")
+    await lawyer.press(f"desk:files:{two}:")
+    sent = await lawyer.send("Борис, ещё раз.")
+    assert not words_to(sent, 786) and not words_to(sent, 787)

@@ -206,18 +206,20 @@ async def reclaim(session: AsyncSession, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-async def appeal_of(session: AsyncSession, chat_id: int, telegram_message_id: int) -> int | None:
+async def appeal_of(
+    session: AsyncSession, chat_id: int, telegram_message_id: int, *, relayed_only: bool = False
+) -> int | None:
     """The appeal a delivered message belongs to: a Telegram reply to it answers that
-    appeal."""
-    return await session.scalar(
-        select(OutboxMessage.appeal_id)
-        .where(
-            OutboxMessage.chat_id == chat_id,
-            OutboxMessage.message_id == telegram_message_id,
-            OutboxMessage.appeal_id.is_not(None),
-        )
-        .limit(1)
-    )
+    appeal. `relayed_only`: only a relayed message of the appeal's thread counts, not a
+    notice about the appeal."""
+    where = [
+        OutboxMessage.chat_id == chat_id,
+        OutboxMessage.message_id == telegram_message_id,
+        OutboxMessage.appeal_id.is_not(None),
+    ]
+    if relayed_only:
+        where.append(OutboxMessage.appeal_message_id.is_not(None))
+    return await session.scalar(select(OutboxMessage.appeal_id).where(*where).limit(1))
 
 
 async def delivered_copies(session: AsyncSession, appeal_message_id: int) -> list[tuple[int, int]]:

@@ -33,7 +33,7 @@ from bot.handlers.shared.relay import (
     told_lawyer,
     unreachable,
 )
-from bot.handlers.shared.states import AnswerPreview, LawyerNote, LawyerReply
+from bot.handlers.shared.states import AnswerPreview, Closing, LawyerNote, LawyerReply
 from bot.outbox import Outbox
 from bot.outbox.texts import TO_MEMBER
 from bot.services.desk import (
@@ -311,12 +311,14 @@ async def on_thread_page(
     member: MemberView | None,
     i18n: I18n,
     tz: ZoneInfo,
+    state: FSMContext,
 ) -> None:
     try:
         card = await open_card(session, staff, callback_data.appeal, audited=False)
     except DeskError:
         await query.answer(outdated(), show_alert=True)
         return
+    await end_writing(state, card.appeal.id)  # another appeal's pages: not its member's
     if isinstance(query.message, Message):
         text, markup = card_screen(
             card, staff, orgs, _lang(member, i18n), tz, page=callback_data.page
@@ -332,6 +334,7 @@ async def on_files(
     session: AsyncSession,
     staff: StaffView,
     bot: Bot,
+    state: FSMContext,
 ) -> None:
     """The appeal's files sent again by Telegram's file id (nothing is downloaded)."""
     try:
@@ -339,6 +342,7 @@ async def on_files(
     except DeskError:
         await query.answer(outdated(), show_alert=True)
         return
+    await end_writing(state, card.appeal.id)
     await query.answer()
     caption = _("Appeal No. {number}").format(number=card.appeal.id)
     for item in files_of(card):
@@ -524,7 +528,13 @@ async def write_to_member(
     return True
 
 
-@router.message(RepliesToAppeal(), Magic(WORDS.magic | FILE.magic))
+@router.message(
+    # Where typed words are not some other input: the desk, writing, the closing form's
+    # marks (not while it waits for an amount).
+    StateFilter(None, LawyerReply.message, Closing.outcome),
+    RepliesToAppeal(relayed_only=True),
+    Magic(WORDS.magic | FILE.magic),
+)
 async def on_lawyer_quote(
     message: Message,
     quoted_appeal: int,
@@ -535,8 +545,10 @@ async def on_lawyer_quote(
     bot: Bot,
     outbox: Outbox,
 ) -> None:
-    """A Telegram reply to a member's relayed message answers that appeal, whatever the
-    lawyer was doing: the quoted message says which member it is for."""
+    """A Telegram reply to a member's relayed message answers that appeal, also while
+    writing to another member: the quoted message says which member it is for. Not while
+    the lawyer types something else (a note, an amount, a saved reply, a logged appeal):
+    there the words are that input's, wherever the lawyer happened to reply."""
     await write_to_member(
         message,
         quoted_appeal,

@@ -34,8 +34,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.callbacks import ForumCb, TopicDeskCb
 from bot.filters import FILE, WORDS, Magic
 from bot.handlers.desk.answers import answer_member
-from bot.handlers.desk.desk import card_screen
-from bot.handlers.desk.topic_buttons import group_language, on_desk_button, refresh, take
+from bot.handlers.desk.desk import card_screen, end_writing
+from bot.handlers.desk.topic_buttons import (
+    group_language,
+    on_desk_button,
+    private_state,
+    refresh,
+    take,
+)
 from bot.handlers.edits import on_edited
 from bot.handlers.shared.common import outdated, too_long
 from bot.handlers.shared.common import reader_language as _lang
@@ -265,6 +271,7 @@ async def on_topic_button(
     bot: Bot,
     outbox: Outbox,
     staff_groups: StaffGroups,
+    state: FSMContext,
 ) -> None:
     message = query.message
     if not isinstance(message, Message):
@@ -326,6 +333,9 @@ async def on_topic_button(
                 _("Start a private chat with me first, then tap again."), show_alert=True
             )
             return
+        # Another appeal's card is now the newest in the private chat: writing there to a
+        # member of another appeal ends, as when the card is opened in that chat.
+        await end_writing(private_state(state, bot, query.from_user.id), appeal_id)
         await query.answer(_("The card is in your private chat with me."))
     else:
         await query.answer(outdated(), show_alert=True)
