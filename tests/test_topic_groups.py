@@ -172,6 +172,19 @@ async def test_new_appeal_opens_its_topic_with_the_card_and_unlinked_regions_do_
     assert "Не платят за классное руководство." in str(card[0].text)
     lawyer_view = person(603).in_topic(forum(), thread)
     assert any(data.startswith("fm:take") for _, data in buttons(lawyer_view.last_message()))
+    assert "🔒" not in str(card[0].text)
+
+    # The member asked not to be named to their workplace's union committee: the topic
+    # says so, as the private card does, for every lawyer reading it.
+    await member.send("/ask")
+    await member.press("topic:pay")
+    await member.send("Директор мстит, не хочу, чтобы знали.")
+    await member.press("draft:files_done")
+    await member.press("draft:anon")
+    before = len(recording.requests)
+    await member.press("draft:send")
+    hidden = to(recording.requests[before:], GROUP)
+    assert hidden and "🔒" in str(hidden[0].text)
 
     # A region without a linked group: no topic, as before.
     await onboard(elsewhere, org="kostanay")

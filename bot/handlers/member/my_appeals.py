@@ -95,7 +95,12 @@ async def card_view(
     if appeal.attachments:
         parts.append(_("Files: {count}").format(count=len(appeal.attachments)))
     if appeal.hide_from_employer:
-        parts.append(_("🔒 Your name is hidden from your workplace's union committee."))
+        parts.append(
+            _(
+                "🔒 You asked the union's lawyers not to name you to your workplace's union "
+                "committee."
+            )
+        )
     body = "\n".join(parts) + f"\n\n«{escape(text)}»"
     thread = await visible_thread(session, appeal)
     if thread:

@@ -99,6 +99,12 @@ def topic_card(appeal: Appeal, member: Member, orgs: MemberOrgs, lang: str) -> s
     lines = [
         "<b>" + escape(topic_name(appeal, orgs, lang)) + "</b>",
         escape(member.full_name or _("(name not given)")),
+        # The member's request, for every lawyer reading the topic as on the private card.
+        *(
+            [_("🔒 Do not name the member to their workplace's union committee.")]
+            if appeal.hide_from_employer
+            else []
+        ),
         "",
         escape(text),
         "",
