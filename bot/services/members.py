@@ -19,7 +19,7 @@ from bot.i18n import DEFAULT_LANGUAGE, LANGUAGES
 from bot.storage.models import Member, Staff, WorkplaceType, utcnow
 
 # Bump when the consent text changes: members are asked again before their next appeal.
-CONSENT_VERSION = "2026-11"
+CONSENT_VERSION = "2026-12"
 
 
 @dataclass(frozen=True, slots=True)

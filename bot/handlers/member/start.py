@@ -49,7 +49,7 @@ def consent_text() -> str:
         "of workplace, your appeals and the files you attach, and your Telegram name so the "
         "lawyer knows whom they answer.\n\n"
         "• The data are kept on the union's own server in Kazakhstan.\n"
-        "• Only the union's lawyers handling your appeal see them.\n"
+        "• Only the union's lawyers of your region and its head lawyers see them.\n"
         "• Nothing is passed to your employer.\n"
         "• You may ask the union to delete your data at any time.\n\n"
         "Without consent you can still read the legal FAQ, but cannot send appeals.\n"
