@@ -326,13 +326,23 @@ async def test_release_returns_the_appeal_to_the_queue(
     assert getattr(refusal, "show_alert", False)
     async with ctx.session_factory() as session:
         assert (await session.get_one(Appeal, appeal_id)).status == AppealStatus.CLAIMED
-    await lawyer.press(f"desk:release:{appeal_id}:")
+    await lawyer.press(f"desk:reply:{appeal_id}:")
+    await lawyer.send("Пришлите, пожалуйста, копию приказа.")
+    sent = await lawyer.press(f"desk:release:{appeal_id}:")
     async with ctx.session_factory() as session:
         appeal = await session.get_one(Appeal, appeal_id)
         assert appeal.status == AppealStatus.QUEUED and appeal.claimed_by is None
+    # The member is told (in their language, no lawyer named) ...
+    told = words_to(sent, 752)
+    assert len(told) == 1 and f"№ {appeal_id}" in told[0] and "очеред" in told[0]
+    # ... and what they write next still goes to the appeal, for whoever takes it.
+    sent = await member.send("Копия приказа у меня есть.")
+    assert any(f"№ {appeal_id}" in words for words in words_to(sent, 752))
     await colleague.press(f"desk:take:{appeal_id}:")
     async with ctx.session_factory() as session:
         assert (await session.get_one(Appeal, appeal_id)).status == AppealStatus.CLAIMED
+    await colleague.press(f"desk:card:{appeal_id}:")
+    assert "Копия приказа у меня есть." in colleague.last_text()
 
 
 async def test_mystats_counts_open_closed_and_median_first_answer(
@@ -385,6 +395,8 @@ async def test_hand_over_to_a_colleague_or_another_region(
         assert (await session.get_one(Appeal, appeal_id)).claimed_by != ids[772]
     sent = await lawyer.press(f"hand:staff:{appeal_id}:{ids[771]}:")
     assert [r for r in sent if isinstance(r, SendMessage) and r.chat_id == 771]
+    told = words_to(sent, 773)  # the member hears it changed hands, never whose
+    assert len(told) == 1 and f"№ {appeal_id}" in told[0] and "Асель" not in told[0]
     async with ctx.session_factory() as session:
         assert (await session.get_one(Appeal, appeal_id)).claimed_by == ids[771]
     # The colleague sends it on to another region: back in that region's queue.

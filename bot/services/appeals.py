@@ -212,14 +212,14 @@ async def holding_lawyer(session: AsyncSession, appeal_id: int) -> Staff | None:
 
 
 async def in_conversation(session: AsyncSession, member: MemberView) -> list[Appeal]:
-    """The member's open appeals whose lawyer has written to them: what the member types
-    next is most likely meant for that lawyer."""
+    """The member's open appeals a lawyer has written to them in: what the member types
+    next is most likely meant for it — also when it went back to the queue or to another
+    lawyer since (kept in the appeal for whoever takes it)."""
     rows = await session.scalars(
         select(Appeal)
         .where(
             Appeal.member_id == member.id,
-            Appeal.status.in_((AppealStatus.CLAIMED, AppealStatus.ANSWERED)),
-            Appeal.claimed_by.is_not(None),
+            Appeal.status.in_(OPEN_STATUSES),
             Appeal.first_answer_at.is_not(None),
         )
         .order_by(Appeal.id)

@@ -21,6 +21,7 @@ from bot import keyboards as kb
 from bot.callbacks import DeskCb, HandCb, MemberAppealsCb, OutcomeCb, PickCb, ThreadCb
 from bot.filters import FILE, WORDS, HasRole, Magic, MenuButton, RepliesToAppeal
 from bot.handlers.desk.answers import answer_member
+from bot.handlers.desk.member_notices import tell_member_moved
 from bot.handlers.desk.thread import age, files_of, pages
 from bot.handlers.shared.common import outdated, too_long
 from bot.handlers.shared.common import reader_language as _lang
@@ -637,6 +638,7 @@ async def on_release(
         cards = await refresh_cards(
             appeal.id, appeal.status, session=session, outbox=outbox, i18n=i18n
         )
+        cards += await tell_member_moved(appeal, "queue", session=session, outbox=outbox, i18n=i18n)
         await session.commit()
     except DeskError:
         await session.rollback()

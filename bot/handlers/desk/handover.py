@@ -17,6 +17,7 @@ from bot import keyboards as kb
 from bot.callbacks import DeskCb, HandCb
 from bot.filters import HasRole
 from bot.handlers.desk.desk import end_writing
+from bot.handlers.desk.member_notices import tell_member_moved
 from bot.handlers.shared.common import outdated
 from bot.handlers.shared.common import reader_language as _lang
 from bot.handlers.shared.forum import close_topics, deliver_quietly, open_topics, refresh_cards
@@ -183,10 +184,17 @@ async def tell_handed(
             purpose=TO_STAFF,
             appeal_id=appeal.id,
         )
+    # The member hears that it changed hands (never whose).
+    moved = await tell_member_moved(
+        appeal,
+        "colleague" if colleague is not None else "region",
+        session=session,
+        outbox=outbox,
+        i18n=i18n,
+    )
     # Handed to another region: the old region's topic is closed, the new one's opened.
-    moved = []
     if colleague is None:
-        moved = await refresh_cards(
+        moved += await refresh_cards(
             appeal.id, appeal.status, session=session, outbox=outbox, i18n=i18n
         )
         moved += await close_topics(appeal.id, session=session, outbox=outbox, covering=False)

@@ -35,6 +35,7 @@ from bot.callbacks import ForumCb, TopicDeskCb
 from bot.filters import FILE, WORDS, Magic
 from bot.handlers.desk.answers import answer_member
 from bot.handlers.desk.desk import card_screen, end_writing
+from bot.handlers.desk.member_notices import tell_member_moved
 from bot.handlers.desk.topic_buttons import (
     group_language,
     on_desk_button,
@@ -295,8 +296,12 @@ async def on_topic_button(
         await take(query, message, appeal_id, session, staff, (lang, group_lang), i18n, bot, outbox)
     elif callback_data.action == "release":
         try:
-            status = (await release(session, staff, appeal_id)).status
-            cards = await refresh_cards(
+            released = await release(session, staff, appeal_id)
+            status = released.status
+            told = await tell_member_moved(
+                released, "queue", session=session, outbox=outbox, i18n=i18n
+            )
+            cards = told + await refresh_cards(
                 appeal_id,
                 status,
                 session=session,
