@@ -221,6 +221,25 @@ def test_russian_titles_are_gender_neutral() -> None:
         assert not any(word in title for word in gendered), (node.id, title)
 
 
+def test_kazakh_sick_leave_document_is_named_by_its_full_term() -> None:
+    """domain.md: «еңбекке уақытша жарамсыздық парағы»; «ауру парағы» at most once per text,
+    in brackets right after the full term. Keywords (never shown) may hold the short form."""
+    import re
+
+    short = re.compile(r"ауру парағ")
+    allowed = re.compile(r"жарамсыздық парағ\w* \(ауру парағ")
+    for node in load_faq().nodes.values():
+        texts = [node.title_in("kk")]
+        if node.is_answer:
+            texts.append(node.answer_in("kk"))
+        for text in texts:
+            lowered = text.lower()
+            assert "уақытша еңбекке жарамсыздық" not in lowered, node.id
+            uses = len(short.findall(lowered))
+            assert uses <= 1, (node.id, text[:60])
+            assert uses == len(allowed.findall(lowered)), (node.id, text[:60])
+
+
 def test_one_register_capitalised_in_the_faq_and_the_interface() -> None:
     """«Сіз»/«Вы» are capitalised everywhere a member reads, as the interface does."""
     import re
