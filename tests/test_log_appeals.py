@@ -123,8 +123,12 @@ async def test_a_lawyer_logs_a_written_appeal_in_kazakh_and_closes_it_with_outco
     assert "бот" in card.lower()  # the card says the bot cannot write to anyone here
     labels = [label for label, _d in buttons(lawyer.last_message())]
     assert not any("✍️" in label for label in labels)  # no "write to the member"
+    assert not any("📋" in label or "📖" in label for label in labels)  # nor a ready text
     assert any("✅" in label for label in labels)  # closing is there
 
+    # A forged ready-text button for it opens nothing.
+    sent = await lawyer.press(f"pk:faq:{appeal.id}:0:")
+    assert any(getattr(r, "show_alert", False) for r in sent)
     assert appeal.channel == "written" and appeal.status == AppealStatus.CLAIMED
     assert appeal.member_org == "karaganda" and appeal.topic == "leave"
     assert appeal.text == "Демалыс ақысы төленбеді, өтініш қағазбен келді."

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from aiogram.methods import AnswerCallbackQuery, SendMessage
+from aiogram.utils.i18n import gettext as _
 from sqlalchemy import func, select
 
 from bot.app import create_bot, create_dispatcher
@@ -17,6 +18,7 @@ from bot.commands import STAFF_COMMANDS
 from bot.context import Context
 from bot.handlers.desk.answers import answer_label
 from bot.handlers.desk.ready_texts import faq_answer_text
+from bot.handlers.member.faq import NOT_REVIEWED
 from bot.handlers.shared.common import outdated
 from bot.outbox.texts import TO_MEMBER
 from bot.services.saved_replies import (
@@ -404,6 +406,10 @@ async def test_an_faq_answer_goes_in_the_member_s_language(
     assert node.title_in("kk") in expected and node.answer_in("kk") in expected
     label = rendered(ctx, "kk", lambda: answer_label(appeal_id))
     assert f"{label}\n\n{escape(expected)}" in lawyer.last_text()
+    # Sent by a lawyer, it is the lawyer's answer: not the FAQ's "no lawyer checked it"
+    # line, which the lawyer (reading in Russian) is warned about instead.
+    assert rendered(ctx, "kk", lambda: _(NOT_REVIEWED)) not in expected
+    assert "⚠️" in lawyer.last_text() and "не подписал" in lawyer.last_text()
 
     sent = await lawyer.tap("📨")
     delivered = to_member(sent, member)

@@ -18,7 +18,6 @@ from bot.storage.models import (
     Appeal,
     AppealMessage,
     AppealSource,
-    AppealStatus,
     FaqEvent,
     FaqEventKind,
     Member,

@@ -181,16 +181,18 @@ def card_markup(
             text=_("🔀 Hand over"), callback_data=HandCb(action="menu", appeal=appeal.id)
         )
         builder.adjust(1)
-        # A ready text, previewed before it goes (bot/handlers/desk/ready_texts.py).
-        builder.row(
-            InlineKeyboardButton(
-                text=_("📋 Saved reply"),
-                callback_data=PickCb(action="saved", appeal=appeal.id).pack(),
-            ),
-            InlineKeyboardButton(
-                text=_("📖 FAQ answer"), callback_data=PickCb(action="faq", appeal=appeal.id).pack()
-            ),
-        )
+        if not is_logged(appeal):
+            # A ready text, previewed before it goes (bot/handlers/desk/ready_texts.py).
+            builder.row(
+                InlineKeyboardButton(
+                    text=_("📋 Saved reply"),
+                    callback_data=PickCb(action="saved", appeal=appeal.id).pack(),
+                ),
+                InlineKeyboardButton(
+                    text=_("📖 FAQ answer"),
+                    callback_data=PickCb(action="faq", appeal=appeal.id).pack(),
+                ),
+            )
     if card.other_appeals:
         builder.button(
             text=_("🗂 The member's other appeals"),

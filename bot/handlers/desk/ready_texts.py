@@ -36,7 +36,6 @@ from bot.handlers.desk.replies import (
     leave,
     show,
 )
-from bot.handlers.member.faq import NOT_REVIEWED, SIGNED_OFF
 from bot.handlers.shared.common import outdated, too_long
 from bot.handlers.shared.common import reader_language as _lang
 from bot.handlers.shared.media import TEXT_LIMIT, clip
@@ -45,6 +44,7 @@ from bot.handlers.shared.states import AnswerPreview
 from bot.outbox import Outbox
 from bot.services.desk import DeskError, held_appeal, member_of
 from bot.services.limits import MAX_TEXT
+from bot.services.logged import is_logged
 from bot.services.members import MemberView
 from bot.services.saved_replies import (
     SavedReplyError,
@@ -64,8 +64,10 @@ router.callback_query.filter(HasRole(StaffRole.LAWYER, StaffRole.HEAD_LAWYER))
 
 
 async def _member_language(session: AsyncSession, staff: StaffView, appeal_id: int) -> str:
-    """The member's language of an appeal this lawyer holds; DeskError otherwise."""
-    await held_appeal(session, staff, appeal_id)
+    """The member's language of an appeal this lawyer holds; DeskError otherwise, and for
+    an appeal a lawyer logged (nobody in it can be written to)."""
+    if is_logged(await held_appeal(session, staff, appeal_id)):
+        raise DeskError("logged")
     return (await member_of(session, appeal_id)).language
 
 
@@ -148,18 +150,12 @@ async def on_reply_picked(
 
 
 def faq_answer_text(node: Node, lang: str) -> str:
-    """An FAQ answer as a lawyer sends it, in the current locale (the member's): what
-    members read in the FAQ (render_answer in bot/handlers/member/faq.py: the title, the
-    answer, the references and whether a lawyer checked it) as plain text, without the
-    buttons' question."""
+    """An FAQ answer as a lawyer sends it, in the current locale (the member's): the title,
+    the answer and its references as members read them in the FAQ, without the FAQ's line
+    on whether a lawyer checked it — sent by a lawyer as their answer, the lawyer answers
+    for it (the preview tells them when no lawyer has signed it off)."""
     refs = "; ".join(ref.text(lang) for ref in node.refs)
-    if signed_now(node) and node.signed_at is not None:
-        review = "✅ " + _(SIGNED_OFF).format(
-            name=node.signed_by or "", date=node.signed_at.strftime("%d.%m.%Y")
-        )
-    else:
-        review = "🗓 " + _(NOT_REVIEWED)
-    return "\n\n".join([node.title_in(lang), node.answer_in(lang), f"📖 {refs}\n{review}"])
+    return "\n\n".join([node.title_in(lang), node.answer_in(lang), f"📖 {refs}"])
 
 
 @router.callback_query(PickCb.filter(F.action == "faq"))
@@ -174,7 +170,7 @@ async def on_faq(
 ) -> None:
     appeal_id = callback_data.appeal
     try:
-        await held_appeal(session, staff, appeal_id)
+        await _member_language(session, staff, appeal_id)
     except DeskError:
         await query.answer(outdated(), show_alert=True)
         return
@@ -230,7 +226,7 @@ async def on_search(
     state: FSMContext,
 ) -> None:
     try:
-        await held_appeal(session, staff, callback_data.appeal)
+        await _member_language(session, staff, callback_data.appeal)
     except DeskError:
         await query.answer(outdated(), show_alert=True)
         return
@@ -260,7 +256,7 @@ async def on_search_words(
 ) -> None:
     appeal_id = int((await state.get_data()).get("preview_appeal") or 0)
     try:
-        await held_appeal(session, staff, appeal_id)
+        await _member_language(session, staff, appeal_id)
     except DeskError:
         await state.set_state(None)
         await message.answer(outdated())
@@ -311,6 +307,12 @@ async def on_answer_picked(
     markup_text, markup = await preview(
         state, i18n, callback_data.appeal, lang, text, f"f:{node.id}"
     )
+    if not (signed_now(node) and node.signed_at is not None):
+        warning = _(
+            "⚠️ No lawyer has signed this FAQ answer off yet. Sent by you, it is your answer: "
+            "read it against the member's case, and edit it before sending if needed."
+        )
+        markup_text = f"{warning}\n\n{markup_text}"
     await leave(state, PREVIEWING)
     await show(query, markup_text, markup)
     await query.answer()
