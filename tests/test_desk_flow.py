@@ -601,3 +601,21 @@ async def test_turning_the_pages_of_another_appeal_ends_writing(
     await lawyer.press(f"desk:files:{two}:")
     sent = await lawyer.send("Борис, ещё раз.")
     assert not words_to(sent, 786) and not words_to(sent, 787)
+
+
+async def test_a_too_long_answer_is_refused_with_its_length_and_writing_goes_on(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, lawyer, member = person(ADMIN_ID), person(790, language_code="ru"), person(791)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await lawyer.press(f"desk:reply:{appeal_id}:")
+    sent = await lawyer.send("ж" * 5000)
+    assert not words_to(sent, 791)
+    refusal = lawyer.last_text()
+    assert "5000" in refusal and f"№ {appeal_id}" in refusal
+    # Still writing to the same member: the shorter version goes.
+    sent = await lawyer.send("Коротко: подайте заявление.")
+    assert any("Коротко: подайте заявление." in words for words in words_to(sent, 791))
+    # The card says how long ago a taken appeal came, not that it waits.
+    await lawyer.press(f"desk:card:{appeal_id}:")
+    assert "Поступило" in lawyer.last_text() and "Ожидает" not in lawyer.last_text()

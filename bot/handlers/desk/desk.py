@@ -5,6 +5,7 @@ message), internal notes, release, hand-over."""
 from __future__ import annotations
 
 from html import escape
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
@@ -499,9 +500,10 @@ async def write_to_member(
     i18n: I18n,
     bot: Bot,
     outbox: Outbox,
-) -> bool:
+) -> Literal["sent", "too-long", "refused"]:
     """Store the lawyer's message in the appeal, pass it to the member, tell the lawyer
-    which appeal it went to. False when it could not be stored."""
+    which appeal it went to. "too-long": nothing sent, the lawyer may send it shorter;
+    "refused": the appeal is not theirs to write in (any more)."""
     attachment = attachment_of(message)
     try:
         delivery = await answer_member(
@@ -518,17 +520,22 @@ async def write_to_member(
         )
     except DeskError as exc:
         await session.rollback()
-        if exc.code == "logged":
-            await message.answer(cannot_write())
-        else:
+        if exc.code == "too-long":
             await message.answer(
-                too_long()
-                if exc.code == "too-long"
-                else _("This appeal is not yours or is closed.")
+                too_long(len(message.text or message.caption or ""))
+                + "\n"
+                + _(
+                    "Nothing was sent. You are still writing in appeal No. {number}: send it "
+                    "shorter, or in several messages."
+                ).format(number=appeal_id)
             )
-        return False
+            return "too-long"
+        await message.answer(
+            cannot_write() if exc.code == "logged" else _("This appeal is not yours or is closed.")
+        )
+        return "refused"
     await message.answer(told_lawyer(delivery, appeal_id))
-    return True
+    return "sent"
 
 
 @router.message(
@@ -586,7 +593,7 @@ async def on_lawyer_message(
         bot=bot,
         outbox=outbox,
     )
-    if not stored:
+    if stored == "refused":
         await state.set_state(None)
 
 

@@ -20,7 +20,7 @@ from bot.i18n import N_, fmt_date, fmt_datetime
 from bot.keyboards import WORKPLACE_LABELS
 from bot.services.desk import AppealCard
 from bot.services.logged import is_logged, is_logged_person
-from bot.storage.models import MessageSide, utcnow
+from bot.storage.models import AppealStatus, MessageSide, utcnow
 from bot.topics import MemberOrgs, topic_title
 
 MARGIN = 64  # the page line, and a safe distance
@@ -88,12 +88,17 @@ def header(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> str:
             workplace=_(WORKPLACE_LABELS[appeal.workplace_type]) if appeal.workplace_type else "—",
         ),
         *_who(card, lang, tz),
-        _("Waiting: {age} · files: {files}").format(
+        _("✅ Closed {day} · files: {files}").format(
+            day=fmt_date(appeal.closed_at, lang, tz), files=len(files_of(card))
+        )
+        if appeal.closed_at is not None
+        # In a queue it waits; taken, it is being worked on since it came.
+        else _("Waiting: {age} · files: {files}").format(
             age=age(appeal.created_at, lang), files=len(files_of(card))
         )
-        if appeal.closed_at is None
-        else _("✅ Closed {day} · files: {files}").format(
-            day=fmt_date(appeal.closed_at, lang, tz), files=len(files_of(card))
+        if appeal.status in (AppealStatus.QUEUED, AppealStatus.REOPENED)
+        else _("Received {age} ago · files: {files}").format(
+            age=age(appeal.created_at, lang), files=len(files_of(card))
         ),
     ]
     if appeal.closed_at is not None:
