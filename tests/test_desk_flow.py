@@ -242,6 +242,11 @@ async def test_close_with_outcomes_in_taps_then_rate(
     async with ctx.session_factory() as session:
         appeal = await session.get_one(Appeal, appeal_id)
         assert appeal.rating == 4 and appeal.rating_comment == "Спасибо, всё объяснили."
+    # The lawyer reads both on the card, after the closing.
+    await lawyer.press(f"desk:card:{appeal_id}:")
+    card = lawyer.last_text()
+    assert "⭐" in card and "4" in card and "«Спасибо, всё объяснили.»" in card
+    assert card.index("✅") < card.index("⭐")
 
 
 async def test_not_solved_reopens_to_the_same_lawyer(

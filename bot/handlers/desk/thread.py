@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
+from datetime import datetime, timedelta
 from html import escape
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import gettext as _
@@ -20,7 +20,7 @@ from bot.i18n import N_, fmt_date, fmt_datetime
 from bot.keyboards import WORKPLACE_LABELS
 from bot.services.desk import AppealCard
 from bot.services.logged import is_logged, is_logged_person
-from bot.storage.models import AppealStatus, MessageSide, utcnow
+from bot.storage.models import Appeal, AppealStatus, MessageSide, utcnow
 from bot.topics import MemberOrgs, topic_title
 
 MARGIN = 64  # the page line, and a safe distance
@@ -163,7 +163,7 @@ def entries(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> list
     blocks = ["\n".join(first)]
     changes = status_changes(card, orgs, lang)
     for message in card.thread:
-        while changes and changes[0][0] <= message.sent_at:
+        while changes and changes[0].at <= message.sent_at:
             blocks.append(_change_line(changes.pop(0), lang, tz))
         when = fmt_datetime(message.sent_at, lang, tz)
         name = escape(card.authors.get(message.author_staff_id or 0, ""))
@@ -192,12 +192,43 @@ def entries(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> list
     return blocks
 
 
-def _change_line(change: tuple[datetime, str], lang: str, tz: ZoneInfo) -> str:
-    when, what = change
-    return f"<i>{fmt_datetime(when, lang, tz)} · {what}</i>"
+class Change(NamedTuple):
+    """One line of the appeal's history among its messages, at `at` (shown when `timed`)."""
+
+    at: datetime
+    line: str
+    timed: bool = True
 
 
-def status_changes(card: AppealCard, orgs: MemberOrgs, lang: str) -> list[tuple[datetime, str]]:
+def _change_line(change: Change, lang: str, tz: ZoneInfo) -> str:
+    if not change.timed:
+        return f"<i>{change.line}</i>"
+    return f"<i>{fmt_datetime(change.at, lang, tz)} · {change.line}</i>"
+
+
+def _rating(appeal: Appeal) -> Change | None:
+    """The member's rating and comment, after the closing they rate (a reopening keeps the
+    comment the member wrote before it, and clears the rating). When the member rated is
+    not recorded: no time is shown."""
+    if appeal.rating is None and not appeal.rating_comment:
+        return None
+    parts = []
+    if appeal.rating is not None:
+        parts.append(_("⭐ The member rated the help {rating} of 5").format(rating=appeal.rating))
+    if appeal.rating_comment:
+        parts.append(
+            _("💬 The member's comment: «{comment}»").format(comment=escape(appeal.rating_comment))
+        )
+    if appeal.closed_at is not None:
+        at = appeal.closed_at + timedelta(days=3650)  # after everything up to the closing
+    elif appeal.reopened_at is not None:
+        at = appeal.reopened_at - timedelta(microseconds=1)  # just before the reopening
+    else:
+        return None
+    return Change(at, " · ".join(parts), timed=False)
+
+
+def status_changes(card: AppealCard, orgs: MemberOrgs, lang: str) -> list[Change]:
     """The appeal's status changes from the audit log (and the member's reopening, which
     the appeal itself records), oldest first, each as one line of HTML."""
     names = card.names
@@ -205,7 +236,7 @@ def status_changes(card: AppealCard, orgs: MemberOrgs, lang: str) -> list[tuple[
     def name(key: str, value: object) -> str:
         return escape(names.get(f"{key}:{value}", _("a lawyer no longer on staff")))
 
-    changes: list[tuple[datetime, str]] = []
+    changes: list[Change] = []
     for event in card.events:
         who = name("tg", event.staff_telegram_id) if event.staff_telegram_id else _("the bot")
         details = event.details or {}
@@ -237,10 +268,13 @@ def status_changes(card: AppealCard, orgs: MemberOrgs, lang: str) -> list[tuple[
             line = _("✅ Closed by {name}").format(name=who)
         else:
             continue
-        changes.append((event.at, line))
+        changes.append(Change(event.at, line))
     if card.appeal.reopened_at is not None:
-        changes.append((card.appeal.reopened_at, _("🔁 Reopened by the member: not solved")))
-    changes.sort(key=lambda change: change[0])
+        changes.append(Change(card.appeal.reopened_at, _("🔁 Reopened by the member: not solved")))
+    rating = _rating(card.appeal)
+    if rating is not None:
+        changes.append(rating)
+    changes.sort(key=lambda change: change.at)
     return changes
 
 
