@@ -624,3 +624,15 @@ async def test_a_too_long_answer_is_refused_with_its_length_and_writing_goes_on(
     # The card says how long ago a taken appeal came, not that it waits.
     await lawyer.press(f"desk:card:{appeal_id}:")
     assert "Поступило" in lawyer.last_text() and "Ожидает" not in lawyer.last_text()
+
+
+async def test_taking_again_an_appeal_one_holds_says_it_is_one_s_own(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, lawyer, member = person(ADMIN_ID), person(792, language_code="ru"), person(793)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    sent = await lawyer.press(f"desk:take:{appeal_id}:")  # an old card's ✋
+    answer = next(r for r in sent if isinstance(r, AnswerCallbackQuery))
+    assert answer.text == "Это обращение уже Ваше." and not answer.show_alert
+    assert not words_to(sent, 793)  # the member is not told a second time
+    assert any("✍️" in label for label, _data in buttons(lawyer.last_message()))

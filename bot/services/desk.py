@@ -13,7 +13,7 @@ from sqlalchemy import ColumnElement, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.limits import MAX_TEXT
-from bot.services.staff import StaffView, audit
+from bot.services.staff import HELD, StaffView, audit
 from bot.storage.models import (
     ELECTRONIC,
     OPEN_STATUSES,
@@ -164,6 +164,7 @@ async def _status_changes(
 class ClaimResult:
     won: bool
     holder: str | None = None  # who has it, when someone else was faster
+    mine: bool = False  # not won: it was this lawyer's already (a tap on an old card)
 
 
 async def claim(session: AsyncSession, staff: StaffView, appeal_id: int) -> ClaimResult:
@@ -188,7 +189,9 @@ async def claim(session: AsyncSession, staff: StaffView, appeal_id: int) -> Clai
         raise DeskError("not-found")
     holder = await session.get(Staff, appeal.claimed_by) if appeal.claimed_by else None
     return ClaimResult(
-        won=False, holder=(holder.full_name or str(holder.telegram_id)) if holder else None
+        won=False,
+        holder=(holder.full_name or str(holder.telegram_id)) if holder else None,
+        mine=holder is not None and holder.id == staff.id and appeal.status in HELD,
     )
 
 

@@ -403,7 +403,7 @@ async def on_take(
         await query.answer(outdated(), show_alert=True)
         return
     await deliver_quietly(bot, outbox, cards)
-    if not result.won:
+    if not result.won and not result.mine:
         await query.answer(
             _("Already taken by {name}.").format(name=result.holder or "—"), show_alert=True
         )
@@ -413,6 +413,9 @@ async def on_take(
     if isinstance(query.message, Message):
         text, markup = card_screen(card, staff, orgs, lang, tz)
         await query.message.edit_text(text, reply_markup=markup)
+    if result.mine:  # a tap on an old card: it is theirs already, shown as it is
+        await query.answer(_("This appeal is already yours."))
+        return
     delivery = await outbox.deliver(bot, rows)
     if not_reached(delivery):
         await query.answer(_("The appeal is yours.") + "\n" + unreachable(), show_alert=True)

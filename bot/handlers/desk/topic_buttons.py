@@ -217,6 +217,9 @@ async def take(
         return
     if not result.won:
         await refresh(message, session, appeal_id, group_lang, i18n)
+        if result.mine:
+            await query.answer(_("This appeal is already yours."))
+            return
         await query.answer(
             _("Already taken by {name}.").format(name=result.holder or "—"), show_alert=True
         )
