@@ -618,6 +618,11 @@ async def test_a_too_long_answer_is_refused_with_its_length_and_writing_goes_on(
     assert not words_to(sent, 791)
     refusal = lawyer.last_text()
     assert "5000" in refusal and f"№ {appeal_id}" in refusal
+    # A sticker or a voice message goes nowhere, and the lawyer is told so.
+    for unsendable in (lawyer.send_sticker, lawyer.send_voice):
+        sent = await unsendable()
+        assert not words_to(sent, 791)
+        assert "не отправлено" in lawyer.last_text() and f"№ {appeal_id}" in lawyer.last_text()
     # Still writing to the same member: the shorter version goes.
     sent = await lawyer.send("Коротко: подайте заявление.")
     assert any("Коротко: подайте заявление." in words for words in words_to(sent, 791))

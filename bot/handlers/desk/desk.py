@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
 from bot.callbacks import DeskCb, HandCb, MemberAppealsCb, OutcomeCb, PickCb, ThreadCb
-from bot.filters import FILE, WORDS, HasRole, Magic, MenuButton, RepliesToAppeal
+from bot.filters import FILE, NOT_COMMAND, WORDS, HasRole, Magic, MenuButton, RepliesToAppeal
 from bot.handlers.desk.answers import answer_member
 from bot.handlers.desk.member_notices import tell_member_moved
 from bot.handlers.desk.thread import age, files_of, pages
@@ -598,6 +598,19 @@ async def on_lawyer_message(
     )
     if stored == "refused":
         await state.set_state(None)
+
+
+@router.message(StateFilter(LawyerReply.message), NOT_COMMAND)
+async def on_unsendable_while_writing(message: Message, state: FSMContext) -> None:
+    """A sticker, voice, video, location… while writing: nothing goes, and the lawyer is
+    told so (not the members' "nice sticker")."""
+    appeal_id = int((await state.get_data()).get("appeal_id") or 0)
+    await message.answer(
+        _(
+            "Only text, photos and documents go to the member: this was not sent. You are "
+            "still writing in appeal No. {number}."
+        ).format(number=appeal_id)
+    )
 
 
 @router.callback_query(DeskCb.filter(F.action == "note"))
