@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +21,7 @@ from bot.storage.models import (
     MessageSide,
     Staff,
     StaffRole,
+    utcnow,
 )
 from tests.conftest import ADMIN_ID
 from tests.driver import Person, buttons, texts
@@ -641,3 +643,55 @@ async def test_taking_again_an_appeal_one_holds_says_it_is_one_s_own(
     assert answer.text == "Это обращение уже Ваше." and not answer.show_alert
     assert not words_to(sent, 793)  # the member is not told a second time
     assert any("✍️" in label for label, _data in buttons(lawyer.last_message()))
+
+
+async def test_a_reply_to_a_closed_appeal_is_kept_and_reopens_it_or_asks_anew(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, lawyer, member = person(ADMIN_ID), person(794, language_code="ru"), person(795)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await lawyer.press(f"desk:reply:{appeal_id}:")
+    await lawyer.send("Уточните сумму долга.")
+    answer = member.message_with("Уточните сумму долга.")
+    await lawyer.press(f"oc:sure:{appeal_id}:")
+    await lawyer.press(f"oc:save:{appeal_id}:")
+
+    # The member answers the lawyer's question after the closing: kept, not refused.
+    sent = await member.send("Сумма 350 000 тенге.", reply_to=answer)
+    assert not words_to(sent, 794)
+    offered = [data for _label, data in buttons(member.last_message())]
+    assert offered == [f"rate:{appeal_id}:0", "cv:new:0"]
+    # "Not solved": reopened, and the kept words are in it and reach the lawyer.
+    sent = await member.press(offered[0])
+    assert any("Сумма 350 000 тенге." in words for words in words_to(sent, 794))
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, appeal_id)
+        thread = list(
+            await session.scalars(
+                select(AppealMessage.text).where(AppealMessage.appeal_id == appeal_id)
+            )
+        )
+    assert appeal.status == AppealStatus.CLAIMED and "Сумма 350 000 тенге." in thread
+
+    # Closed again, past the week: only "a new question", which searches the FAQ.
+    await lawyer.press(f"oc:sure:{appeal_id}:")
+    await lawyer.press(f"oc:save:{appeal_id}:")
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, appeal_id)
+        appeal.closed_at = utcnow() - timedelta(days=8)
+        await session.commit()
+    await member.send("Когда выплатят отпускные?", reply_to=answer)
+    offered = [data for _label, data in buttons(member.last_message())]
+    assert offered == ["cv:new:0"]
+    await member.press("cv:new:0")  # searched in the FAQ, as any question
+    assert "вопросах и ответах" in member.last_text()
+    assert "Когда выплатят отпускные?" not in await ctx_thread(ctx, appeal_id)
+
+
+async def ctx_thread(ctx: Context, appeal_id: int) -> list[str | None]:
+    async with ctx.session_factory() as session:
+        return list(
+            await session.scalars(
+                select(AppealMessage.text).where(AppealMessage.appeal_id == appeal_id)
+            )
+        )

@@ -22,7 +22,7 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import ConvCb, DeskCb
+from bot.callbacks import ConvCb, DeskCb, RateCb
 from bot.faq.search import FaqIndex
 from bot.filters import FILE, WORDS, Magic, Registered, RepliesToAppeal
 from bot.handlers.member.question import answer_question
@@ -44,7 +44,8 @@ from bot.services.appeals import (
 )
 from bot.services.limits import MAX_TEXT
 from bot.services.members import MemberDirectory, MemberView
-from bot.storage.models import Appeal, AppealSource, utcnow
+from bot.services.outcomes import REOPEN_WINDOW
+from bot.storage.models import Appeal, AppealSource, AppealStatus, utcnow
 from bot.topics import topic_title
 
 quotes = Router(name=__name__ + ".quotes")
@@ -205,10 +206,52 @@ def deps_of(data: dict[str, Any]) -> dict[str, Any]:
 
 
 @quotes.message(RepliesToAppeal(), Magic(WORDS.magic | FILE.magic))
-async def on_member_quote(message: Message, quoted_appeal: int, **data: Any) -> None:
+async def on_member_quote(
+    message: Message, quoted_appeal: int, state: FSMContext, **data: Any
+) -> None:
     """A Telegram reply to the lawyer's message: that appeal, whatever the member was doing
-    (an unfinished draft stays as it was)."""
+    (an unfinished draft stays as it was). A closed one keeps the words and offers to
+    reopen it with them (within the week after closing) or to ask them as a new question."""
+    appeal = await data["session"].get(Appeal, quoted_appeal)
+    if (
+        appeal is not None
+        and appeal.member_id == data["member"].id
+        and appeal.status == AppealStatus.CLOSED
+    ):
+        await keep_for_closed(message, state, appeal)
+        return
     await add_from_message(message, quoted_appeal, undo=False, **deps_of(data))
+
+
+async def keep_for_closed(message: Message, state: FSMContext, appeal: Appeal) -> None:
+    words = (message.text or message.caption or "").strip()
+    attachment = attachment_of(message)
+    files = [attachment] if attachment is not None and too_big(message) is None else []
+    if len(words) > MAX_TEXT:
+        await message.answer(error_text("too-long"))
+        return
+    await state.set_state(Conversation.choose)
+    await state.update_data(talk={"text": words or None, "files": files, "closed": appeal.id})
+    builder = kb.InlineKeyboard()
+    can_reopen = appeal.closed_at is not None and utcnow() - appeal.closed_at <= REOPEN_WINDOW
+    if can_reopen:
+        builder.button(
+            text=_("❌ Not solved: reopen it with this message"),
+            callback_data=RateCb(appeal=appeal.id, score=0),
+        )
+    builder.button(text=_("🆕 A new question"), callback_data=ConvCb(action="new"))
+    builder.adjust(1)
+    await message.answer(
+        (
+            _(
+                "Appeal No. {number} is closed. Your message is kept: if the problem is not "
+                "solved, reopen the appeal with it; otherwise ask it as a new question."
+            )
+            if can_reopen
+            else _("Appeal No. {number} is closed. Your message is kept: ask it as a new question.")
+        ).format(number=appeal.id),
+        reply_markup=builder.as_markup(),
+    )
 
 
 @router.message(StateFilter(None), Magic(WORDS.magic | FILE.magic), InConversation())

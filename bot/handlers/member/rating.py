@@ -14,12 +14,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot import keyboards as kb
 from bot.callbacks import DeskCb, RateCb, RateCommentCb
 from bot.filters import WORDS, Registered
+from bot.handlers.member.conversation import error_text, pass_to_lawyer
 from bot.handlers.shared.common import outdated
 from bot.handlers.shared.forum import deliver_quietly, reopen_topics
 from bot.handlers.shared.relay import send_later
 from bot.handlers.shared.states import RatingComment
 from bot.outbox import Outbox
 from bot.outbox.texts import TO_STAFF
+from bot.services.appeals import AppealError
 from bot.services.desk import DeskError
 from bot.services.members import MemberDirectory, MemberView
 from bot.services.outcomes import add_rating_comment, rate, reopen
@@ -78,16 +80,33 @@ async def on_rate(
         return
     await query.answer()
     if callback_data.score == 0:
+        # Words the member wrote to the closed appeal (a reply to the lawyer) go into it.
+        kept = dict((await state.get_data()).get("talk") or {})
         await state.set_state(None)  # a comment half-written on the rating is not wanted now
-        await query.message.edit_text(
-            _("Appeal No. {number} is reopened. The lawyer will get back to you here.").format(
-                number=appeal.id
-            )
-        )
+        await state.update_data(talk=None)
+        done = _("Appeal No. {number} is reopened. The lawyer will get back to you here.")
         # The lawyer who closed it (or, if they left, the region's lawyers by the desk's
         # clock) hears of it; one who blocked the bot still finds it in /mine.
         await outbox.deliver(bot, rows)
         await deliver_quietly(bot, outbox, topics)
+        if kept.get("closed") == appeal.id and (kept.get("text") or kept.get("files")):
+            try:
+                await pass_to_lawyer(
+                    appeal.id,
+                    kept.get("text"),
+                    list(kept.get("files") or []),
+                    session=session,
+                    member=member,
+                    outbox=outbox,
+                    bot=bot,
+                    i18n=i18n,
+                    member_directory=member_directory,
+                )
+                done += "\n" + _("Your message is added to it.")
+            except AppealError as exc:  # e.g. the appeal has its files already
+                await session.rollback()
+                done += "\n" + error_text(exc.code)
+        await query.message.edit_text(done.format(number=appeal.id))
         return
     await state.set_state(RatingComment.comment)
     await state.update_data(rating_appeal=appeal.id)
