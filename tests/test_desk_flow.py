@@ -695,3 +695,17 @@ async def ctx_thread(ctx: Context, appeal_id: int) -> list[str | None]:
                 select(AppealMessage.text).where(AppealMessage.appeal_id == appeal_id)
             )
         )
+
+
+async def test_a_note_is_asked_only_of_the_appeal_s_holder(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, lawyer, member = person(ADMIN_ID), person(796, language_code="ru"), person(797)
+    colleague = person(798, language_code="ru")
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await make_lawyer(admin, colleague)
+    sent = await colleague.press(f"desk:note:{appeal_id}:")
+    assert any(getattr(r, "show_alert", False) for r in sent)
+    assert not [r for r in sent if isinstance(r, SendMessage)]  # no prompt to type it
+    sent = await lawyer.press(f"desk:note:{appeal_id}:")
+    assert any(f"№ {appeal_id}" in str(r.text) for r in sent if isinstance(r, SendMessage))

@@ -43,6 +43,7 @@ from bot.services.desk import (
     DeskError,
     add_note,
     claim,
+    held_appeal,
     lawyer_stats,
     member_of,
     my_open_appeals,
@@ -614,7 +615,18 @@ async def on_unsendable_while_writing(message: Message, state: FSMContext) -> No
 
 
 @router.callback_query(DeskCb.filter(F.action == "note"))
-async def on_note(query: CallbackQuery, callback_data: DeskCb, state: FSMContext) -> None:
+async def on_note(
+    query: CallbackQuery,
+    callback_data: DeskCb,
+    state: FSMContext,
+    session: AsyncSession,
+    staff: StaffView,
+) -> None:
+    try:  # asked only of the holder, before the note is typed
+        await held_appeal(session, staff, callback_data.value)
+    except DeskError:
+        await query.answer(_("This appeal is not yours or is closed."), show_alert=True)
+        return
     await state.set_state(LawyerNote.text)
     await state.update_data(note_appeal=callback_data.value)
     if isinstance(query.message, Message):
