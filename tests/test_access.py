@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from aiogram import Bot
 from aiogram.methods import SendMessage, TelegramMethod
+from aiogram.types import ReplyKeyboardRemove
 from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -428,6 +429,15 @@ async def test_a_newcomer_joins_without_a_question(person: Callable[..., Person]
     sent = await newcomer.send(f"/join {code}")
     assert "/help" in texts(sent)
     assert not [d for _, d in buttons(newcomer.last_message()) if d.startswith("join:")]
+    # Their help: their own commands, and how to register as a member; not the members'
+    # commands they cannot use yet, nor the members' keyboard.
+    sent = await newcomer.send("/help")
+    help_text = texts(sent)
+    assert "/post" in help_text and "/start" in help_text
+    assert "/ask" not in help_text and "/my:" not in help_text
+    assert any(
+        isinstance(r.reply_markup, ReplyKeyboardRemove) for r in sent if hasattr(r, "reply_markup")
+    )
 
 
 # --- ADMIN_IDS ---------------------------------------------------------------------------

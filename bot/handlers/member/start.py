@@ -11,7 +11,7 @@ from html import escape
 from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject, CommandStart, StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, ReplyKeyboardRemove
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,6 +28,7 @@ from bot.services.members import (
     CONSENT_VERSION,
     MemberDirectory,
     MemberView,
+    is_registered,
     save_onboarding,
     set_language,
 )
@@ -237,7 +238,9 @@ async def on_onboarding_other(event: Message | CallbackQuery) -> None:
 # Staff who never onboarded as members get help too (their welcome at /join sends them
 # here): registered before the catch-all that starts onboarding; members further down.
 @router.message(Command("help"), HasRole(*StaffRole))
-async def cmd_help(message: Message, staff: StaffView | None) -> None:
+async def cmd_help(
+    message: Message, staff: StaffView | None, member: MemberView | None = None
+) -> None:
     text = _(
         "<b>Qorgau: legal help of the union</b>\n\n"
         "• Type your question in your own words: I will find answers in the legal FAQ.\n"
@@ -252,11 +255,26 @@ async def cmd_help(message: Message, staff: StaffView | None) -> None:
         "Answers in the FAQ are general information; a union lawyer looks at your own "
         "case when you send an appeal."
     )
-    if staff is not None:  # the welcome at /join sends staff here for their commands
-        lines = [f"• /{name}: {_(description)}" for name, description in STAFF_COMMANDS[staff.role]]
-        heading = _("<b>Your commands as {role}</b>").format(role=role_title(staff.role))
-        text += "\n\n" + heading + "\n" + "\n".join(lines)
-    await message.answer(text, reply_markup=kb.main_menu())
+    if staff is None:
+        await message.answer(text, reply_markup=kb.main_menu())
+        return
+    # Staff: their commands first (the welcome at /join sends them here); the members'
+    # part and keyboard only for staff who are registered members too.
+    lines = [f"• /{name}: {_(description)}" for name, description in STAFF_COMMANDS[staff.role]]
+    heading = _("<b>Your commands as {role}</b>").format(role=role_title(staff.role))
+    staff_part = heading + "\n" + "\n".join(lines)
+    if is_registered(member):
+        await message.answer(staff_part + "\n\n" + text, reply_markup=kb.main_menu())
+        return
+    await message.answer(
+        staff_part
+        + "\n\n"
+        + _(
+            "To ask the union's lawyers as a member yourself, register with /start: choose "
+            "your member organisation and workplace."
+        ),
+        reply_markup=ReplyKeyboardRemove(),
+    )
 
 
 @router.message(~Registered(), StateFilter(None))
