@@ -9,7 +9,7 @@ from aiogram.methods import EditMessageText, SendMessage
 from sqlalchemy import select
 
 from bot.context import Context
-from bot.storage.models import AppealMessage, MessageSide, OutboxMessage
+from bot.storage.models import Appeal, AppealMessage, MessageSide, OutboxMessage
 from tests.conftest import ADMIN_ID
 from tests.driver import Person, buttons, texts
 from tests.test_desk_flow import make_lawyer
@@ -163,3 +163,28 @@ async def test_after_forget_an_edit_brings_nothing_back(
         history = list(await session.scalars(select(AppealMessage.edits)))
     assert not any(w and "телефон" in w for w in words)
     assert all(h == [] for h in history)
+
+
+async def test_an_edit_while_writing_the_appeal_corrects_it_and_after_sending_says_so(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    member = person(830, language_code="ru")
+    await onboard(member, lang="ru", org="karaganda")
+    await member.send("/ask")
+    await member.press("topic:pay")
+    await member.send("Не платят с сентября, сумма 300 000 тг.")
+    written = member.last_sent_id
+    await member.press("draft:files_done")  # the check screen, with the words as typed
+    sent = await member.edit(written, "Не платят с сентября, сумма 350 000 тг.")
+    assert "✏️" in texts(sent)
+    assert "350 000" in member.last_text()  # the check screen again, corrected
+    await member.press("draft:send")
+    async with ctx.session_factory() as session:
+        appeal = await session.scalar(select(Appeal))
+    assert appeal is not None and appeal.text == "Не платят с сентября, сумма 350 000 тг."
+
+    # Sent: the edit cannot follow, and the member is told how to correct it.
+    sent = await member.edit(written, "Не платят с сентября, сумма 400 000 тг.")
+    assert f"№ {appeal.id}" in texts(sent) and "новым сообщением" in texts(sent)
+    async with ctx.session_factory() as session:
+        assert (await session.get_one(Appeal, appeal.id)).text.endswith("350 000 тг.")  # type: ignore[union-attr]

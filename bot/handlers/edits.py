@@ -4,8 +4,9 @@ A member or a lawyer corrects a message they sent in an appeal (Telegram's "Edit
 stored text follows, the earlier one is kept in the message's history, and the copy the
 other side got is corrected — edited in place when Telegram allows it, otherwise sent
 again marked "edited" — through the outbox, like every message to another person. So are
-the copies posted into the appeal's topics in the staff groups. Edits of any other message
-(a search, a draft, a command) change nothing.
+the copies posted into the appeal's topics in the staff groups. An edit of the words of an
+appeal being written corrects the draft; of one just sent, the member is told it cannot
+follow. Edits of any other message (a search, a command) change nothing.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from html import escape
 from typing import Any
 
 from aiogram import Bot, Router
+from aiogram.fsm.context import FSMContext
 from aiogram.methods import EditMessageCaption, EditMessageText, TelegramMethod
 from aiogram.types import InlineKeyboardMarkup, Message
 from aiogram.utils.i18n import I18n
@@ -21,17 +23,19 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.desk.answers import in_topic_label, to_member_label
+from bot.handlers.member.appeal import confirm_view
 from bot.handlers.member.conversation import to_lawyer_label
 from bot.handlers.shared.common import too_long
 from bot.handlers.shared.forum import topics_with_language
 from bot.handlers.shared.media import CAPTION_LIMIT, TEXT_LIMIT, relay, utf16_len
 from bot.handlers.shared.relay import send_later
+from bot.handlers.shared.states import AppealDraft
 from bot.outbox import Outbox
 from bot.outbox.sender import SUPERGROUPS
 from bot.outbox.texts import TO_MEMBER, TO_STAFF
 from bot.services import edits
 from bot.services.limits import MAX_TEXT
-from bot.services.members import MemberDirectory
+from bot.services.members import MemberDirectory, MemberView
 from bot.storage.models import (
     Appeal,
     AppealMessage,
@@ -43,10 +47,47 @@ from bot.storage.models import (
     utcnow,
 )
 from bot.storage.outbox import Writer
+from bot.topics import MemberOrgs
 
 router = Router(name=__name__)
 
+DRAFTING = (AppealDraft.text.state, AppealDraft.files.state, AppealDraft.confirm.state)
 CARRIES_WORDS = ("sendMessage", "sendPhoto", "sendDocument")  # not a later edit of it
+
+
+async def _draft_edit(
+    message: Message, state: FSMContext, member: MemberView | None, orgs: MemberOrgs
+) -> None:
+    """An edit of the words of an appeal being written corrects the draft; of an appeal
+    just sent, the member is told it cannot follow (the lawyer has the words as sent)."""
+    data = await state.get_data()
+    key, new = str(message.message_id), (message.text or "").strip()
+    draft = dict(data.get("draft") or {})
+    pieces = dict(draft.get("pieces") or {})
+    if await state.get_state() in DRAFTING and key in pieces and new:
+        text, old = str(draft.get("text") or ""), str(pieces[key])
+        if old and text.count(old) == 1:
+            corrected = text.replace(old, new, 1)
+            if len(corrected) > MAX_TEXT:
+                await message.reply(too_long(len(corrected)))
+                return
+            pieces[key] = new
+            draft.update(text=corrected, pieces=pieces)
+            await state.update_data(draft=draft)
+            await message.reply(_("✏️ Corrected in your appeal before it is sent."))
+            if await state.get_state() == AppealDraft.confirm.state and member is not None:
+                # The check screen shown before has the old words: here it is again.
+                text, markup = confirm_view(member, draft, orgs)
+                await message.answer(text, reply_markup=markup)
+            return
+    sent = (data.get("sent_pieces") or {}).get(key)
+    if sent is not None:
+        await message.reply(
+            _(
+                "✏️ Appeal No. {number} was already sent with the earlier words, so this edit "
+                "does not reach the lawyer. Please write the correction as a new message."
+            ).format(number=sent)
+        )
 
 
 @router.edited_message()
@@ -57,9 +98,13 @@ async def on_edited(
     i18n: I18n,
     member_directory: MemberDirectory,
     bot: Bot,
+    state: FSMContext,
+    orgs: MemberOrgs,
+    member: MemberView | None = None,
 ) -> None:
     stored = await edits.written_as(session, message.chat.id, message.message_id)
     if stored is None:
+        await _draft_edit(message, state, member, orgs)
         return
     text = message.text or message.caption
     if text is not None and len(text) > MAX_TEXT:

@@ -439,6 +439,8 @@ async def on_text(message: Message, state: FSMContext, member: MemberView) -> No
         return
     draft["text"] = combined
     draft.pop("text_unconfirmed", None)
+    # Which message gave which words: a Telegram edit of it corrects the draft (edits.py).
+    draft.setdefault("pieces", {})[str(message.message_id)] = addition
     await state.update_data(draft=draft)
     await next_step(message, state, member)
 
@@ -577,7 +579,10 @@ async def on_send(
         return
     # Stored and committed: only now does the member get the number.
     await state.set_state(None)
-    await state.update_data(draft=None)
+    # Its messages are remembered a while: an edit of one is told it came too late.
+    await state.update_data(
+        draft=None, sent_pieces={mid: appeal.id for mid in draft.get("pieces") or {}}
+    )
     if isinstance(query.message, Message):
         await query.message.edit_text(
             _(
