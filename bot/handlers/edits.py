@@ -98,13 +98,14 @@ async def on_edited(
     i18n: I18n,
     member_directory: MemberDirectory,
     bot: Bot,
-    state: FSMContext,
-    orgs: MemberOrgs,
+    state: FSMContext | None = None,  # None: an edit in a staff group (topics.py)
+    orgs: MemberOrgs | None = None,
     member: MemberView | None = None,
 ) -> None:
     stored = await edits.written_as(session, message.chat.id, message.message_id)
     if stored is None:
-        await _draft_edit(message, state, member, orgs)
+        if state is not None and orgs is not None:
+            await _draft_edit(message, state, member, orgs)
         return
     text = message.text or message.caption
     if text is not None and len(text) > MAX_TEXT:
