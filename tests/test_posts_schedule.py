@@ -26,10 +26,17 @@ from bot.context import Context
 from bot.services.calendar import WorkCalendar
 from bot.storage.db import create_session_factory
 from bot.storage.migrate import upgrade
-from bot.storage.models import Broadcast, Delivery, Member, PostStatus, SurveyAnswer
+from bot.storage.models import (
+    Broadcast,
+    Delivery,
+    DeliveryStatus,
+    Member,
+    PostStatus,
+    SurveyAnswer,
+)
 from tests.conftest import ADMIN_ID
 from tests.databases import KINDS, database
-from tests.driver import Person, texts
+from tests.driver import Person, buttons, texts
 from tests.fake_bot_api import FakeBotAPI
 from tests.test_member_flow import onboard
 
@@ -277,3 +284,154 @@ async def test_survey_in_each_members_language_answers_counted_on_the_post_card(
     assert "казахский: 1 / 0" in lines and "русский: 0 / 2" in lines, card
     assert any(line.endswith("Алматы: 1 / 1") for line in lines), card
     assert any(line.endswith("Астана: 0 / 1") for line in lines), card
+
+
+async def _many_members(engine: AsyncEngine, n: int, org: str = "almaty") -> None:
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(Member),
+            [
+                {
+                    "telegram_id": 20_000 + i,
+                    "language": "kk" if i % 2 else "ru",
+                    "member_org": org,
+                    "consent_version": "1",
+                    "consent_at": now,
+                    "created_at": now,
+                }
+                for i in range(n)
+            ],
+        )
+
+
+async def test_a_post_held_for_the_night_has_started_and_cannot_be_changed(
+    person: Callable[..., Person], ctx: Context, bot: Bot
+) -> None:
+    """A non-urgent post still sending at 22:00 is scheduled again for 08:00, with its
+    recipients written and some delivered: it is shown as under way with its figures,
+    and ✏️ Change is refused (the morning would send the old rows, or two versions)."""
+    from tests.test_press_flow import PRESS_ID, alert, cb, compose_quickly, make_press
+
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    await _many_members(ctx.engine, 6)
+    post_id = await compose_quickly(press, ctx)
+    await press.press(cb("confirm", post_id))
+    async with ctx.session_factory() as session:  # it starts; two members have it
+        post = await session.get_one(Broadcast, post_id)
+        post.status, post.started_at = PostStatus.RUNNING, datetime.now(UTC)
+        await session.commit()
+    broadcaster = Broadcaster(bot, ctx.engine, Pacer(100), owner="t", settings=SendSettings())
+    async with ctx.session_factory() as session:
+        await broadcaster.materialise(await session.get_one(Broadcast, post_id))
+    async with ctx.session_factory() as session:
+        rows = list(await session.scalars(select(Delivery).order_by(Delivery.id)))
+        for row in rows[:2]:
+            row.status = DeliveryStatus.DELIVERED
+        await session.commit()
+    async with ctx.session_factory() as session:
+        night = await advance(session, local("2026-12-07 22:30"), CALENDAR)
+        await session.commit()
+    assert night.held == [post_id]
+
+    listing = texts(await press.send("/posts"))
+    rest = listing.partition("<b>Рассылаются сейчас</b>")[2]
+    assert "<b>Запланированные" not in listing, listing
+    assert f"№ {post_id}" in rest and "доставлено 2 из 6" in rest, listing
+    await press.press(cb("open", post_id))
+    card = press.last_text()
+    assert "Получат сейчас" not in card and "доставлено 2, в очереди 4" in card, card
+    assert cb("edit", post_id) not in [d for _, d in buttons(press.last_message())]
+
+    refused = alert(await press.press(cb("edit", post_id)))
+    assert "началась" in refused, refused
+    async with ctx.session_factory() as session:
+        post = await session.get_one(Broadcast, post_id)
+    assert post.status == PostStatus.SCHEDULED and post.text_kk == "<b>Жаңалық</b>"
+
+
+async def test_both_languages_of_a_survey_need_the_same_options(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    """Answers are counted by option number across languages: a Russian version with
+    another number of options than the Kazakh one is refused, and the prompt asks for the
+    same options in the same order; a new Kazakh version drops a Russian one that no
+    longer matches (the Russian one is asked right after)."""
+    from tests.test_press_flow import PRESS_ID, cb, make_press
+
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    await press.send("/post")
+    async with ctx.session_factory() as session:
+        post_id = int(await session.scalar(select(Broadcast.id)) or 0)
+    await press.send("Жиналыс")
+    await press.press(cb("skip", post_id, "ru"))
+    await press.press(cb("media", post_id, "none"))
+    await press.press(cb("aud", post_id))
+    sent = await press.press(cb("survey", post_id, "yes"))
+    assert "в том же порядке" in texts(sent), texts(sent)
+    sent = await press.send("Келесіз бе?\nИә\nЖоқ\nБілмеймін")
+    assert "(их 3)" in texts(sent), texts(sent)
+    sent = await press.send("Вы придёте?\nНет\nДа")
+    assert "3" in texts(sent) and "2" in texts(sent) and "в том же порядке" in texts(sent)
+
+    async def survey() -> dict[str, object] | None:
+        async with ctx.session_factory() as session:
+            return (await session.get_one(Broadcast, post_id)).survey
+
+    assert set(await survey() or {}) == {"kk"}  # the Russian version was not saved
+    await press.send("Вы придёте?\nДа\nНет\nНе знаю")
+    assert set(await survey() or {}) == {"kk", "ru"}
+
+    # Changing the survey: a Kazakh version of two options drops the Russian one of three.
+    await press.press(cb("when", post_id, "now"))
+    await press.press(cb("urgent", post_id, "0"))
+    await press.press(cb("part", post_id, "survey"))
+    await press.press(cb("survey", post_id, "yes"))
+    sent = await press.send("Келесіз бе?\nИә\nЖоқ")
+    assert "(их 2)" in texts(sent), texts(sent)
+    assert set(await survey() or {}) == {"kk"}
+
+
+async def test_survey_answers_of_versions_with_different_options_stay_per_language(
+    ctx: Context,
+) -> None:
+    """A survey stored before both versions had to match (Kazakh 3 options, Russian 2):
+    option 0 is "Иә" in Kazakh but "Нет" in Russian, so the answers are listed by
+    language and never added up by position."""
+    from bot.broadcast.outcome import survey_lines, survey_results
+
+    survey = {
+        "kk": {"question": "Келесіз бе?", "options": ["Иә", "Жоқ", "Білмеймін"]},
+        "ru": {"question": "Придёте?", "options": ["Нет", "Да"]},
+    }
+    post_id = await _post(ctx.engine, status=PostStatus.DONE, survey=survey)
+    async with ctx.session_factory() as session:
+        for number, (language, option) in enumerate((("kk", 2), ("kk", 0), ("ru", 0))):
+            member = Member(telegram_id=30_000 + number, language=language, member_org="almaty")
+            session.add(member)
+            await session.flush()
+            session.add(
+                Delivery(
+                    broadcast_id=post_id,
+                    member_id=member.id,
+                    chat_id=member.telegram_id,
+                    language=language,
+                    member_org="almaty",
+                    status=DeliveryStatus.DELIVERED,
+                )
+            )
+            session.add(SurveyAnswer(broadcast_id=post_id, member_id=member.id, options=[option]))
+        await session.commit()
+        results = await survey_results(session, await session.get_one(Broadcast, post_id))
+    assert results is not None
+    with ctx.i18n.context(), ctx.i18n.use_locale("ru"):
+        from aiogram.utils.i18n import gettext
+
+        lines = survey_lines(results, "ru", gettext, ctx.orgs)
+    text = "\n".join(lines)
+    kk_part, _, ru_part = text.partition("русский:")
+    assert "• Иә: 1" in kk_part and "• Білмеймін: 1" in kk_part and "• Жоқ: 0" in kk_part, text
+    assert "• Нет: 1" in ru_part and "• Да: 0" in ru_part, text
+    assert "• Нет: 2" not in text and "• Да: 1" not in text, text

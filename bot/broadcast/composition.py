@@ -155,8 +155,8 @@ async def set_text(
         problem = check_html(text, limit=text_limit(post))
         if problem is not None:
             raise PostError("html", problem=problem)
-    column = "text_ru" if language == "ru" else "text_kk"
-    post = await move_post(session, post_id, (PostStatus.DRAFT,), **{column: text})
+    values: dict[str, Any] = {"text_ru" if language == "ru" else "text_kk": text}
+    post = await move_post(session, post_id, (PostStatus.DRAFT,), **values)
     await audit(
         session,
         actor.telegram_id,
@@ -326,6 +326,17 @@ def parse_survey(text: str) -> dict[str, Any]:
     return {"question": html.escape(lines[0], quote=False), "options": lines[1:]}
 
 
+def option_counts(survey: dict[str, Any] | None) -> dict[str, int]:
+    """How many options each language's version has."""
+    return {lang: len(v.get("options") or []) for lang, v in (survey or {}).items() if v}
+
+
+def aligned(survey: dict[str, Any] | None) -> bool:
+    """Whether the versions' options match by position (the same number in each language):
+    answers are counted by option number across languages only then."""
+    return len(set(option_counts(survey).values())) <= 1
+
+
 def survey_question(version: dict[str, Any]) -> str:
     """The question as members read it (plain)."""
     return html.unescape(str(version.get("question") or ""))
@@ -337,9 +348,16 @@ async def set_survey(
     post_id: int,
     language: str,
     version: dict[str, Any] | None,
+    *,
+    other_follows: bool = False,
 ) -> Broadcast:
     """One language's survey (from `parse_survey`), or None: none in that language.
-    Without a version in either language the post has no survey."""
+    Without a version in either language the post has no survey.
+
+    Both versions are one poll in two languages: answers are counted by option number, so
+    a version with another number of options than the other language's is refused
+    ("survey-mismatch"), unless `other_follows` (the other version is asked right after
+    this one): then that other version is dropped, to be sent again."""
     if language not in LANGUAGES:
         raise PostError("bad-language")
     post = await load_post(session, post_id)
@@ -349,6 +367,13 @@ async def set_survey(
     else:
         options = [str(o) for o in version.get("options") or []]
         _check_survey(survey_question(version), options)
+        theirs = option_counts(survey).get(other(language))
+        if theirs is not None and theirs != len(options):
+            if not other_follows:
+                raise PostError(
+                    "survey-mismatch", **{language: len(options), other(language): theirs}
+                )
+            survey.pop(other(language))
         survey[language] = {"question": str(version["question"]), "options": options}
     post = await move_post(session, post_id, (PostStatus.DRAFT,), survey=survey or None)
     await audit(
@@ -398,6 +423,8 @@ async def confirm(
         problem = check_html(text, limit=text_limit(post)) if text else None
         if problem is not None:
             raise PostError("html", problem=problem, language=language)
+    if not aligned(post.survey):
+        raise PostError("survey-mismatch", **option_counts(post.survey))
     weekly = next_weekly_run(post, tz, now)
     if weekly is not None:
         run_at = weekly

@@ -19,7 +19,7 @@ from bot.broadcast.telegram_html import plain_text, telegram_length
 from bot.callbacks import PostCb
 from bot.handlers.press import keyboards as press_kb
 from bot.handlers.press.context import PressContext
-from bot.handlers.press.texts import STATUS_LABELS, card_text, schedule_text
+from bot.handlers.press.texts import STATUS_LABELS, card_text, schedule_text, status_label
 from bot.handlers.shared.common import outdated
 from bot.handlers.shared.states import PostCompose
 from bot.storage.models import Broadcast, PostStatus
@@ -36,21 +36,21 @@ async def posts_view(press: PressContext) -> tuple[str, InlineKeyboardMarkup]:
 
     def line(post: Broadcast) -> str:
         extra = ""
-        if post.status in lifecycle.UPCOMING:
-            extra = f" — {schedule_text(post, lang, tz)}"
-            if post.status == PostStatus.AWAITING_APPROVAL:
-                extra += " — " + _(STATUS_LABELS[post.status])
-        elif post.status in lifecycle.UNDER_WAY:
+        if post.status in lifecycle.FINISHED:
+            extra = " — " + _(STATUS_LABELS[post.status])
+        elif post.status in lifecycle.UNDER_WAY or lifecycle.has_started(post):
             counts = listed.counts.get(post.id, {})
             # Members who turned news off or left are never sent to.
             total = sum(counts.values()) - counts.get("opted-out", 0) - counts.get("skipped", 0)
             extra = " — " + _("{delivered} of {total} delivered").format(
                 delivered=counts.get("delivered", 0), total=total
             )
-            if post.status == PostStatus.PAUSED:
+            if post.status != PostStatus.RUNNING:  # paused, or held for the quiet hours
+                extra += " — " + status_label(post)
+        elif post.status in lifecycle.UPCOMING:
+            extra = f" — {schedule_text(post, lang, tz)}"
+            if post.status == PostStatus.AWAITING_APPROVAL:
                 extra += " — " + _(STATUS_LABELS[post.status])
-        elif post.status in lifecycle.FINISHED:
-            extra = " — " + _(STATUS_LABELS[post.status])
         title = escape(composition.title(post)) or "—"
         return _("• No. {number} {title}").format(number=post.id, title=f"«{title}»") + extra
 

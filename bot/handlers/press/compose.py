@@ -118,14 +118,14 @@ STEPS: dict[str, Step] = {
     ),
     "survey-kk": Step(
         PostCompose.survey_kk,
-        lambda press, post: texts.survey_version_prompt("kk"),
+        lambda press, post: texts.survey_version_prompt(post, "kk"),
         lambda press, post: press_kb.survey_version_markup(post.id, "kk"),
         then="survey-ru",
         part_done=False,
     ),
     "survey-ru": Step(
         PostCompose.survey_ru,
-        lambda press, post: texts.survey_version_prompt("ru"),
+        lambda press, post: texts.survey_version_prompt(post, "ru"),
         lambda press, post: press_kb.survey_version_markup(post.id, "ru"),
         then="schedule",
     ),
@@ -389,7 +389,13 @@ async def on_survey_text(message: Message, press: PressContext) -> None:
     try:
         version = composition.parse_survey(message.text or "")
         post = await composition.set_survey(
-            press.session, press.staff, await _post_id(press), language, version
+            press.session,
+            press.staff,
+            await _post_id(press),
+            language,
+            version,
+            other_follows=STEPS[f"survey-{language}"].then
+            == f"survey-{composition.other(language)}",
         )
         await press.session.commit()
     except PostError as exc:
