@@ -435,3 +435,52 @@ async def test_survey_answers_of_versions_with_different_options_stay_per_langua
     assert "• Иә: 1" in kk_part and "• Білмеймін: 1" in kk_part and "• Жоқ: 0" in kk_part, text
     assert "• Нет: 1" in ru_part and "• Да: 0" in ru_part, text
     assert "• Нет: 2" not in text and "• Да: 1" not in text, text
+
+
+async def test_a_post_for_right_after_confirming_stays_so_after_a_change_or_a_return(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    """ "Right after confirming" is no time: confirmed, changed and confirmed again, or
+    returned to drafts by an admin and confirmed again, it is not "already passed", the
+    card says when it goes, and the scheduler starts it."""
+    from tests.test_press_flow import PRESS_ID, cb, compose_quickly, make_press
+
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    post_id = await compose_quickly(press, ctx)
+    await press.press(cb("confirm", post_id))
+
+    async def stored() -> Broadcast:
+        async with ctx.session_factory() as session:
+            return await session.get_one(Broadcast, post_id)
+
+    await asyncio.sleep(0.01)  # a moment later, as for a person
+    await press.press(cb("edit", post_id))
+    await press.press(cb("part", post_id, "urgent"))
+    await press.press(cb("urgent", post_id, "1"))
+    sent = await press.press(cb("confirm", post_id))
+    assert not any(getattr(r, "show_alert", False) for r in sent), texts(sent)
+    post = await stored()
+    assert post.status == PostStatus.SCHEDULED and post.run_at is None and post.urgent
+
+    await admin.send("/approval on")  # an admin returns it; its author confirms it again
+    await press.press(cb("edit", post_id))
+    await press.press(cb("confirm", post_id))
+    assert (await stored()).status == PostStatus.AWAITING_APPROVAL
+    await admin.press(cb("reject", post_id))
+    await press.send("/posts")
+    await press.press(cb("open", post_id))
+    assert "сразу после подтверждения" in press.last_text(), press.last_text()
+    await press.press(cb("edit", post_id))
+    sent = await press.press(cb("confirm", post_id))
+    assert not any(getattr(r, "show_alert", False) for r in sent), texts(sent)
+    assert (await stored()).status == PostStatus.AWAITING_APPROVAL
+    await admin.press(cb("approve", post_id))
+    await press.send("/posts")
+    await press.press(cb("open", post_id))
+    assert "сразу после подтверждения" in press.last_text(), press.last_text()
+
+    async with ctx.session_factory() as session:
+        started = await advance(session, datetime.now(UTC), CALENDAR)
+        await session.commit()
+    assert started.started == [post_id]

@@ -426,10 +426,13 @@ async def confirm(
     if not aligned(post.survey):
         raise PostError("survey-mismatch", **option_counts(post.survey))
     weekly = next_weekly_run(post, tz, now)
+    run_at: datetime | None
     if weekly is not None:
         run_at = weekly
     elif post.run_at is None:
-        run_at = now  # "now": the scheduler starts it at its next beat
+        # "now" stays "now" (no time): the scheduler starts it at its next beat, and the
+        # post confirmed again after a change or a return to drafts is not "in the past".
+        run_at = None
     elif post.run_at <= now:
         raise PostError("past")  # the chosen time passed while the draft waited
     else:
@@ -451,6 +454,6 @@ async def confirm(
         "post-confirm",
         post=post_id,
         status=status.value,
-        run_at=run_at.isoformat(),
+        run_at=run_at.isoformat() if run_at else None,
     )
     return post
