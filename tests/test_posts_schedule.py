@@ -32,12 +32,14 @@ from bot.storage.models import (
     DeliveryStatus,
     Member,
     PostStatus,
+    Staff,
     SurveyAnswer,
 )
 from tests.conftest import ADMIN_ID
 from tests.databases import KINDS, database
 from tests.driver import Person, buttons, texts
 from tests.fake_bot_api import FakeBotAPI
+from tests.recording import RecordingSession
 from tests.test_member_flow import onboard
 
 TZ = ZoneInfo("Asia/Almaty")
@@ -484,3 +486,31 @@ async def test_a_post_for_right_after_confirming_stays_so_after_a_change_or_a_re
         started = await advance(session, datetime.now(UTC), CALENDAR)
         await session.commit()
     assert started.started == [post_id]
+
+
+async def test_an_admin_from_admin_ids_is_asked_to_approve_in_their_language(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession
+) -> None:
+    """ADMIN_IDS make an admin with no language (only /join gave one): their first update
+    gives it, so approval requests reach them in their Telegram's language, not Kazakh."""
+    from aiogram.methods import SendMessage
+
+    from tests.test_press_flow import PRESS_ID, cb, compose_quickly, make_press
+
+    admin, press = person(ADMIN_ID, language_code="ru"), person(PRESS_ID, language_code="kk")
+    await make_press(admin, press)  # the admin's first updates
+    await admin.send("/approval on")
+    await admin.send("/approval on")  # known now: nothing more to write
+    post_id = await compose_quickly(press, ctx)
+    before = len(recording.requests)
+    await press.press(cb("confirm", post_id))
+    asks = [
+        r
+        for r in recording.requests[before:]
+        if isinstance(r, SendMessage) and r.chat_id == ADMIN_ID
+    ]
+    assert len(asks) == 1 and "Новость ждёт Вашего одобрения" in str(asks[0].text), asks
+    async with ctx.session_factory() as session:
+        rows = await session.execute(select(Staff.telegram_id, Staff.language))
+        languages = {telegram_id: language for telegram_id, language in rows}
+    assert languages == {ADMIN_ID: "ru", PRESS_ID: "kk"}
