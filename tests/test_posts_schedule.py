@@ -514,3 +514,32 @@ async def test_an_admin_from_admin_ids_is_asked_to_approve_in_their_language(
         rows = await session.execute(select(Staff.telegram_id, Staff.language))
         languages = {telegram_id: language for telegram_id, language in rows}
     assert languages == {ADMIN_ID: "ru", PRESS_ID: "kk"}
+
+
+async def test_a_scheduled_post_left_mid_change_is_said_to_be_off_the_schedule(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    """✏️ Change makes a scheduled post a draft until it is confirmed again: a new /post
+    (or changing another post) in the middle says it stays a draft and how to confirm it;
+    a draft that was never scheduled is left without a word."""
+    from tests.test_press_flow import PRESS_ID, cb, make_press
+
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    scheduled = await _post(ctx.engine, run_at=datetime.now(UTC) + timedelta(days=1))
+    other = await _post(ctx.engine, run_at=datetime.now(UTC) + timedelta(days=2))
+    await press.press(cb("edit", scheduled))
+    await press.press(cb("part", scheduled, "urgent"))
+    sent = await press.send("/post")
+    warning = f"Новость № {scheduled}, которую Вы меняли, всё ещё черновик"
+    assert warning in texts(sent), texts(sent)
+    async with ctx.session_factory() as session:
+        assert (await session.get_one(Broadcast, scheduled)).status == PostStatus.DRAFT
+    sent = await press.send("/post")  # the new draft was never scheduled
+    assert "черновик" not in texts(sent), texts(sent)
+
+    await press.press(cb("edit", other))
+    sent = await press.press(cb("edit", scheduled))  # leaving `other` mid-change
+    assert f"Новость № {other}, которую Вы меняли" in texts(sent), texts(sent)
+    sent = await press.send("/post")  # `scheduled` was a draft already when opened
+    assert "которую Вы меняли" not in texts(sent), texts(sent)

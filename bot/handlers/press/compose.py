@@ -34,7 +34,7 @@ from bot.handlers.press.context import PressContext
 from bot.handlers.shared.common import outdated
 from bot.handlers.shared.states import PostCompose
 from bot.i18n import LANGUAGES
-from bot.storage.models import Broadcast
+from bot.storage.models import Broadcast, PostStatus
 
 router = Router(name=__name__)
 
@@ -195,8 +195,26 @@ async def preview(press: PressContext, post: Broadcast) -> None:
 # --- /post and the compose steps -----------------------------------------------------------
 
 
+async def warn_if_left_unconfirmed(press: PressContext, going_to: int = 0) -> None:
+    """A scheduled post opened with ✏️ Change is a draft until confirmed again: leaving
+    its dialogue for another (a new post, or changing post `going_to`) leaves it off the
+    schedule, so say so."""
+    reopened = int((await press.state.get_data()).get("reopened") or 0)
+    left = reopened and reopened != going_to
+    post = await lifecycle.get_post(press.session, reopened) if left else None
+    if post is not None and post.status == PostStatus.DRAFT:
+        await press.send(
+            _(
+                "⚠️ Post No. {number}, which you were changing, is still a draft: it does "
+                "not go out until you confirm it again (/posts → No. {number} → ✏️ Change "
+                "→ 👁 Preview and confirm)."
+            ).format(number=post.id)
+        )
+
+
 @router.message(Command("post"))
 async def cmd_post(message: Message, press: PressContext) -> None:
+    await warn_if_left_unconfirmed(press)
     await press.state.clear()
     post = await composition.create_draft(press.session, press.staff)
     await press.session.commit()
