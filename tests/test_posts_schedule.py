@@ -543,3 +543,39 @@ async def test_a_scheduled_post_left_mid_change_is_said_to_be_off_the_schedule(
     assert f"Новость № {other}, которую Вы меняли" in texts(sent), texts(sent)
     sent = await press.send("/post")  # `scheduled` was a draft already when opened
     assert "которую Вы меняли" not in texts(sent), texts(sent)
+
+
+async def test_a_pasted_link_a_date_hint_and_titles_in_the_readers_language(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    """A bare "&" (a pasted link's) is taken as the character, not refused; the date
+    hint's example is a week from today, not a fixed date; /posts and the card show a
+    Russian reader the Russian title."""
+    from tests.test_press_flow import PRESS_ID, cb, make_press
+
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    await press.send("/post")
+    async with ctx.session_factory() as session:
+        post_id = int(await session.scalar(select(Broadcast.id)) or 0)
+    sent = await press.send("Толығырақ: https://kasipodaq.kz/news?id=5&lang=kk &amp; &lt;")
+    assert "Не сохранено" not in texts(sent), texts(sent)
+    await press.send('Подробнее: <a href="https://kasipodaq.kz/news?id=5&lang=ru">сайт</a>')
+    async with ctx.session_factory() as session:
+        post = await session.get_one(Broadcast, post_id)
+    assert post.text_kk == "Толығырақ: https://kasipodaq.kz/news?id=5&amp;lang=kk &amp; &lt;"
+    assert post.text_ru == (
+        'Подробнее: <a href="https://kasipodaq.kz/news?id=5&amp;lang=ru">сайт</a>'
+    )
+    await press.press(cb("media", post_id, "none"))
+    await press.press(cb("aud", post_id))
+    await press.press(cb("survey", post_id, "no"))
+    await press.press(cb("when", post_id, "date"))
+    sent = await press.send("завтра в 10")
+    week = (datetime.now(TZ) + timedelta(days=7)).strftime("%d.%m.%Y")
+    assert f"напишите так: {week} 10:00" in texts(sent), texts(sent)
+
+    listing = texts(await press.send("/posts"))
+    assert "«Подробнее: сайт»" in listing and "Толығырақ" not in listing, listing
+    await press.press(cb("open", post_id))
+    assert "«Подробнее: сайт»" in press.last_text(), press.last_text()

@@ -36,6 +36,7 @@ from bot.broadcast.telegram_html import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
     check_html,
+    escape_bare_amps,
     plain_text,
     telegram_length,
 )
@@ -81,9 +82,10 @@ def flags(post: Broadcast) -> list[str]:
     return missing
 
 
-def title(post: Broadcast, size: int = 40) -> str:
-    """The first line of the post, plain, for lists."""
-    source = post.text_kk or post.text_ru or ""
+def title(post: Broadcast, size: int = 40, language: str = "kk") -> str:
+    """The first line of the post, plain, for lists: in the reader's `language` when the
+    post has that version."""
+    source = post_text(post, language) or post_text(post, other(language)) or ""
     first = plain_text(source).strip().split("\n", 1)[0].strip()
     return first if len(first) <= size else first[: size - 1].rstrip() + "…"
 
@@ -144,7 +146,8 @@ async def create_draft(session: AsyncSession, actor: StaffView) -> Broadcast:
 async def set_text(
     session: AsyncSession, actor: StaffView, post_id: int, language: str, text: str | None
 ) -> Broadcast:
-    """One language version (Telegram HTML), or None: no version in that language."""
+    """One language version (Telegram HTML), or None: no version in that language. A bare
+    "&" (a pasted link's) is taken as the character and stored as "&amp;"."""
     if language not in LANGUAGES:
         raise PostError("bad-language")
     post = await load_post(session, post_id)
@@ -152,6 +155,7 @@ async def set_text(
         if not post_text(post, other(language)):
             raise PostError("no-text")
     else:
+        text = escape_bare_amps(text)
         problem = check_html(text, limit=text_limit(post))
         if problem is not None:
             raise PostError("html", problem=problem)

@@ -52,7 +52,7 @@ async def posts_view(press: PressContext) -> tuple[str, InlineKeyboardMarkup]:
             extra = f" — {schedule_text(post, lang, tz)}"
             if post.status == PostStatus.AWAITING_APPROVAL:
                 extra += " — " + _(STATUS_LABELS[post.status])
-        title = escape(composition.title(post)) or "—"
+        title = escape(composition.title(post, language=lang)) or "—"
         return _("• No. {number} {title}").format(number=post.id, title=f"«{title}»") + extra
 
     groups = [

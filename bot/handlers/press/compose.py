@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from html import escape
 
 from aiogram import F, Router
@@ -462,7 +461,7 @@ async def on_when(query: CallbackQuery, callback_data: PostCb, press: PressConte
         return
     if callback_data.value == "date":
         await press.state.set_state(PostCompose.date)
-        example = (datetime.now(press.tz) + timedelta(days=7)).strftime("%d.%m.%Y")
+        example = texts.date_example(press.tz)
         await press.send(
             _("📅 Type the date and time ({zone} time), for example: {example} 10:00").format(
                 zone=texts.zone_name(press.tz, press.lang), example=example

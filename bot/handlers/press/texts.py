@@ -3,6 +3,7 @@ card, and each composing step's prompt (bot/handlers/press/compose.py asks them)
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -85,8 +86,13 @@ def status_label(post: Broadcast) -> str:
     return _(STATUS_LABELS[post.status])
 
 
-def refusal_text(exc: PostError) -> str:
-    """A refused action, as the reader can fix it."""
+def date_example(tz: ZoneInfo | None) -> str:
+    """A date a week from today, for the examples of how to type one."""
+    return (datetime.now(tz) + timedelta(days=7)).strftime("%d.%m.%Y")
+
+
+def refusal_text(exc: PostError, tz: ZoneInfo | None = None) -> str:
+    """A refused action, as the reader can fix it (`tz`: for the examples' dates)."""
     d = exc.details
     if exc.code == "html":
         return html_problem_text(d["problem"])
@@ -113,8 +119,8 @@ def refusal_text(exc: PostError) -> str:
             "by option, so both need the same options in the same order."
         ).format(kk=d.get("kk"), ru=d.get("ru")),
         "bad-datetime": _(
-            "I could not read the date and time. Please type them like this: 25.12.2026 10:00"
-        ),
+            "I could not read the date and time. Please type them like this: {example} 10:00"
+        ).format(example=date_example(tz)),
         "bad-time": _("I could not read the time. Please type it like this: 09:00"),
         "past": _("This time has already passed. Please choose a time in the future."),
     }
@@ -221,7 +227,7 @@ async def card_text(
     )
     if post.urgent:
         lines.append(_("⚡ Urgent"))
-    title = composition.title(post)
+    title = composition.title(post, language=lang)
     if title:
         lines.append(f"«{escape(title)}»")
     lines.append(_("🕒 When: {when}").format(when=schedule_text(post, lang, tz)))
