@@ -13,7 +13,7 @@ import signal
 import sys
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from bot.broadcast.engine import Broadcaster, SendSettings, delivery_counts
 from bot.broadcast.limiter import Pacer
+from bot.context import Context
 from bot.storage.migrate import upgrade
 from bot.storage.models import Broadcast, Delivery, DeliveryStatus, Member, PostStatus
 from tests.databases import KINDS, database
@@ -552,3 +553,13 @@ async def test_a_pause_or_cancel_stops_the_rows_already_taken(
             await _stopped_mid_post(engine, bot, api, settings, PostStatus.CANCELLED)
         finally:
             await bot.session.close()
+
+
+async def test_the_authors_report_says_how_long_in_good_russian_and_kazakh(ctx: Context) -> None:
+    """«Рассылка заняла 1 секунда» was wrong: the duration is a label's value now."""
+    from bot.broadcast.outcome import PostOutcome, outcome_text
+
+    done = PostOutcome(1, {"delivered": 3}, timedelta(seconds=1))
+    ru, kk = (outcome_text(done, lang, ctx.i18n, ctx.orgs) for lang in ("ru", "kk"))
+    assert "Длительность рассылки: 1 секунда." in ru.splitlines(), ru
+    assert "Жіберу уақыты: 1 секунд." in kk.splitlines(), kk

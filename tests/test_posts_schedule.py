@@ -26,11 +26,20 @@ from bot.context import Context
 from bot.services.calendar import WorkCalendar
 from bot.storage.db import create_session_factory
 from bot.storage.migrate import upgrade
-from bot.storage.models import Broadcast, Delivery, Member, PostStatus, SurveyAnswer
+from bot.storage.models import (
+    Broadcast,
+    Delivery,
+    DeliveryStatus,
+    Member,
+    PostStatus,
+    Staff,
+    SurveyAnswer,
+)
 from tests.conftest import ADMIN_ID
 from tests.databases import KINDS, database
-from tests.driver import Person, texts
+from tests.driver import Person, buttons, texts
 from tests.fake_bot_api import FakeBotAPI
+from tests.recording import RecordingSession
 from tests.test_member_flow import onboard
 
 TZ = ZoneInfo("Asia/Almaty")
@@ -277,3 +286,296 @@ async def test_survey_in_each_members_language_answers_counted_on_the_post_card(
     assert "казахский: 1 / 0" in lines and "русский: 0 / 2" in lines, card
     assert any(line.endswith("Алматы: 1 / 1") for line in lines), card
     assert any(line.endswith("Астана: 0 / 1") for line in lines), card
+
+
+async def _many_members(engine: AsyncEngine, n: int, org: str = "almaty") -> None:
+    now = datetime.now(UTC)
+    async with engine.begin() as conn:
+        await conn.execute(
+            insert(Member),
+            [
+                {
+                    "telegram_id": 20_000 + i,
+                    "language": "kk" if i % 2 else "ru",
+                    "member_org": org,
+                    "consent_version": "1",
+                    "consent_at": now,
+                    "created_at": now,
+                }
+                for i in range(n)
+            ],
+        )
+
+
+async def test_a_post_held_for_the_night_has_started_and_cannot_be_changed(
+    person: Callable[..., Person], ctx: Context, bot: Bot
+) -> None:
+    """A non-urgent post still sending at 22:00 is scheduled again for 08:00, with its
+    recipients written and some delivered: it is shown as under way with its figures,
+    and ✏️ Change is refused (the morning would send the old rows, or two versions)."""
+    from tests.test_press_flow import PRESS_ID, alert, cb, compose_quickly, make_press
+
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    await _many_members(ctx.engine, 6)
+    post_id = await compose_quickly(press, ctx)
+    await press.press(cb("confirm", post_id))
+    async with ctx.session_factory() as session:  # it starts; two members have it
+        post = await session.get_one(Broadcast, post_id)
+        post.status, post.started_at = PostStatus.RUNNING, datetime.now(UTC)
+        await session.commit()
+    broadcaster = Broadcaster(bot, ctx.engine, Pacer(100), owner="t", settings=SendSettings())
+    async with ctx.session_factory() as session:
+        await broadcaster.materialise(await session.get_one(Broadcast, post_id))
+    async with ctx.session_factory() as session:
+        rows = list(await session.scalars(select(Delivery).order_by(Delivery.id)))
+        for row in rows[:2]:
+            row.status = DeliveryStatus.DELIVERED
+        await session.commit()
+    async with ctx.session_factory() as session:
+        night = await advance(session, local("2026-12-07 22:30"), CALENDAR)
+        await session.commit()
+    assert night.held == [post_id]
+
+    listing = texts(await press.send("/posts"))
+    rest = listing.partition("<b>Рассылаются сейчас</b>")[2]
+    assert "<b>Запланированные" not in listing, listing
+    assert f"№ {post_id}" in rest and "доставлено 2 из 6" in rest, listing
+    await press.press(cb("open", post_id))
+    card = press.last_text()
+    assert "Получат сейчас" not in card and "доставлено 2, в очереди 4" in card, card
+    assert cb("edit", post_id) not in [d for _, d in buttons(press.last_message())]
+
+    refused = alert(await press.press(cb("edit", post_id)))
+    assert "началась" in refused, refused
+    async with ctx.session_factory() as session:
+        post = await session.get_one(Broadcast, post_id)
+    assert post.status == PostStatus.SCHEDULED and post.text_kk == "<b>Жаңалық</b>"
+
+
+async def test_both_languages_of_a_survey_need_the_same_options(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    """Answers are counted by option number across languages: a Russian version with
+    another number of options than the Kazakh one is refused, and the prompt asks for the
+    same options in the same order; a new Kazakh version drops a Russian one that no
+    longer matches (the Russian one is asked right after)."""
+    from tests.test_press_flow import PRESS_ID, cb, make_press
+
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    await press.send("/post")
+    async with ctx.session_factory() as session:
+        post_id = int(await session.scalar(select(Broadcast.id)) or 0)
+    await press.send("Жиналыс")
+    await press.press(cb("skip", post_id, "ru"))
+    await press.press(cb("media", post_id, "none"))
+    await press.press(cb("aud", post_id))
+    sent = await press.press(cb("survey", post_id, "yes"))
+    assert "в том же порядке" in texts(sent), texts(sent)
+    sent = await press.send("Келесіз бе?\nИә\nЖоқ\nБілмеймін")
+    assert "(их 3)" in texts(sent), texts(sent)
+    sent = await press.send("Вы придёте?\nНет\nДа")
+    assert "3" in texts(sent) and "2" in texts(sent) and "в том же порядке" in texts(sent)
+
+    async def survey() -> dict[str, object] | None:
+        async with ctx.session_factory() as session:
+            return (await session.get_one(Broadcast, post_id)).survey
+
+    assert set(await survey() or {}) == {"kk"}  # the Russian version was not saved
+    await press.send("Вы придёте?\nДа\nНет\nНе знаю")
+    assert set(await survey() or {}) == {"kk", "ru"}
+
+    # Changing the survey: a Kazakh version of two options drops the Russian one of three.
+    await press.press(cb("when", post_id, "now"))
+    await press.press(cb("urgent", post_id, "0"))
+    await press.press(cb("part", post_id, "survey"))
+    await press.press(cb("survey", post_id, "yes"))
+    sent = await press.send("Келесіз бе?\nИә\nЖоқ")
+    assert "(их 2)" in texts(sent), texts(sent)
+    assert set(await survey() or {}) == {"kk"}
+
+
+async def test_survey_answers_of_versions_with_different_options_stay_per_language(
+    ctx: Context,
+) -> None:
+    """A survey stored before both versions had to match (Kazakh 3 options, Russian 2):
+    option 0 is "Иә" in Kazakh but "Нет" in Russian, so the answers are listed by
+    language and never added up by position."""
+    from bot.broadcast.outcome import survey_lines, survey_results
+
+    survey = {
+        "kk": {"question": "Келесіз бе?", "options": ["Иә", "Жоқ", "Білмеймін"]},
+        "ru": {"question": "Придёте?", "options": ["Нет", "Да"]},
+    }
+    post_id = await _post(ctx.engine, status=PostStatus.DONE, survey=survey)
+    async with ctx.session_factory() as session:
+        for number, (language, option) in enumerate((("kk", 2), ("kk", 0), ("ru", 0))):
+            member = Member(telegram_id=30_000 + number, language=language, member_org="almaty")
+            session.add(member)
+            await session.flush()
+            session.add(
+                Delivery(
+                    broadcast_id=post_id,
+                    member_id=member.id,
+                    chat_id=member.telegram_id,
+                    language=language,
+                    member_org="almaty",
+                    status=DeliveryStatus.DELIVERED,
+                )
+            )
+            session.add(SurveyAnswer(broadcast_id=post_id, member_id=member.id, options=[option]))
+        await session.commit()
+        results = await survey_results(session, await session.get_one(Broadcast, post_id))
+    assert results is not None
+    with ctx.i18n.context(), ctx.i18n.use_locale("ru"):
+        from aiogram.utils.i18n import gettext
+
+        lines = survey_lines(results, "ru", gettext, ctx.orgs)
+    text = "\n".join(lines)
+    kk_part, _, ru_part = text.partition("русский:")
+    assert "• Иә: 1" in kk_part and "• Білмеймін: 1" in kk_part and "• Жоқ: 0" in kk_part, text
+    assert "• Нет: 1" in ru_part and "• Да: 0" in ru_part, text
+    assert "• Нет: 2" not in text and "• Да: 1" not in text, text
+
+
+async def test_a_post_for_right_after_confirming_stays_so_after_a_change_or_a_return(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    """ "Right after confirming" is no time: confirmed, changed and confirmed again, or
+    returned to drafts by an admin and confirmed again, it is not "already passed", the
+    card says when it goes, and the scheduler starts it."""
+    from tests.test_press_flow import PRESS_ID, cb, compose_quickly, make_press
+
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    post_id = await compose_quickly(press, ctx)
+    await press.press(cb("confirm", post_id))
+
+    async def stored() -> Broadcast:
+        async with ctx.session_factory() as session:
+            return await session.get_one(Broadcast, post_id)
+
+    await asyncio.sleep(0.01)  # a moment later, as for a person
+    await press.press(cb("edit", post_id))
+    await press.press(cb("part", post_id, "urgent"))
+    await press.press(cb("urgent", post_id, "1"))
+    sent = await press.press(cb("confirm", post_id))
+    assert not any(getattr(r, "show_alert", False) for r in sent), texts(sent)
+    post = await stored()
+    assert post.status == PostStatus.SCHEDULED and post.run_at is None and post.urgent
+
+    await admin.send("/approval on")  # an admin returns it; its author confirms it again
+    await press.press(cb("edit", post_id))
+    await press.press(cb("confirm", post_id))
+    assert (await stored()).status == PostStatus.AWAITING_APPROVAL
+    await admin.press(cb("reject", post_id))
+    await press.send("/posts")
+    await press.press(cb("open", post_id))
+    assert "сразу после подтверждения" in press.last_text(), press.last_text()
+    await press.press(cb("edit", post_id))
+    sent = await press.press(cb("confirm", post_id))
+    assert not any(getattr(r, "show_alert", False) for r in sent), texts(sent)
+    assert (await stored()).status == PostStatus.AWAITING_APPROVAL
+    await admin.press(cb("approve", post_id))
+    await press.send("/posts")
+    await press.press(cb("open", post_id))
+    assert "сразу после подтверждения" in press.last_text(), press.last_text()
+
+    async with ctx.session_factory() as session:
+        started = await advance(session, datetime.now(UTC), CALENDAR)
+        await session.commit()
+    assert started.started == [post_id]
+
+
+async def test_an_admin_from_admin_ids_is_asked_to_approve_in_their_language(
+    person: Callable[..., Person], ctx: Context, recording: RecordingSession
+) -> None:
+    """ADMIN_IDS make an admin with no language (only /join gave one): their first update
+    gives it, so approval requests reach them in their Telegram's language, not Kazakh."""
+    from aiogram.methods import SendMessage
+
+    from tests.test_press_flow import PRESS_ID, cb, compose_quickly, make_press
+
+    admin, press = person(ADMIN_ID, language_code="ru"), person(PRESS_ID, language_code="kk")
+    await make_press(admin, press)  # the admin's first updates
+    await admin.send("/approval on")
+    await admin.send("/approval on")  # known now: nothing more to write
+    post_id = await compose_quickly(press, ctx)
+    before = len(recording.requests)
+    await press.press(cb("confirm", post_id))
+    asks = [
+        r
+        for r in recording.requests[before:]
+        if isinstance(r, SendMessage) and r.chat_id == ADMIN_ID
+    ]
+    assert len(asks) == 1 and "Новость ждёт Вашего одобрения" in str(asks[0].text), asks
+    async with ctx.session_factory() as session:
+        rows = await session.execute(select(Staff.telegram_id, Staff.language))
+        languages = {telegram_id: language for telegram_id, language in rows}
+    assert languages == {ADMIN_ID: "ru", PRESS_ID: "kk"}
+
+
+async def test_a_scheduled_post_left_mid_change_is_said_to_be_off_the_schedule(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    """✏️ Change makes a scheduled post a draft until it is confirmed again: a new /post
+    (or changing another post) in the middle says it stays a draft and how to confirm it;
+    a draft that was never scheduled is left without a word."""
+    from tests.test_press_flow import PRESS_ID, cb, make_press
+
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    scheduled = await _post(ctx.engine, run_at=datetime.now(UTC) + timedelta(days=1))
+    other = await _post(ctx.engine, run_at=datetime.now(UTC) + timedelta(days=2))
+    await press.press(cb("edit", scheduled))
+    await press.press(cb("part", scheduled, "urgent"))
+    sent = await press.send("/post")
+    warning = f"Новость № {scheduled}, которую Вы меняли, всё ещё черновик"
+    assert warning in texts(sent), texts(sent)
+    async with ctx.session_factory() as session:
+        assert (await session.get_one(Broadcast, scheduled)).status == PostStatus.DRAFT
+    sent = await press.send("/post")  # the new draft was never scheduled
+    assert "черновик" not in texts(sent), texts(sent)
+
+    await press.press(cb("edit", other))
+    sent = await press.press(cb("edit", scheduled))  # leaving `other` mid-change
+    assert f"Новость № {other}, которую Вы меняли" in texts(sent), texts(sent)
+    sent = await press.send("/post")  # `scheduled` was a draft already when opened
+    assert "которую Вы меняли" not in texts(sent), texts(sent)
+
+
+async def test_a_pasted_link_a_date_hint_and_titles_in_the_readers_language(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    """A bare "&" (a pasted link's) is taken as the character, not refused; the date
+    hint's example is a week from today, not a fixed date; /posts and the card show a
+    Russian reader the Russian title."""
+    from tests.test_press_flow import PRESS_ID, cb, make_press
+
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    await press.send("/post")
+    async with ctx.session_factory() as session:
+        post_id = int(await session.scalar(select(Broadcast.id)) or 0)
+    sent = await press.send("Толығырақ: https://kasipodaq.kz/news?id=5&lang=kk &amp; &lt;")
+    assert "Не сохранено" not in texts(sent), texts(sent)
+    await press.send('Подробнее: <a href="https://kasipodaq.kz/news?id=5&lang=ru">сайт</a>')
+    async with ctx.session_factory() as session:
+        post = await session.get_one(Broadcast, post_id)
+    assert post.text_kk == "Толығырақ: https://kasipodaq.kz/news?id=5&amp;lang=kk &amp; &lt;"
+    assert post.text_ru == (
+        'Подробнее: <a href="https://kasipodaq.kz/news?id=5&amp;lang=ru">сайт</a>'
+    )
+    await press.press(cb("media", post_id, "none"))
+    await press.press(cb("aud", post_id))
+    await press.press(cb("survey", post_id, "no"))
+    await press.press(cb("when", post_id, "date"))
+    sent = await press.send("завтра в 10")
+    week = (datetime.now(TZ) + timedelta(days=7)).strftime("%d.%m.%Y")
+    assert f"напишите так: {week} 10:00" in texts(sent), texts(sent)
+
+    listing = texts(await press.send("/posts"))
+    assert "«Подробнее: сайт»" in listing and "Толығырақ" not in listing, listing
+    await press.press(cb("open", post_id))
+    assert "«Подробнее: сайт»" in press.last_text(), press.last_text()

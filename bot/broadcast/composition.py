@@ -36,6 +36,7 @@ from bot.broadcast.telegram_html import (
     CAPTION_LIMIT,
     TEXT_LIMIT,
     check_html,
+    escape_bare_amps,
     plain_text,
     telegram_length,
 )
@@ -81,9 +82,10 @@ def flags(post: Broadcast) -> list[str]:
     return missing
 
 
-def title(post: Broadcast, size: int = 40) -> str:
-    """The first line of the post, plain, for lists."""
-    source = post.text_kk or post.text_ru or ""
+def title(post: Broadcast, size: int = 40, language: str = "kk") -> str:
+    """The first line of the post, plain, for lists: in the reader's `language` when the
+    post has that version."""
+    source = post_text(post, language) or post_text(post, other(language)) or ""
     first = plain_text(source).strip().split("\n", 1)[0].strip()
     return first if len(first) <= size else first[: size - 1].rstrip() + "…"
 
@@ -144,7 +146,8 @@ async def create_draft(session: AsyncSession, actor: StaffView) -> Broadcast:
 async def set_text(
     session: AsyncSession, actor: StaffView, post_id: int, language: str, text: str | None
 ) -> Broadcast:
-    """One language version (Telegram HTML), or None: no version in that language."""
+    """One language version (Telegram HTML), or None: no version in that language. A bare
+    "&" (a pasted link's) is taken as the character and stored as "&amp;"."""
     if language not in LANGUAGES:
         raise PostError("bad-language")
     post = await load_post(session, post_id)
@@ -152,11 +155,12 @@ async def set_text(
         if not post_text(post, other(language)):
             raise PostError("no-text")
     else:
+        text = escape_bare_amps(text)
         problem = check_html(text, limit=text_limit(post))
         if problem is not None:
             raise PostError("html", problem=problem)
-    column = "text_ru" if language == "ru" else "text_kk"
-    post = await move_post(session, post_id, (PostStatus.DRAFT,), **{column: text})
+    values: dict[str, Any] = {"text_ru" if language == "ru" else "text_kk": text}
+    post = await move_post(session, post_id, (PostStatus.DRAFT,), **values)
     await audit(
         session,
         actor.telegram_id,
@@ -326,6 +330,17 @@ def parse_survey(text: str) -> dict[str, Any]:
     return {"question": html.escape(lines[0], quote=False), "options": lines[1:]}
 
 
+def option_counts(survey: dict[str, Any] | None) -> dict[str, int]:
+    """How many options each language's version has."""
+    return {lang: len(v.get("options") or []) for lang, v in (survey or {}).items() if v}
+
+
+def aligned(survey: dict[str, Any] | None) -> bool:
+    """Whether the versions' options match by position (the same number in each language):
+    answers are counted by option number across languages only then."""
+    return len(set(option_counts(survey).values())) <= 1
+
+
 def survey_question(version: dict[str, Any]) -> str:
     """The question as members read it (plain)."""
     return html.unescape(str(version.get("question") or ""))
@@ -337,9 +352,16 @@ async def set_survey(
     post_id: int,
     language: str,
     version: dict[str, Any] | None,
+    *,
+    other_follows: bool = False,
 ) -> Broadcast:
     """One language's survey (from `parse_survey`), or None: none in that language.
-    Without a version in either language the post has no survey."""
+    Without a version in either language the post has no survey.
+
+    Both versions are one poll in two languages: answers are counted by option number, so
+    a version with another number of options than the other language's is refused
+    ("survey-mismatch"), unless `other_follows` (the other version is asked right after
+    this one): then that other version is dropped, to be sent again."""
     if language not in LANGUAGES:
         raise PostError("bad-language")
     post = await load_post(session, post_id)
@@ -349,6 +371,13 @@ async def set_survey(
     else:
         options = [str(o) for o in version.get("options") or []]
         _check_survey(survey_question(version), options)
+        theirs = option_counts(survey).get(other(language))
+        if theirs is not None and theirs != len(options):
+            if not other_follows:
+                raise PostError(
+                    "survey-mismatch", **{language: len(options), other(language): theirs}
+                )
+            survey.pop(other(language))
         survey[language] = {"question": str(version["question"]), "options": options}
     post = await move_post(session, post_id, (PostStatus.DRAFT,), survey=survey or None)
     await audit(
@@ -398,11 +427,16 @@ async def confirm(
         problem = check_html(text, limit=text_limit(post)) if text else None
         if problem is not None:
             raise PostError("html", problem=problem, language=language)
+    if not aligned(post.survey):
+        raise PostError("survey-mismatch", **option_counts(post.survey))
     weekly = next_weekly_run(post, tz, now)
+    run_at: datetime | None
     if weekly is not None:
         run_at = weekly
     elif post.run_at is None:
-        run_at = now  # "now": the scheduler starts it at its next beat
+        # "now" stays "now" (no time): the scheduler starts it at its next beat, and the
+        # post confirmed again after a change or a return to drafts is not "in the past".
+        run_at = None
     elif post.run_at <= now:
         raise PostError("past")  # the chosen time passed while the draft waited
     else:
@@ -424,6 +458,6 @@ async def confirm(
         "post-confirm",
         post=post_id,
         status=status.value,
-        run_at=run_at.isoformat(),
+        run_at=run_at.isoformat() if run_at else None,
     )
     return post

@@ -17,7 +17,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.services.staff import StaffView, audit
@@ -35,7 +35,8 @@ from bot.storage.models import (
 APPROVAL_SETTING = "posts_need_approval"
 RECENT_FINISHED = 10
 
-# Who may change what, by status (a post is edited only before it starts).
+# Who may change what, by status (a post is edited only before it starts: a post held for
+# the quiet hours is scheduled again, but it has started, see `has_started`).
 EDITABLE = (PostStatus.DRAFT, PostStatus.SCHEDULED, PostStatus.AWAITING_APPROVAL)
 CANCELLABLE = (
     PostStatus.DRAFT,
@@ -52,10 +53,12 @@ FINISHED = (PostStatus.DONE, PostStatus.CANCELLED)
 class PostError(Exception):
     """A refused action. `code` says why; `details` carry what the reader needs to fix it.
 
-    Codes: not-found, state (the post's status does not allow it), forbidden, html
+    Codes: not-found, state (the post's status does not allow it), started (it has begun
+    going out, so it cannot be changed), forbidden, html
     (details["problem"]: HtmlProblem), no-text, caption-too-long (language, length, limit),
     bad-media, bad-audience, survey-empty, survey-question-long (length, limit),
-    survey-options (count), survey-option-long (number, length, limit), bad-datetime,
+    survey-options (count), survey-option-long (number, length, limit), survey-mismatch
+    (kk, ru: each language's number of options), bad-datetime,
     bad-time, past.
     """
 
@@ -85,13 +88,36 @@ async def load_post(
     return post
 
 
+def has_started(post: Broadcast) -> bool:
+    """Whether the post has begun going out: a post held for the quiet hours is scheduled
+    again, but it has started, keeps its recipients and cannot be changed any more."""
+    return post.started_at is not None
+
+
+def _not_started() -> ColumnElement[bool]:
+    """In SQL: the post has no start and no delivery rows (recipients are written once)."""
+    return and_(
+        Broadcast.started_at.is_(None),
+        ~exists().where(Delivery.broadcast_id == Broadcast.id),
+    )
+
+
 async def move_post(
-    session: AsyncSession, post_id: int, allowed: Sequence[PostStatus], **values: Any
+    session: AsyncSession,
+    post_id: int,
+    allowed: Sequence[PostStatus],
+    *,
+    unstarted: bool = False,
+    **values: Any,
 ) -> Broadcast:
-    """Change a post only if its status is still one of `allowed` (one statement)."""
+    """Change a post only if its status is still one of `allowed` (one statement), and
+    with `unstarted` only if it has not begun going out."""
+    conditions = [Broadcast.id == post_id, Broadcast.status.in_(allowed)]
+    if unstarted:
+        conditions.append(_not_started())
     changed = await session.execute(
         update(Broadcast)
-        .where(Broadcast.id == post_id, Broadcast.status.in_(allowed))
+        .where(*conditions)
         .values(**values)
         .returning(Broadcast.id)
         .execution_options(synchronize_session=False)
@@ -100,6 +126,8 @@ async def move_post(
         post = await get_post(session, post_id)
         if post is None:
             raise PostError("not-found")
+        if post.status in allowed:  # only `unstarted` can refuse it
+            raise PostError("started")
         raise PostError("state", status=post.status.value)
     return await load_post(session, post_id, tuple(PostStatus))
 
@@ -272,9 +300,13 @@ async def reject(session: AsyncSession, actor: StaffView, post_id: int) -> Broad
 
 async def begin_edit(session: AsyncSession, actor: StaffView, post_id: int) -> Broadcast:
     """A post that has not started goes back to a draft while it is changed: the scheduler
-    leaves drafts alone, and it is confirmed (and approved) again."""
+    leaves drafts alone, and it is confirmed (and approved) again. One that has started
+    (held for the quiet hours, scheduled again) is refused: its recipients are written and
+    some have it already."""
     _require(actor, StaffRole.PRESS, StaffRole.ADMIN)
-    post = await move_post(session, post_id, EDITABLE, status=PostStatus.DRAFT, approved_by=None)
+    post = await move_post(
+        session, post_id, EDITABLE, unstarted=True, status=PostStatus.DRAFT, approved_by=None
+    )
     await audit(session, actor.telegram_id, "post-edit", post=post_id)
     return post
 
@@ -335,7 +367,7 @@ async def delivery_counts(
 class PostList:
     drafts: list[Broadcast] = field(default_factory=list)
     upcoming: list[Broadcast] = field(default_factory=list)  # scheduled, awaiting approval
-    under_way: list[Broadcast] = field(default_factory=list)  # running, paused
+    under_way: list[Broadcast] = field(default_factory=list)  # running, paused, held
     finished: list[Broadcast] = field(default_factory=list)  # the most recent
     counts: dict[int, dict[str, int]] = field(default_factory=dict)  # of those under way
 
@@ -343,18 +375,26 @@ class PostList:
 async def list_posts(
     session: AsyncSession, *, recent: int = RECENT_FINISHED, limit: int = 20
 ) -> PostList:
-    async def of(statuses: Sequence[PostStatus], *order: Any, n: int = limit) -> list[Broadcast]:
-        rows = await session.scalars(
-            select(Broadcast).where(Broadcast.status.in_(statuses)).order_by(*order).limit(n)
-        )
+    async def of(where: ColumnElement[bool], *order: Any, n: int = limit) -> list[Broadcast]:
+        rows = await session.scalars(select(Broadcast).where(where).order_by(*order).limit(n))
         return list(rows)
 
+    # A post held for the quiet hours is scheduled again, but it is under way.
+    held = and_(Broadcast.status == PostStatus.SCHEDULED, Broadcast.started_at.is_not(None))
     listed = PostList(
-        drafts=await of((PostStatus.DRAFT,), Broadcast.id.desc()),
-        upcoming=await of(UPCOMING, Broadcast.run_at, Broadcast.id),
-        under_way=await of(UNDER_WAY, Broadcast.started_at, Broadcast.id),
+        drafts=await of(Broadcast.status == PostStatus.DRAFT, Broadcast.id.desc()),
+        # "now" posts (no run_at) first
+        upcoming=await of(
+            and_(Broadcast.status.in_(UPCOMING), ~held),
+            Broadcast.run_at.is_not(None),
+            Broadcast.run_at,
+            Broadcast.id,
+        ),
+        under_way=await of(
+            or_(Broadcast.status.in_(UNDER_WAY), held), Broadcast.started_at, Broadcast.id
+        ),
         finished=await of(
-            FINISHED,
+            Broadcast.status.in_(FINISHED),
             func.coalesce(Broadcast.finished_at, Broadcast.created_at).desc(),
             Broadcast.id.desc(),
             n=recent,

@@ -45,6 +45,12 @@ class SurveyResults:
     by_language: dict[str, Counter[int]] = field(default_factory=dict)
     by_org: dict[str, Counter[int]] = field(default_factory=dict)
 
+    @property
+    def aligned(self) -> bool:
+        """Whether option N is one answer in every language. Posts are confirmed only so;
+        older ones may differ, and then each language's answers are told apart."""
+        return len({len(texts) for texts in self.options.values()}) <= 1
+
 
 async def survey_results(session: AsyncSession, post: Broadcast) -> SurveyResults | None:
     """The answers so far (a poll can be answered while and after the post runs)."""
@@ -88,6 +94,18 @@ def survey_lines(
     texts = results.options.get(lang) or next(iter(results.options.values()))
     total = sum(results.answers.values())
     lines = [_("<b>Survey</b>: {count} answers").format(count=fmt_number(total, lang))]
+    if not results.aligned:  # option N is not the same answer in both languages
+        lines.append(
+            _("The versions have different options: the answers are counted in each language.")
+        )
+        for language, options in sorted(results.options.items()):
+            counted = results.by_language.get(language, Counter())
+            lines.append(f"{_(LANGUAGE_NAMES.get(language, language))}:")
+            lines += [
+                f"• {escape(text)}: {fmt_number(counted.get(index, 0), lang)}"
+                for index, text in enumerate(options)
+            ]
+        return lines
     for index, text in enumerate(texts):
         lines.append(f"• {escape(text)}: {fmt_number(results.answers.get(index, 0), lang)}")
     if not total:

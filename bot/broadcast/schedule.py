@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.broadcast.lifecycle import next_weekly
@@ -55,8 +55,12 @@ async def advance(session: AsyncSession, now: datetime, calendar: WorkCalendar) 
         done.held = [post_id for (post_id,) in held]
     due = await session.scalars(
         select(Broadcast)
-        .where(Broadcast.status == PostStatus.SCHEDULED, Broadcast.run_at <= now)
-        .order_by(Broadcast.run_at, Broadcast.id)
+        .where(
+            Broadcast.status == PostStatus.SCHEDULED,
+            # no run_at: "right after confirming" (and approving)
+            or_(Broadcast.run_at.is_(None), Broadcast.run_at <= now),
+        )
+        .order_by(Broadcast.run_at.is_not(None), Broadcast.run_at, Broadcast.id)
     )
     for post in list(due):
         if quiet and not post.urgent:

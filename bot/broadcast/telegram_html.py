@@ -59,6 +59,12 @@ class HtmlProblem:
     limit: int = 0
 
 
+def escape_bare_amps(text: str) -> str:
+    """Every "&" that starts no entity Telegram knows written as "&amp;": a pasted link's
+    "?id=5&lang=kk" is what the press secretary means, not a broken entity."""
+    return re.sub("&", lambda m: m[0] if _ENTITY.match(m.string, m.start()) else "&amp;", text)
+
+
 def telegram_length(text: str) -> int:
     """Telegram counts UTF-16 code units (an emoji outside the BMP counts two)."""
     return len(text.encode("utf-16-le")) // 2

@@ -13,9 +13,10 @@ from aiogram.types import TelegramObject, User
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.faq.library import FaqLibrary
+from bot.i18n import guess_language
 from bot.services.faq_events import FaqEvents
 from bot.services.members import MemberDirectory
-from bot.services.staff import StaffDirectory
+from bot.services.staff import StaffDirectory, learn_language
 from bot.storage.writer import SqliteWriter
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,13 @@ class PeopleMiddleware(BaseMiddleware):
         user: User | None = data.get("event_from_user")
         session: AsyncSession = data["session"]
         data["member"] = await self.members.get(session, user.id) if user else None
-        data["staff"] = await self.staff.get(session, user.id) if user else None
+        staff = data["staff"] = await self.staff.get(session, user.id) if user else None
+        if user is not None and staff is not None and staff.language is None:
+            # An admin from ADMIN_IDS writes for the first time: from now on what the bot
+            # sends them unasked (approval requests) is in their Telegram's language.
+            await learn_language(session, user.id, guess_language(user))
+            await session.commit()
+            self.staff.invalidate()
         if session.in_transaction():
             # Only read (the views are plain copies): hand the connection back before the
             # handler runs. Otherwise each update holds one while its FSM storage waits for

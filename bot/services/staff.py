@@ -34,6 +34,9 @@ class StaffView:
     member_orgs: tuple[str, ...]
     full_name: str | None = None
     faq_editor: bool = False
+    # The language of their screens, for what the bot sends them unasked (None: not known
+    # yet, an admin from ADMIN_IDS who has not written to the bot).
+    language: str | None = None
 
     @classmethod
     def of(cls, staff: Staff) -> StaffView:
@@ -44,6 +47,7 @@ class StaffView:
             tuple(staff.member_orgs or ()),
             staff.full_name,
             bool(staff.faq_editor),
+            staff.language,
         )
 
     @property
@@ -105,6 +109,20 @@ async def get_staff(session: AsyncSession, telegram_id: int) -> Staff | None:
     return await session.scalar(
         select(Staff).where(Staff.telegram_id == telegram_id, Staff.active.is_(True))
     )
+
+
+async def learn_language(session: AsyncSession, telegram_id: int, language: str) -> bool:
+    """Staff who never joined with an invite (admins from ADMIN_IDS) have no language:
+    their first update gives it (their Telegram app's). Never replaces one already set.
+    True when it was set (the caller commits)."""
+    changed = await session.execute(
+        update(Staff)
+        .where(Staff.telegram_id == telegram_id, Staff.language.is_(None))
+        .values(language=language)
+        .returning(Staff.id)
+        .execution_options(synchronize_session=False)
+    )
+    return changed.first() is not None
 
 
 INVITE_TTL = timedelta(hours=72)

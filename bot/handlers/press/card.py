@@ -18,8 +18,9 @@ from bot.broadcast.lifecycle import PostError
 from bot.broadcast.telegram_html import plain_text, telegram_length
 from bot.callbacks import PostCb
 from bot.handlers.press import keyboards as press_kb
+from bot.handlers.press.compose import warn_if_left_unconfirmed
 from bot.handlers.press.context import PressContext
-from bot.handlers.press.texts import STATUS_LABELS, card_text, schedule_text
+from bot.handlers.press.texts import STATUS_LABELS, card_text, schedule_text, status_label
 from bot.handlers.shared.common import outdated
 from bot.handlers.shared.states import PostCompose
 from bot.storage.models import Broadcast, PostStatus
@@ -36,22 +37,22 @@ async def posts_view(press: PressContext) -> tuple[str, InlineKeyboardMarkup]:
 
     def line(post: Broadcast) -> str:
         extra = ""
-        if post.status in lifecycle.UPCOMING:
-            extra = f" — {schedule_text(post, lang, tz)}"
-            if post.status == PostStatus.AWAITING_APPROVAL:
-                extra += " — " + _(STATUS_LABELS[post.status])
-        elif post.status in lifecycle.UNDER_WAY:
+        if post.status in lifecycle.FINISHED:
+            extra = " — " + _(STATUS_LABELS[post.status])
+        elif post.status in lifecycle.UNDER_WAY or lifecycle.has_started(post):
             counts = listed.counts.get(post.id, {})
             # Members who turned news off or left are never sent to.
             total = sum(counts.values()) - counts.get("opted-out", 0) - counts.get("skipped", 0)
             extra = " — " + _("{delivered} of {total} delivered").format(
                 delivered=counts.get("delivered", 0), total=total
             )
-            if post.status == PostStatus.PAUSED:
+            if post.status != PostStatus.RUNNING:  # paused, or held for the quiet hours
+                extra += " — " + status_label(post)
+        elif post.status in lifecycle.UPCOMING:
+            extra = f" — {schedule_text(post, lang, tz)}"
+            if post.status == PostStatus.AWAITING_APPROVAL:
                 extra += " — " + _(STATUS_LABELS[post.status])
-        elif post.status in lifecycle.FINISHED:
-            extra = " — " + _(STATUS_LABELS[post.status])
-        title = escape(composition.title(post)) or "—"
+        title = escape(composition.title(post, language=lang)) or "—"
         return _("• No. {number} {title}").format(number=post.id, title=f"«{title}»") + extra
 
     groups = [
@@ -126,15 +127,22 @@ async def on_open(query: CallbackQuery, callback_data: PostCb, press: PressConte
 
 @router.callback_query(PostCb.filter(F.action == "edit"))
 async def on_edit(query: CallbackQuery, callback_data: PostCb, press: PressContext) -> None:
+    before = await lifecycle.get_post(press.session, callback_data.post)
+    # A scheduled (or awaiting) post is off the schedule until confirmed again: /post
+    # while it is being changed says so (compose.warn_if_left_unconfirmed).
+    reopened = before is not None and before.status in lifecycle.UPCOMING
     try:
         post = await lifecycle.begin_edit(press.session, press.staff, callback_data.post)
         await press.session.commit()
     except PostError as exc:
         await press.refuse(query, exc)
         return
+    await warn_if_left_unconfirmed(press, going_to=post.id)
     await press.state.clear()
     await press.state.set_state(PostCompose.preview)
-    await press.state.update_data(post=post.id, editing=True)
+    await press.state.update_data(
+        post=post.id, editing=True, reopened=post.id if reopened else None
+    )
     text = await card_text(press.session, post, press.lang, press.orgs, press.tz)
     text += "\n\n" + _(
         "While you change it, the post is a draft and does not go out: confirm it again "

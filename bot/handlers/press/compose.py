@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from html import escape
 
 from aiogram import F, Router
@@ -34,7 +33,7 @@ from bot.handlers.press.context import PressContext
 from bot.handlers.shared.common import outdated
 from bot.handlers.shared.states import PostCompose
 from bot.i18n import LANGUAGES
-from bot.storage.models import Broadcast
+from bot.storage.models import Broadcast, PostStatus
 
 router = Router(name=__name__)
 
@@ -118,14 +117,14 @@ STEPS: dict[str, Step] = {
     ),
     "survey-kk": Step(
         PostCompose.survey_kk,
-        lambda press, post: texts.survey_version_prompt("kk"),
+        lambda press, post: texts.survey_version_prompt(post, "kk"),
         lambda press, post: press_kb.survey_version_markup(post.id, "kk"),
         then="survey-ru",
         part_done=False,
     ),
     "survey-ru": Step(
         PostCompose.survey_ru,
-        lambda press, post: texts.survey_version_prompt("ru"),
+        lambda press, post: texts.survey_version_prompt(post, "ru"),
         lambda press, post: press_kb.survey_version_markup(post.id, "ru"),
         then="schedule",
     ),
@@ -195,8 +194,26 @@ async def preview(press: PressContext, post: Broadcast) -> None:
 # --- /post and the compose steps -----------------------------------------------------------
 
 
+async def warn_if_left_unconfirmed(press: PressContext, going_to: int = 0) -> None:
+    """A scheduled post opened with ✏️ Change is a draft until confirmed again: leaving
+    its dialogue for another (a new post, or changing post `going_to`) leaves it off the
+    schedule, so say so."""
+    reopened = int((await press.state.get_data()).get("reopened") or 0)
+    left = reopened and reopened != going_to
+    post = await lifecycle.get_post(press.session, reopened) if left else None
+    if post is not None and post.status == PostStatus.DRAFT:
+        await press.send(
+            _(
+                "⚠️ Post No. {number}, which you were changing, is still a draft: it does "
+                "not go out until you confirm it again (/posts → No. {number} → ✏️ Change "
+                "→ 👁 Preview and confirm)."
+            ).format(number=post.id)
+        )
+
+
 @router.message(Command("post"))
 async def cmd_post(message: Message, press: PressContext) -> None:
+    await warn_if_left_unconfirmed(press)
     await press.state.clear()
     post = await composition.create_draft(press.session, press.staff)
     await press.session.commit()
@@ -389,7 +406,13 @@ async def on_survey_text(message: Message, press: PressContext) -> None:
     try:
         version = composition.parse_survey(message.text or "")
         post = await composition.set_survey(
-            press.session, press.staff, await _post_id(press), language, version
+            press.session,
+            press.staff,
+            await _post_id(press),
+            language,
+            version,
+            other_follows=STEPS[f"survey-{language}"].then
+            == f"survey-{composition.other(language)}",
         )
         await press.session.commit()
     except PostError as exc:
@@ -438,7 +461,7 @@ async def on_when(query: CallbackQuery, callback_data: PostCb, press: PressConte
         return
     if callback_data.value == "date":
         await press.state.set_state(PostCompose.date)
-        example = (datetime.now(press.tz) + timedelta(days=7)).strftime("%d.%m.%Y")
+        example = texts.date_example(press.tz)
         await press.send(
             _("📅 Type the date and time ({zone} time), for example: {example} 10:00").format(
                 zone=texts.zone_name(press.tz, press.lang), example=example

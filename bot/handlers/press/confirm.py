@@ -79,8 +79,8 @@ async def on_confirm(query: CallbackQuery, callback_data: PostCb, press: PressCo
             await ask(press, again, "schedule")
         return
     await press.state.clear()
-    now = post.repeat_weekday is None and post.run_at is not None and post.run_at <= utcnow()
-    waits = not post.urgent and post.run_at is not None and is_quiet(post.run_at, tz)
+    now = post.repeat_weekday is None and post.run_at is None  # "right after confirming"
+    waits = not post.urgent and is_quiet(post.run_at or utcnow(), tz)
     if post.status == PostStatus.AWAITING_APPROVAL:
         done = _("📨 Post No. {number} is waiting for an admin's approval.").format(number=post.id)
         waits = False  # the admin's approval decides when

@@ -82,7 +82,7 @@ class PressContext:
         self, event: Message | CallbackQuery, exc: PostError, ask_again: str = ""
     ) -> None:
         await self.session.rollback()
-        text = refusal_text(exc)
+        text = refusal_text(exc, self.tz)
         if isinstance(event, CallbackQuery):
             await event.answer(text[:200], show_alert=True)
             return

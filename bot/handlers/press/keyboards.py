@@ -40,7 +40,7 @@ def card_markup(post: Broadcast, staff: StaffView) -> InlineKeyboardMarkup:
         builder.button(
             text=_("↩️ Return to drafts"), callback_data=PostCb(action="reject", post=post.id)
         )
-    if post.status in lifecycle.EDITABLE:
+    if post.status in lifecycle.EDITABLE and not lifecycle.has_started(post):
         builder.button(text=_("✏️ Change"), callback_data=PostCb(action="edit", post=post.id))
     if post.status == PostStatus.RUNNING:
         builder.button(text=_("⏸ Pause"), callback_data=PostCb(action="pause", post=post.id))

@@ -3,6 +3,7 @@ card, and each composing step's prompt (bot/handlers/press/compose.py asks them)
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -31,6 +32,7 @@ STATUS_LABELS = {
     PostStatus.DONE: N_("sent"),
     PostStatus.CANCELLED: N_("cancelled"),
 }
+HELD = N_("sending, held for the quiet hours")
 PARTS = {
     "kk": N_("Kazakh text"),
     "ru": N_("Russian text"),
@@ -77,8 +79,20 @@ def html_problem_text(problem: HtmlProblem) -> str:
     )
 
 
-def refusal_text(exc: PostError) -> str:
-    """A refused action, as the reader can fix it."""
+def status_label(post: Broadcast) -> str:
+    """A post held for the quiet hours is scheduled again, but it is under way."""
+    if post.status == PostStatus.SCHEDULED and lifecycle.has_started(post):
+        return _(HELD)
+    return _(STATUS_LABELS[post.status])
+
+
+def date_example(tz: ZoneInfo | None) -> str:
+    """A date a week from today, for the examples of how to type one."""
+    return (datetime.now(tz) + timedelta(days=7)).strftime("%d.%m.%Y")
+
+
+def refusal_text(exc: PostError, tz: ZoneInfo | None = None) -> str:
+    """A refused action, as the reader can fix it (`tz`: for the examples' dates)."""
     d = exc.details
     if exc.code == "html":
         return html_problem_text(d["problem"])
@@ -86,6 +100,9 @@ def refusal_text(exc: PostError) -> str:
         "not-found": _("This post no longer exists."),
         "state": _("This post is {status} now: that is no longer possible.").format(
             status=_(STATUS_LABELS[PostStatus(d["status"])]) if "status" in d else "—"
+        ),
+        "started": _(
+            "This post has started going out: it can no longer be changed, only cancelled."
         ),
         "forbidden": _("Only an admin can do this."),
         "no-text": _("A post needs a text in at least one language."),
@@ -97,9 +114,13 @@ def refusal_text(exc: PostError) -> str:
         "survey-options": _(
             "A survey needs from {low} to {high} options, one a line; you sent {count}."
         ).format(count=d.get("count"), low=d.get("low"), high=d.get("high")),
+        "survey-mismatch": _(
+            "The Kazakh survey has {kk} options and the Russian one {ru}. Answers are counted "
+            "by option, so both need the same options in the same order."
+        ).format(kk=d.get("kk"), ru=d.get("ru")),
         "bad-datetime": _(
-            "I could not read the date and time. Please type them like this: 25.12.2026 10:00"
-        ),
+            "I could not read the date and time. Please type them like this: {example} 10:00"
+        ).format(example=date_example(tz)),
         "bad-time": _("I could not read the time. Please type it like this: 09:00"),
         "past": _("This time has already passed. Please choose a time in the future."),
     }
@@ -198,18 +219,20 @@ async def card_text(
 ) -> str:
     audience = Audience.of(post)
     lines = [
-        _("<b>Post No. {number}</b>: {status}").format(
-            number=post.id, status=_(STATUS_LABELS[post.status])
-        )
+        _("<b>Post No. {number}</b>: {status}").format(number=post.id, status=status_label(post))
     ]
+    # Not yet started: who would get it; started (held for the night too): its deliveries.
+    fresh = post.status in (PostStatus.DRAFT, *lifecycle.UPCOMING) and not lifecycle.has_started(
+        post
+    )
     if post.urgent:
         lines.append(_("⚡ Urgent"))
-    title = composition.title(post)
+    title = composition.title(post, language=lang)
     if title:
         lines.append(f"«{escape(title)}»")
     lines.append(_("🕒 When: {when}").format(when=schedule_text(post, lang, tz)))
     lines.append(_("👥 Audience: {audience}").format(audience=audience_text(audience, orgs, lang)))
-    if post.status in (PostStatus.DRAFT, *lifecycle.UPCOMING):
+    if fresh:
         size = await composition.audience_size(session, audience)
         lines.append(_("Members who would get it now: <b>{size}</b>").format(size=size))
     if post.media_kind == "photo":
@@ -225,7 +248,7 @@ async def card_text(
             )
         )
     lines += flag_lines(post)
-    if post.status not in (PostStatus.DRAFT, *lifecycle.UPCOMING):
+    if not fresh:
         counts = (await lifecycle.delivery_counts(session, [post.id]))[post.id]
         cancelled = post.status == PostStatus.CANCELLED
         lines.append(
@@ -279,12 +302,30 @@ async def survey_prompt() -> str:
     return _("📊 Add a survey (a Telegram poll) after the post?")
 
 
-async def survey_version_prompt(language: str) -> str:
-    return _(
+async def survey_version_prompt(post: Broadcast, language: str) -> str:
+    text = _(
         "📊 Send the survey in <b>{language}</b>: the question on the first line, then "
         "from 2 to 10 options, one a line. Question up to 300 characters, options up "
         "to 100."
     ).format(language=_(LANGUAGE_NAMES[language]))
+    theirs = composition.option_counts(post.survey).get(composition.other(language))
+    if language == "ru" and theirs:  # the Kazakh version is asked first
+        return (
+            text
+            + "\n"
+            + _(
+                "Give the same {count} options as in the Kazakh version, in the same order: "
+                "answers are counted by option."
+            ).format(count=theirs)
+        )
+    return (
+        text
+        + "\n"
+        + _(
+            "If there is a version in the other language too, give its options in the same "
+            "order: answers are counted by option."
+        )
+    )
 
 
 async def schedule_prompt() -> str:
