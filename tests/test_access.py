@@ -438,6 +438,12 @@ async def test_a_newcomer_joins_without_a_question(person: Callable[..., Person]
     assert any(
         isinstance(r.reply_markup, ReplyKeyboardRemove) for r in sent if hasattr(r, "reply_markup")
     )
+    # A word outside their commands gets the same help, not the members' onboarding;
+    # /start still begins it for staff who want to be members too.
+    sent = await newcomer.send("сәлем")
+    assert "/post" in texts(sent) and "/start" in texts(sent)
+    sent = await newcomer.send("/start")
+    assert "/post" not in texts(sent)
 
 
 # --- ADMIN_IDS ---------------------------------------------------------------------------

@@ -277,6 +277,13 @@ async def cmd_help(
     )
 
 
+@router.message(~Registered(), StateFilter(None), HasRole(*StaffRole), ~CommandStart())
+async def on_staff_not_registered(message: Message, staff: StaffView | None) -> None:
+    """Staff who are not members: a word or a button outside their own commands gets
+    their help, not the members' onboarding (which /start still begins)."""
+    await cmd_help(message, staff, None)
+
+
 @router.message(~Registered(), StateFilter(None))
 async def on_not_registered(
     message: Message, state: FSMContext, i18n: I18n, orgs: MemberOrgs
