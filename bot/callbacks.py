@@ -267,3 +267,8 @@ class TopicDeskCb(CallbackData, prefix="ft"):
     appeal: Num
     value: Num = 0
     org: str = ""
+
+
+class NewsCb(CallbackData, prefix="news"):
+    # /news: union news on (1) or off (0) for the member who taps
+    on: Annotated[int, Field(ge=0, le=1)]

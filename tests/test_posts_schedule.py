@@ -168,16 +168,33 @@ async def test_news_off_on_blocking_and_survey_answers(
 ) -> None:
     member = person(901)
     await onboard(member, lang="ru", org="almaty")
-    sent = await member.send("/news off")
-    assert "/news on" in texts(sent)
-    async with ctx.session_factory() as session:
-        row = await session.scalar(select(Member).where(Member.telegram_id == 901))
-        assert row is not None and row.news_opt_out is True
+
+    async def opted_out() -> bool:
+        async with ctx.session_factory() as session:
+            row = await session.scalar(select(Member).where(Member.telegram_id == 901))
+            assert row is not None
+            return row.news_opt_out
+
+    # /news shows the setting and one button that changes it, from a phone.
+    await member.send("/news")
+    assert "включены" in member.last_text()
+    assert [d for _l, d in buttons(member.last_message())] == ["news:0"]
+    await member.press("news:0")
+    assert await opted_out() and "выключены" in member.last_text()
+    assert [d for _l, d in buttons(member.last_message())] == ["news:1"]
+    await member.send("/news")  # the setting as it is now
+    assert "выключены" in member.last_text()
+    await member.press("news:1")
+    assert not await opted_out()
+    # Typed words still work.
+    await member.send("/news off")
+    assert await opted_out()
     await member.send("/news on")
+    assert not await opted_out()
     async with ctx.session_factory() as session:
-        row = await session.scalar(select(Member).where(Member.telegram_id == 901))
-        assert row is not None and row.news_opt_out is False
-        member_id = row.id
+        member_id = int(
+            await session.scalar(select(Member.id).where(Member.telegram_id == 901)) or 0
+        )
 
     user = TgUser(id=901, is_bot=False, first_name="M")
     chat = Chat(id=901, type="private")
