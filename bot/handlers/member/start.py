@@ -47,8 +47,9 @@ def consent_text() -> str:
     return _(
         "<b>Consent to personal data processing</b>\n\n"
         "To pass your appeals to the union's lawyers, Qorgau stores your region, your type "
-        "of workplace, your appeals and the files you attach, and your Telegram name so the "
-        "lawyer knows whom they answer.\n\n"
+        "of workplace, your appeals and the files you attach, and your Telegram name, "
+        "username and account id (not your phone number) so the lawyer knows whom they "
+        "answer and the bot can write to you.\n\n"
         "• The data are kept on the union's own server in Kazakhstan.\n"
         "• Only the union's lawyers of your region and its head lawyers see them.\n"
         "• Nothing is passed to your employer.\n"
