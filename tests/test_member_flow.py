@@ -175,6 +175,14 @@ async def test_free_text_search_shows_three_answers_and_ask_a_lawyer(
         b.callback_data.startswith("hit:open:") for row in markup.inline_keyboard[:3] for b in row
     )
 
+    # An answer opened among them leads back to them, not to the topic tree.
+    results = [d for _l, d in buttons(member.last_message())]
+    await member.press(results[0])
+    back = [d for _l, d in buttons(member.last_message()) if d.startswith("hit:back:")]
+    assert len(back) == 1
+    await member.press(back[0])
+    assert [d for _l, d in buttons(member.last_message())] == results
+
 
 async def test_direct_appeal_with_files_is_stored_before_its_number_is_shown(
     person: Callable[..., Person], ctx: Context, recording: RecordingSession

@@ -22,7 +22,7 @@ from bot.handlers.member.question import typed_question
 from bot.handlers.shared.common import outdated
 from bot.i18n import N_
 from bot.services.faq_events import FaqEvents
-from bot.services.members import MemberView
+from bot.services.members import MemberView, has_consent
 from bot.services.staff import StaffView
 from bot.storage.models import AppealSource, FaqEventKind
 
@@ -102,10 +102,19 @@ def answer_markup(node: Node, lang: str, *, asked: bool) -> InlineKeyboardMarkup
     return _answer_markup(node, asked=asked, search="")
 
 
-def search_answer_markup(node: Node, search: str) -> InlineKeyboardMarkup:
+def search_answer_markup(node: Node, search: str, *, kept: bool) -> InlineKeyboardMarkup:
     """An answer opened from search results: its "No" button ("nos") carries the search,
-    so the question the member typed there, and only that one, goes with their appeal."""
-    return _answer_markup(node, asked=False, search=search)
+    so the question the member typed there, and only that one, goes with their appeal;
+    `kept` (the member consented, so the question is kept a while): a button back to the
+    results."""
+    markup = _answer_markup(node, asked=False, search=search)
+    if not kept:
+        return markup
+    back = InlineKeyboardButton(
+        text=_("⬅️ Back to the results"),
+        callback_data=SearchCb(action="back", node="", q=search).pack(),
+    )
+    return InlineKeyboardMarkup(inline_keyboard=[[back], *markup.inline_keyboard])
 
 
 def _answer_markup(node: Node, *, asked: bool, search: str) -> InlineKeyboardMarkup:
@@ -177,7 +186,7 @@ async def on_open(
     if node.is_answer:
         faq_events.add(node.id, FaqEventKind.VIEWED, member)
         markup = (
-            search_answer_markup(node, callback_data.q)
+            search_answer_markup(node, callback_data.q, kept=has_consent(member))
             if isinstance(callback_data, SearchCb)
             else answer_markup(node, member.language, asked=False)
         )

@@ -12,17 +12,18 @@ import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from aiogram import BaseMiddleware, Router
+from aiogram import BaseMiddleware, F, Router
 from aiogram.filters import StateFilter
 from aiogram.fsm.context import FSMContext
-from aiogram.types import Message, TelegramObject, Update
+from aiogram.types import CallbackQuery, InlineKeyboardMarkup, Message, TelegramObject, Update
 from aiogram.utils.i18n import gettext as _
 
 from bot import keyboards as kb
 from bot.callbacks import SearchAskCb, SearchCb
-from bot.faq.search import FaqIndex
+from bot.faq.search import FaqIndex, Hit
 from bot.faq.smalltalk import Talk, classify
 from bot.filters import WORDS, Registered
+from bot.handlers.shared.common import outdated
 from bot.handlers.shared.states import AppealDraft
 from bot.services.limits import MAX_TEXT
 from bot.services.members import MemberView, has_consent
@@ -77,6 +78,13 @@ async def answer_question(
     if has_consent(member):
         topic = hits[0].node.topic if hits else None
         await state.update_data(search={"id": search_id, "q": text, "topic": topic})
+    reply, markup = results_screen(hits, search_id, member)
+    await anchor.answer(reply, reply_markup=markup)
+
+
+def results_screen(
+    hits: list[Hit], search_id: str, member: MemberView
+) -> tuple[str, InlineKeyboardMarkup]:
     builder = kb.InlineKeyboard()
     for hit in hits:
         builder.button(
@@ -95,7 +103,28 @@ async def answer_question(
             "I found nothing in the FAQ for this question. A union lawyer can answer it: "
             "press “Ask a lawyer”."
         )
-    await anchor.answer(reply, reply_markup=builder.as_markup())
+    return reply, builder.as_markup()
+
+
+@router.callback_query(SearchCb.filter(F.action == "back"))
+async def on_back_to_results(
+    query: CallbackQuery,
+    callback_data: SearchCb,
+    state: FSMContext,
+    member: MemberView,
+    faq_index: FaqIndex,
+) -> None:
+    """From an answer opened among the results, back to those results (the question is
+    kept while the member moves among them: ForgetSearch)."""
+    search = (await state.get_data()).get("search") or {}
+    if search.get("id") != callback_data.q or not search.get("q") or not query.message:
+        await query.answer(outdated(), show_alert=True)
+        return
+    hits = faq_index.search(str(search["q"])[:SEARCH_CHARS], limit=3)
+    reply, markup = results_screen(hits, callback_data.q, member)
+    if isinstance(query.message, Message):
+        await query.message.edit_text(reply, reply_markup=markup)
+    await query.answer()
 
 
 # Also while the consent question of an appeal is open: a member who has not (yet) agreed
