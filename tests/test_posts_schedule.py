@@ -13,6 +13,7 @@ import pytest
 from aiogram import Bot
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.methods import SendMessage
 from aiogram.types import Chat, ChatMemberBanned, ChatMemberMember, ChatMemberUpdated, PollAnswer
 from aiogram.types import User as TgUser
 from sqlalchemy import insert, select
@@ -596,3 +597,25 @@ async def test_a_pasted_link_a_date_hint_and_titles_in_the_readers_language(
     assert "«Подробнее: сайт»" in listing and "Толығырақ" not in listing, listing
     await press.press(cb("open", post_id))
     assert "«Подробнее: сайт»" in press.last_text(), press.last_text()
+
+
+async def test_an_admin_reads_a_post_as_members_will_before_approving_it(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    from tests.test_press_flow import PRESS_ID, alert, cb, compose_quickly, make_press
+
+    admin, press = person(ADMIN_ID, language_code="ru"), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    await admin.send("/approval on")
+    post_id = await compose_quickly(press, ctx, "<b>Жиналыс</b> ертең, сағат 10-да.")
+    await press.press(cb("confirm", post_id))
+
+    sent = await admin.press(cb("show", post_id))
+    shown = [str(r.text) for r in sent if isinstance(r, SendMessage) and r.chat_id == ADMIN_ID]
+    # Both languages' readers: the Kazakh text, in full and formatted, for each.
+    assert sum("<b>Жиналыс</b> ертең, сағат 10-да." in text for text in shown) == 2
+    assert cb("approve", post_id) in [d for _l, d in buttons(admin.last_message())]
+    # Only admins, and only while it awaits them.
+    assert alert(await press.press(cb("show", post_id)))
+    await admin.press(cb("approve", post_id))
+    assert alert(await admin.press(cb("show", post_id)))

@@ -3,6 +3,8 @@ and approving or returning it to its author's drafts (who is told)."""
 
 from __future__ import annotations
 
+from html import escape
+
 from aiogram import F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.methods import SendMessage
@@ -15,11 +17,13 @@ from bot.callbacks import PostCb
 from bot.filters import HasRole
 from bot.handlers.press import keyboards as press_kb
 from bot.handlers.press.card import show_card
+from bot.handlers.press.compose import send_versions
 from bot.handlers.press.context import PressContext
 from bot.handlers.press.texts import card_text, schedule_text
+from bot.handlers.shared.common import outdated
 from bot.handlers.shared.relay import send_later
 from bot.outbox.texts import TO_STAFF
-from bot.storage.models import Broadcast, OutboxMessage, StaffRole
+from bot.storage.models import Broadcast, OutboxMessage, PostStatus, StaffRole
 
 router = Router(name=__name__)
 
@@ -77,6 +81,25 @@ async def on_decide(query: CallbackQuery, callback_data: PostCb, press: PressCon
         return
     await show_card(query, press, post, _("Approved.") if approve else _("Returned to drafts."))
     await press.outbox.deliver(press.bot, rows)
+
+
+@router.callback_query(PostCb.filter(F.action == "show"), HasRole(StaffRole.ADMIN))
+async def on_show(query: CallbackQuery, callback_data: PostCb, press: PressContext) -> None:
+    """An admin asked to approve a post reads it first, as members will get it."""
+    post = await lifecycle.get_post(press.session, callback_data.post)
+    if post is None or post.status != PostStatus.AWAITING_APPROVAL:
+        await query.answer(outdated(), show_alert=True)
+        return
+    await query.answer()
+    refused = await send_versions(press, post)
+    if refused is not None:
+        await press.send(_("⚠️ Telegram refused this post: {reason}").format(reason=escape(refused)))
+    await press.send(
+        _("Post No. {number}: approve it, or return it to its author's drafts.").format(
+            number=post.id
+        ),
+        press_kb.approval_markup(post.id),
+    )
 
 
 @router.message(Command("approval"), HasRole(StaffRole.ADMIN))

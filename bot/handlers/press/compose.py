@@ -164,6 +164,20 @@ async def advance(press: PressContext, post: Broadcast, after: str) -> None:
 async def preview(press: PressContext, post: Broadcast) -> None:
     await press.state.set_state(PostCompose.preview)
     await press.state.update_data(editing=True)
+    refused = await send_versions(press, post)
+    text = await texts.card_text(press.session, post, press.lang, press.orgs, press.tz)
+    if refused is not None:
+        text += "\n\n" + _("⚠️ Telegram refused this post: {reason}\nPlease change it.").format(
+            reason=escape(refused)
+        )
+    else:
+        text += "\n\n" + _("Everything right? Confirm, or change a part.")
+    await press.send(text, press_kb.preview_markup(post.id, can_confirm=refused is None))
+
+
+async def send_versions(press: PressContext, post: Broadcast) -> str | None:
+    """The post in this chat exactly as members get it, each language under a heading (the
+    author's preview, an admin asked to approve it). Telegram's reason if it refused."""
     refused = None
     for language in [post.language] if post.language else LANGUAGES:
         version = composition.rendition(post, language)
@@ -181,14 +195,7 @@ async def preview(press: PressContext, post: Broadcast) -> None:
         except TelegramBadRequest as exc:
             refused = exc.message
             break
-    text = await texts.card_text(press.session, post, press.lang, press.orgs, press.tz)
-    if refused is not None:
-        text += "\n\n" + _("⚠️ Telegram refused this post: {reason}\nPlease change it.").format(
-            reason=escape(refused)
-        )
-    else:
-        text += "\n\n" + _("Everything right? Confirm, or change a part.")
-    await press.send(text, press_kb.preview_markup(post.id, can_confirm=refused is None))
+    return refused
 
 
 # --- /post and the compose steps -----------------------------------------------------------

@@ -228,6 +228,9 @@ def approval_markup(post_id: int) -> InlineKeyboardMarkup:
     builder.button(
         text=_("↩️ Return to drafts"), callback_data=PostCb(action="reject", post=post_id)
     )
-    builder.button(text=_("👁 Open"), callback_data=PostCb(action="open", post=post_id))
+    builder.button(
+        text=_("👁 Read it as members will"), callback_data=PostCb(action="show", post=post_id)
+    )
+    builder.button(text=_("🗂 Its card"), callback_data=PostCb(action="open", post=post_id))
     builder.adjust(2)
     return builder.as_markup()
