@@ -24,6 +24,7 @@ def get_routers() -> list[Router]:
         replies,
         stats,
         topics,
+        writing,
     )
     from bot.handlers.member import (
         appeal,
@@ -50,6 +51,8 @@ def get_routers() -> list[Router]:
         staff_admin.router,
         invites.router,
         links.router,
+        # Writing to a member and notes, before the desk's "words for no appeal".
+        writing.router,
         desk.router,
         archive.router,
         # Saved replies, and ready texts (a saved reply, an FAQ answer) sent to a member.
