@@ -173,6 +173,13 @@ def _identifies(number: str) -> bool:
 
 
 _VOWEL_ENDS = "аяоеёиыуюьйәөұүі"
+# A Kazakh name written in Russian letters (Айгүл / Айгуль, Нұрлан / Нурлан) is the same
+# name: both sides are compared with the Kazakh letters folded.
+_KAZAKH_FOLD = str.maketrans("әғқңөұүһі", "агкноуухи")
+
+
+def _folded(word: str) -> str:
+    return word.translate(_KAZAKH_FOLD)
 
 
 def _name_stems(names: Iterable[str | None]) -> list[str]:
@@ -244,9 +251,9 @@ def draft(text: str, names: Iterable[str | None] = ()) -> str:
     for pattern in (_EMAIL, _URL, _USERNAME):
         spans += [m.span() for m in pattern.finditer(text)]
     spans += [m.span() for m in _NUMBER.finditer(text) if _identifies(m.group())]
-    own = _name_stems(names)
+    own = [_folded(stem) for stem in _name_stems(names)]
     for word in _WORD.finditer(text):
-        lower = word.group().lower()
+        lower = _folded(word.group().lower())
         if any(lower.startswith(stem) and len(lower) - len(stem) <= 4 for stem in own):
             spans.append(word.span())
     return _REPEATED.sub(MASK, _masked(text, spans))

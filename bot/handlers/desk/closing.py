@@ -414,6 +414,7 @@ async def offer_answer(session: AsyncSession, staff: StaffView, appeal_id: int) 
     await audit(session, staff.telegram_id, "faq-candidate", appeal_id=appeal.id)
     await session.commit()
     return True, _(
-        "Thank you! The head lawyers will see your answer, without the member's words or "
-        "name, and may make an FAQ answer of it."
+        "Thank you! The head lawyers will see your answer (not the member's words; the "
+        "member's name, contacts and identifying numbers in it masked; a school or another "
+        "person named in it is not) and may make an FAQ answer of it."
     )
