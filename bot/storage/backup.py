@@ -14,6 +14,7 @@ import os
 import re
 import sqlite3
 import tempfile
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -112,6 +113,11 @@ def backup_into(
         raise BackupError("BACKUP_KEEP must be at least 1")
     source = sqlite_path(database_url)
     target = directory / _copy_name(source, now or datetime.now(UTC))
+    if now is None and target.exists() and not overwrite:
+        # Two backups within one second (by hand right after the timer's): the next
+        # second's name, rather than refusing the second one.
+        time.sleep(1.0 - datetime.now(UTC).microsecond / 1e6)
+        target = directory / _copy_name(source, datetime.now(UTC))
     size = backup(database_url, target, overwrite=overwrite)
     others = [path for path in dated_copies(directory, source) if path != target]
     stale = others[: max(0, len(others) - (keep - 1))]
