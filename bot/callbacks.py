@@ -272,3 +272,8 @@ class TopicDeskCb(CallbackData, prefix="ft"):
 class NewsCb(CallbackData, prefix="news"):
     # /news: union news on (1) or off (0) for the member who taps
     on: Annotated[int, Field(ge=0, le=1)]
+
+
+class CommentAsQuestionCb(CallbackData, prefix="ratq"):
+    # The comment just left on appeal `appeal`'s rating was a new question: search it
+    appeal: Num

@@ -709,3 +709,23 @@ async def test_a_note_is_asked_only_of_the_appeal_s_holder(
     assert not [r for r in sent if isinstance(r, SendMessage)]  # no prompt to type it
     sent = await lawyer.press(f"desk:note:{appeal_id}:")
     assert any(f"№ {appeal_id}" in str(r.text) for r in sent if isinstance(r, SendMessage))
+
+
+async def test_words_typed_after_rating_that_were_a_new_question_are_answered_as_one(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, lawyer, member = person(ADMIN_ID), person(799, language_code="ru"), person(800)
+    appeal_id = await taken_appeal(admin, lawyer, member, ctx)
+    await lawyer.press(f"oc:sure:{appeal_id}:")
+    await lawyer.press(f"oc:save:{appeal_id}:")
+    await member.press(f"rate:{appeal_id}:5")
+    await member.send("Как уволиться по собственному желанию?")
+    offered = [data for _label, data in buttons(member.last_message())]
+    assert f"ratq:{appeal_id}" in offered
+    await member.press(f"ratq:{appeal_id}")
+    async with ctx.session_factory() as session:
+        appeal = await session.get_one(Appeal, appeal_id)
+    assert appeal.rating == 5 and appeal.rating_comment is None  # not a comment after all
+    assert "вопросах и ответах" in member.last_text()  # searched as any question
+    sent = await member.press(f"ratq:{appeal_id}")  # twice: nothing left to take
+    assert any(getattr(r, "show_alert", False) for r in sent)

@@ -12,9 +12,11 @@ from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot import keyboards as kb
-from bot.callbacks import DeskCb, RateCb, RateCommentCb
+from bot.callbacks import CommentAsQuestionCb, DeskCb, RateCb, RateCommentCb
+from bot.faq.search import FaqIndex
 from bot.filters import WORDS, Registered
 from bot.handlers.member.conversation import error_text, pass_to_lawyer
+from bot.handlers.member.question import answer_question
 from bot.handlers.shared.common import outdated
 from bot.handlers.shared.forum import deliver_quietly, reopen_topics
 from bot.handlers.shared.relay import send_later
@@ -173,6 +175,39 @@ async def on_comment(
     except DeskError:
         await session.rollback()
     await state.set_state(None)
-    await message.answer(
-        _("Thank you! Your rating helps the union."), reply_markup=not_solved_markup(appeal_id)
+    markup = not_solved_markup(appeal_id)
+    markup.inline_keyboard.append(
+        [
+            InlineKeyboardButton(
+                text=_("🆕 That was a new question"),
+                callback_data=CommentAsQuestionCb(appeal=appeal_id).pack(),
+            )
+        ]
     )
+    await message.answer(
+        _("Thank you! Your rating and comment help the union; your lawyer sees them."),
+        reply_markup=markup,
+    )
+
+
+@router.callback_query(CommentAsQuestionCb.filter())
+async def on_comment_was_a_question(
+    query: CallbackQuery,
+    callback_data: CommentAsQuestionCb,
+    state: FSMContext,
+    session: AsyncSession,
+    member: MemberView,
+    faq_index: FaqIndex,
+) -> None:
+    """The words typed after rating were a new question, not a comment: taken off the
+    appeal and answered as any question (the FAQ, then a lawyer if it does not help)."""
+    appeal = await session.get(Appeal, callback_data.appeal)
+    if appeal is None or appeal.member_id != member.id or not appeal.rating_comment:
+        await query.answer(outdated(), show_alert=True)
+        return
+    question, appeal.rating_comment = appeal.rating_comment, None
+    await session.commit()
+    await query.answer()
+    if isinstance(query.message, Message):
+        await query.message.edit_reply_markup(reply_markup=not_solved_markup(appeal.id))
+        await answer_question(query.message, state, member, faq_index, question)
