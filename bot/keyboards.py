@@ -138,8 +138,15 @@ def topics(lang: str, *, with_cancel: bool) -> InlineKeyboardMarkup:
 
 
 def faq_nav(kb: InlineKeyboard, back_to: str | None) -> None:
-    """Back (to the parent, or to the topics) and Home, under every FAQ screen."""
-    if back_to is not None:
+    """Back (to the parent, or to the topics) and Home, under every FAQ screen; one button
+    where both lead to the topics."""
+    if back_to == "":
+        kb.row(
+            InlineKeyboardButton(
+                text=_("⬅️ Back"), callback_data=FaqCb(action="open", node="").pack()
+            )
+        )
+    elif back_to is not None:
         kb.row(
             InlineKeyboardButton(
                 text=_("⬅️ Back"), callback_data=FaqCb(action="open", node=back_to).pack()

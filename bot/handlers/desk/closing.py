@@ -414,7 +414,6 @@ async def offer_answer(session: AsyncSession, staff: StaffView, appeal_id: int) 
     await audit(session, staff.telegram_id, "faq-candidate", appeal_id=appeal.id)
     await session.commit()
     return True, _(
-        "Thank you! The head lawyers will see your answer (not the member's words; the "
-        "member's name, contacts and identifying numbers in it masked; a school or another "
-        "person named in it is not) and may make an FAQ answer of it."
+        "Thanks! Head lawyers will see your answer, with the member's name and contacts "
+        "masked (not a school or other names), and may make an FAQ answer of it."
     )
