@@ -45,14 +45,19 @@ class MemberI18nMiddleware(I18nMiddleware):
         return guess_language(data.get("event_from_user"))
 
 
+# One shape for dates everywhere, with or without the time: "7 жел. 2026", "7 дек. 2026,
+# 18:11" (CLDR's medium date differs by language: "2026 ж. 07 жел." beside "7 дек. 2026 г.").
+DATE_PATTERN = "d MMM y"
+
+
 def fmt_date(value: date | datetime, lang: str, tz: ZoneInfo | None = None) -> str:
     if isinstance(value, datetime) and tz is not None:
         value = value.astimezone(tz)
-    return format_date(value, format="medium", locale=lang)
+    return format_date(value, format=DATE_PATTERN, locale=lang)
 
 
 def fmt_datetime(value: datetime, lang: str, tz: ZoneInfo) -> str:
-    return format_datetime(value, format="d MMM y, HH:mm", tzinfo=tz, locale=lang)
+    return format_datetime(value, format=DATE_PATTERN + ", HH:mm", tzinfo=tz, locale=lang)
 
 
 def fmt_number(value: float, lang: str) -> str:
