@@ -192,8 +192,11 @@ async def test_direct_appeal_with_files_is_stored_before_its_number_is_shown(
     await member.send("/ask")
     await member.press("topic:dismissal")
     await member.send("Мені қысқартуға байланысты бір күн бұрын ескертіп жұмыстан шығарды.")
-    for i in range(5):
+    for i in range(4):
         await member.send_photo(f"PHOTO{i}")
+    # Words under a photo join the question, and the member is told so.
+    sent = await member.send_photo("PHOTO4", caption="Бұйрықтың көшірмесі.")
+    assert "сұрағыңызға қосылды" in texts(sent)
     sent = await member.send_document("DOC6")
     assert "5" in texts(sent)  # the sixth file is refused with the limit stated
     await member.press("draft:files_done")

@@ -480,6 +480,8 @@ async def on_file(message: Message, state: FSMContext, member: MemberView) -> No
         await message.answer("\n\n".join(notes))
     if refused and not caption:
         return
+    if caption and not refused:  # said with the file's own confirmation below
+        await message.answer(_("The text under the file was added to your question."))
     if current == AppealDraft.confirm.state:
         await show_confirm(message, state, member, draft)
         return
@@ -508,11 +510,13 @@ async def on_file(message: Message, state: FSMContext, member: MemberView) -> No
 @router.message(StateFilter(AppealDraft.confirm), WORDS)
 async def on_more_text(message: Message, state: FSMContext, member: MemberView) -> None:
     draft = _draft(await state.get_data())
-    combined = "{}\n\n{}".format(draft.get("text", ""), (message.text or "").strip()).strip()
+    addition = (message.text or "").strip()
+    combined = "{}\n\n{}".format(draft.get("text", ""), addition).strip()
     if len(combined) > MAX_TEXT:
         await message.answer(_too_long(len(combined)))
         return
     draft["text"] = combined
+    draft.setdefault("pieces", {})[str(message.message_id)] = addition  # for its edits
     await state.update_data(draft=draft)
     if await state.get_state() == AppealDraft.confirm.state:
         await show_confirm(message, state, member, draft)
