@@ -101,6 +101,12 @@ class Person:
             message=self._message(text=text, entities=entities, reply_to_message=reply_to)
         )
 
+    async def send_formatted(
+        self, text: str, entities: list[MessageEntity]
+    ) -> list[TelegramMethod[Any]]:
+        """Text formatted with Telegram's own menu (bold, links…): its entities."""
+        return await self.feed(message=self._message(text=text, entities=entities))
+
     async def edit(self, message_id: int, text: str) -> list[TelegramMethod[Any]]:
         """Telegram's "Edit" on one of this person's messages (an edited_message update)."""
         message = Message(

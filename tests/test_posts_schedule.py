@@ -619,3 +619,27 @@ async def test_an_admin_reads_a_post_as_members_will_before_approving_it(
     assert alert(await press.press(cb("show", post_id)))
     await admin.press(cb("approve", post_id))
     assert alert(await admin.press(cb("show", post_id)))
+
+
+async def test_a_text_formatted_both_ways_is_warned_about(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    from aiogram.types import MessageEntity
+
+    from tests.test_press_flow import PRESS_ID, make_press
+
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    await press.send("/post")
+    text = 'Важная новость <a href="https://kasipodaq.kz">сайт</a>'
+    sent = await press.send_formatted(text, [MessageEntity(type="bold", offset=0, length=6)])
+    assert "⚠️" in texts(sent) and "&lt;b&gt;" in texts(sent)
+    # Formatted one way only (the Russian text, asked next): no warning, kept as formatted.
+    sent = await press.send_formatted(
+        "Важная новость", [MessageEntity(type="bold", offset=0, length=6)]
+    )
+    assert "⚠️" not in texts(sent)
+    async with ctx.session_factory() as session:
+        post = await session.scalar(select(Broadcast))
+    assert post is not None and post.text_ru == "<b>Важная</b> новость"
+    assert post.text_kk is not None and "&lt;a href" in post.text_kk  # what members would see

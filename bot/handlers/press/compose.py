@@ -8,6 +8,7 @@ dialogue (a draft). Changing one part from the preview asks that step and comes 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from html import escape
@@ -254,7 +255,25 @@ async def on_text(message: Message, press: PressContext) -> None:
         again = _("The post keeps its earlier text. Please send the corrected text.")
         await press.refuse(message, exc, again)
         return
+    if _mixed_formatting(message):
+        await message.answer(
+            _(
+                "⚠️ This text uses both Telegram's formatting menu and typed tags such as "
+                "{tag}: the typed tags will show as text. Use one or the other, and look at "
+                "the preview before confirming."
+            ).format(tag=escape("<b>"))
+        )
     await advance(press, post, language)
+
+
+TYPED_TAG = re.compile(r"<\s*/?\s*(?:b|i|u|s|a|code|pre|blockquote|tg-spoiler)\b", re.IGNORECASE)
+
+
+def _mixed_formatting(message: Message) -> bool:
+    """Formatted with Telegram's menu, and tags typed as well: the menu wins, the typed
+    tags are escaped and members would see them."""
+    formatted = any(entity.type in FORMATTING for entity in message.entities or [])
+    return formatted and bool(TYPED_TAG.search(message.text or ""))
 
 
 @router.message(StateFilter(PostCompose.text_kk, PostCompose.text_ru), NOT_COMMAND)
