@@ -643,3 +643,28 @@ async def test_a_text_formatted_both_ways_is_warned_about(
         post = await session.scalar(select(Broadcast))
     assert post is not None and post.text_ru == "<b>Важная</b> новость"
     assert post.text_kk is not None and "&lt;a href" in post.text_kk  # what members would see
+
+
+async def test_a_post_cancelled_before_it_had_words_is_not_listed(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    from tests.test_press_flow import PRESS_ID, cb, make_press
+
+    admin, press = person(ADMIN_ID), person(PRESS_ID, language_code="ru")
+    await make_press(admin, press)
+    await press.send("/post")
+    async with ctx.session_factory() as session:
+        empty = int(await session.scalar(select(Broadcast.id)) or 0)
+    await press.press(cb("cancel", empty, "step"))
+    await press.press(cb("cancelyes", empty))
+    await press.send("/post")
+    await press.send("Собрание в пятницу.")
+    async with ctx.session_factory() as session:
+        worded = int(await session.scalar(select(Broadcast.id).where(Broadcast.id != empty)) or 0)
+    await press.press(cb("cancel", worded, "step"))
+    await press.press(cb("cancelyes", worded))
+    await press.send("/posts")
+    listing = press.last_text()
+    assert f"№ {worded}" in listing and f"№ {empty} " not in listing
+    async with ctx.session_factory() as session:
+        assert (await session.get_one(Broadcast, empty)).status == PostStatus.CANCELLED

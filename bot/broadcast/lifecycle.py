@@ -393,8 +393,17 @@ async def list_posts(
         under_way=await of(
             or_(Broadcast.status.in_(UNDER_WAY), held), Broadcast.started_at, Broadcast.id
         ),
+        # A post cancelled before it had any words or file was never one: not listed.
         finished=await of(
-            Broadcast.status.in_(FINISHED),
+            and_(
+                Broadcast.status.in_(FINISHED),
+                ~and_(
+                    Broadcast.status == PostStatus.CANCELLED,
+                    Broadcast.text_kk.is_(None),
+                    Broadcast.text_ru.is_(None),
+                    Broadcast.media_kind.is_(None),
+                ),
+            ),
             func.coalesce(Broadcast.finished_at, Broadcast.created_at).desc(),
             Broadcast.id.desc(),
             n=recent,
