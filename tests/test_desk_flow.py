@@ -268,6 +268,7 @@ async def test_not_solved_reopens_to_the_same_lawyer(
     card = lawyer.last_text()
     closed, reopened = card.find("✅ Жапқан"), card.find("🔁 Мүше қайта ашты: мәселе шешілмеді")
     assert -1 < closed < reopened, card
+    assert "Қайта ашылғанға дейінгі нәтиже:" in card  # what the closing had marked
 
 
 async def test_reopen_window_is_seven_days(person: Callable[..., Person], ctx: Context) -> None:

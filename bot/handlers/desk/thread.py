@@ -108,6 +108,11 @@ def header(card: AppealCard, orgs: MemberOrgs, lang: str, tz: ZoneInfo) -> str:
             if done
             else _("Outcome: not recorded")
         )
+    elif appeal.reopened_at is not None and (done := done_labels(appeal, lang)):
+        # Reopened: what was marked at the closing the member found did not solve it.
+        lines.append(
+            _("Outcome before the reopening: {outcome}").format(outcome=escape(", ".join(done)))
+        )
     if appeal.hide_from_employer:
         lines.append(_("🔒 Do not name the member to their workplace's union committee."))
     if card.lawyer is not None and appeal.closed_at is None:  # a closed one: its history
