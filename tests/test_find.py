@@ -17,6 +17,7 @@ from bot.storage.models import (
     Appeal,
     AppealMessage,
     AppealSearch,
+    AppealSource,
     AppealStatus,
     Audit,
     Member,
@@ -336,3 +337,31 @@ async def test_last_month_s_closed_appeal_is_found_by_a_word_and_opens_with_its_
         card.index("✅ Закрыто: Дана"),
     ]
     assert order == sorted(order)
+
+
+async def test_a_logged_appeal_is_found_by_its_contact_s_phone(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    async with ctx.session_factory() as session:
+        person_row = Member(telegram_id=-1, full_name="Сәуле Қ.", username="+7 (701) 555-44 33")
+        other = Member(telegram_id=-2, full_name="Бақыт", username="8 702 111 22 33")
+        session.add_all([person_row, other])
+        await session.flush()
+        appeals = [
+            Appeal(
+                member_id=row.id,
+                member_org="karaganda",
+                topic="pay",
+                text=None,
+                source=AppealSource.DIRECT,
+                channel="oral",
+            )
+            for row in (person_row, other)
+        ]
+        session.add_all(appeals)
+        await session.commit()
+    lawyer = person(LAWYER, language_code="ru")
+    await make_lawyer(person(ADMIN_ID), lawyer, "karaganda")
+    for typed in ("87015554433", "+7 701 555 44 33", "555-44-33"):
+        await lawyer.send(f"/find {typed}")
+        assert found_numbers(lawyer) == [appeals[0].id], typed

@@ -40,6 +40,7 @@ from tests.databases import KINDS
 from tests.driver import Person, buttons, texts
 from tests.recording import RecordingSession
 from tests.test_desk_flow import make_lawyer
+from tests.test_find import found_numbers
 from tests.test_member_flow import onboard, send_appeal
 from tests.test_privacy import bot_on
 
@@ -126,6 +127,12 @@ async def test_a_lawyer_logs_a_written_appeal_in_kazakh_and_closes_it_with_outco
     assert not any("📋" in label or "📖" in label for label in labels)  # nor a ready text
     assert any("✅" in label for label in labels)  # closing is there
 
+    # Found again by the contact's phone, however it is typed.
+    for typed in ("8 (701) 000-00-00", "+77010000000", "000-00-00"):
+        await lawyer.send(f"/find {typed}")
+        assert found_numbers(lawyer) == [appeal.id], typed
+    await lawyer.send(f"/find {appeal.id}")  # a bare short number is still an appeal's
+    assert found_numbers(lawyer) == [appeal.id]
     # A forged ready-text button for it opens nothing.
     sent = await lawyer.press(f"pk:faq:{appeal.id}:0:")
     assert any(getattr(r, "show_alert", False) for r in sent)
