@@ -730,3 +730,31 @@ async def test_words_typed_after_rating_that_were_a_new_question_are_answered_as
     assert "вопросах и ответах" in member.last_text()  # searched as any question
     sent = await member.press(f"ratq:{appeal_id}")  # twice: nothing left to take
     assert any(getattr(r, "show_alert", False) for r in sent)
+
+
+async def mine_marks_the_appeals_whose_member_wrote_since_the_last_answer(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, lawyer = person(ADMIN_ID), person(801, language_code="ru")
+    first, second = person(802), person(803)
+    one = await taken_appeal(admin, lawyer, first, ctx)
+    await onboard(second, lang="ru", org="karaganda")
+    await send_appeal(second, "leave", "Не дают отпуск.")
+    async with ctx.session_factory() as session:
+        two = int(await session.scalar(select(func.max(Appeal.id))) or 0)
+    await lawyer.press(f"desk:take:{two}:")
+    await lawyer.press(f"desk:reply:{one}:")
+    await lawyer.send("Пришлите расчётный лист.")
+    await first.send("Отправляю расчётный лист.")
+
+    def marked() -> list[str]:
+        return [label for label, _d in buttons(lawyer.last_message()) if label.startswith("🆕")]
+
+    await lawyer.send("/mine")
+    assert [label.split(" · ")[0] for label in marked()] == [f"🆕 № {one}"]
+    assert "🆕" in lawyer.last_text() and ": 1" in lawyer.last_text()
+    # Answered: no longer waiting.
+    await lawyer.press(f"desk:reply:{one}:")
+    await lawyer.send("Спасибо, получил.")
+    await lawyer.send("/mine")
+    assert marked() == []

@@ -26,7 +26,11 @@ from bot.storage.models import (
 from tests.conftest import ADMIN_ID, open_context
 from tests.databases import KINDS, database
 from tests.driver import Person, buttons, texts
-from tests.test_desk_flow import invite, make_lawyer
+from tests.test_desk_flow import (
+    invite,
+    make_lawyer,
+    mine_marks_the_appeals_whose_member_wrote_since_the_last_answer,
+)
 from tests.test_member_flow import onboard, send_appeal
 
 LAWYER, HEAD, AIGUL, BORIS, CHINGIZ = 700, 701, 702, 703, 704
@@ -365,3 +369,10 @@ async def test_a_logged_appeal_is_found_by_its_contact_s_phone(
     for typed in ("87015554433", "+7 701 555 44 33", "555-44-33"):
         await lawyer.send(f"/find {typed}")
         assert found_numbers(lawyer) == [appeals[0].id], typed
+
+
+async def test_mine_marks_the_appeals_whose_member_wrote_since_the_last_answer(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    """/mine's 🆕, on both databases (the journey is in test_desk_flow)."""
+    await mine_marks_the_appeals_whose_member_wrote_since_the_last_answer(person, ctx)

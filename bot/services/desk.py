@@ -210,6 +210,25 @@ async def my_open_appeals(session: AsyncSession, staff: StaffView) -> list[Appea
     return list(rows)
 
 
+async def awaiting_answer(session: AsyncSession, appeal_ids: list[int]) -> set[int]:
+    """Of these appeals, those whose member wrote since a lawyer last wrote to them (or
+    since they were taken, if no lawyer has): the ones waiting for the lawyer's answer."""
+    if not appeal_ids:
+        return set()
+    last_member = (
+        select(AppealMessage.appeal_id, func.max(AppealMessage.sent_at).label("at"))
+        .where(AppealMessage.appeal_id.in_(appeal_ids), AppealMessage.side == MessageSide.MEMBER)
+        .group_by(AppealMessage.appeal_id)
+        .subquery()
+    )
+    rows = await session.scalars(
+        select(Appeal.id)
+        .join(last_member, last_member.c.appeal_id == Appeal.id)
+        .where(last_member.c.at > func.coalesce(Appeal.last_lawyer_at, Appeal.claimed_at))
+    )
+    return set(rows)
+
+
 async def held_appeal(session: AsyncSession, staff: StaffView, appeal_id: int) -> Appeal:
     """The open appeal this lawyer holds and may still handle: only they may write in it,
     close it or hand it on, and only while their role covers its region."""

@@ -37,6 +37,7 @@ from bot.outbox.texts import TO_MEMBER
 from bot.services.desk import (
     AppealCard,
     DeskError,
+    awaiting_answer,
     claim,
     lawyer_stats,
     member_of,
@@ -431,10 +432,12 @@ async def cmd_mine(
     await end_writing(state)
     lang = _lang(member, i18n)
     appeals = await my_open_appeals(session, staff)
+    waiting = await awaiting_answer(session, [appeal.id for appeal in appeals])
     builder = kb.InlineKeyboard()
     for appeal in appeals:
         builder.button(
-            text=" · ".join(
+            text=("🆕 " if appeal.id in waiting else "")
+            + " · ".join(
                 (
                     f"№ {appeal.id}",
                     topic_title(appeal.topic, lang),
@@ -445,6 +448,10 @@ async def cmd_mine(
         )
     builder.adjust(1)
     text = _("<b>Your open appeals</b>: {count}").format(count=len(appeals))
+    if waiting:
+        text += "\n" + _("🆕 the member wrote since your last answer: {count}").format(
+            count=len(waiting)
+        )
     if not appeals:
         text += "\n" + _("Take one from the /queue.")
     await message.answer(text, reply_markup=builder.as_markup())
