@@ -31,7 +31,8 @@ def guess_language(user: User | None) -> str:
 
 
 class MemberI18nMiddleware(I18nMiddleware):
-    """The member's chosen language; during onboarding the one they just picked."""
+    """The member's chosen language; during onboarding the one they just picked; for staff
+    who are not members, theirs (/lang, or their Telegram's when they joined)."""
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
         member = data.get("member")
@@ -42,6 +43,9 @@ class MemberI18nMiddleware(I18nMiddleware):
             chosen = (await state.get_data()).get("lang")
             if chosen in LANGUAGES:
                 return str(chosen)
+        staff = data.get("staff")
+        if staff is not None and staff.language in LANGUAGES:
+            return str(staff.language)
         return guess_language(data.get("event_from_user"))
 
 

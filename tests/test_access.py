@@ -46,6 +46,7 @@ from bot.storage.models import (
     AppealSource,
     AppealStatus,
     Audit,
+    Member,
     OutboxMessage,
     ReportTally,
     Staff,
@@ -710,3 +711,23 @@ async def test_instances_starting_together_settle_access_once(ctx: Context, tmp_
             revokes = list(await session.scalars(select(Audit).where(Audit.action == "revoke")))
             notices = list(await session.scalars(select(OutboxMessage)))
         assert len(revokes) == len(notices) == 6
+
+
+async def test_staff_who_are_not_members_change_their_language_without_registering(
+    person: Callable[..., Person], ctx: Context
+) -> None:
+    admin, newcomer = person(ADMIN_ID), person(1121, language_code="en")
+    code = await invite(admin, "lawyer karaganda")
+    await newcomer.send(f"/join {code}")
+    await newcomer.send("/help")
+    assert "Сіздің командаларыңыз" in newcomer.last_text()  # Kazakh: its Telegram is English
+    await newcomer.send("/lang")
+    await newcomer.press("lang:ru")
+    assert "русский" in newcomer.last_text().lower()
+    await newcomer.send("/help")
+    assert "/queue" in newcomer.last_text() and "Ваши команды" in newcomer.last_text()
+    async with ctx.session_factory() as session:
+        row = await session.scalar(select(Staff).where(Staff.telegram_id == 1121))
+        member = await session.scalar(select(Member).where(Member.telegram_id == 1121))
+    assert row is not None and row.language == "ru"
+    assert member is None or member.member_org is None  # not registered as a member

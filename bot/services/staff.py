@@ -125,6 +125,12 @@ async def learn_language(session: AsyncSession, telegram_id: int, language: str)
     return changed.first() is not None
 
 
+async def set_staff_language(session: AsyncSession, staff_id: int, language: str) -> None:
+    """The language of a staff member's screens and of what the bot sends them (/lang of
+    staff who are not members; a member's own choice is their member row's)."""
+    await session.execute(update(Staff).where(Staff.id == staff_id).values(language=language))
+
+
 INVITE_TTL = timedelta(hours=72)
 STAFF_ROLES = tuple(StaffRole)
 

@@ -32,7 +32,7 @@ from bot.services.members import (
     save_onboarding,
     set_language,
 )
-from bot.services.staff import StaffView
+from bot.services.staff import StaffDirectory, StaffView, set_staff_language
 from bot.storage.models import StaffRole, WorkplaceType
 from bot.topics import MemberOrg, MemberOrgs
 
@@ -301,6 +301,32 @@ router.message.register(cmd_help, MenuButton(kb.BTN_HELP))
 @router.message(MenuButton(kb.BTN_LANG))
 async def cmd_lang(message: Message, i18n: I18n) -> None:
     await message.answer(language_prompt(i18n), reply_markup=kb.languages())
+
+
+@router.callback_query(
+    LangCb.filter(F.code.in_({"kk", "ru"})),
+    ~Registered(),
+    HasRole(*StaffRole),
+    StateFilter(None),
+)
+async def on_staff_language(
+    query: CallbackQuery,
+    callback_data: LangCb,
+    staff: StaffView,
+    session: AsyncSession,
+    bot: Bot,
+    i18n: I18n,
+    staff_directory: StaffDirectory,
+) -> None:
+    """Staff who are not members change their screens' language without registering."""
+    await set_staff_language(session, staff.id, callback_data.code)
+    await session.commit()
+    staff_directory.invalidate()
+    await set_chat_commands(bot, query.from_user.id, callback_data.code, i18n, staff.role)
+    with i18n.use_locale(callback_data.code):
+        if isinstance(query.message, Message):
+            await query.message.edit_text(_("Language changed: Kazakh."))
+    await query.answer()
 
 
 @router.callback_query(LangCb.filter(F.code.in_({"kk", "ru"})), Registered())
