@@ -60,6 +60,8 @@ class BotProcess:
             "LOG_LEVEL": "INFO",
             "FLOOD_LIMIT": "10000",  # a journey at machine speed is not a flood
             "METRICS_LISTEN": f"127.0.0.1:{self.metrics_port}",
+            # A process that does not stop is made to show where it hangs (see stop()).
+            "PYTHONFAULTHANDLER": "1",
             **self.extra_env,
         }
         if not self.cold:
@@ -76,13 +78,20 @@ class BotProcess:
         )
 
     async def stop(self) -> tuple[int, str]:
+        """SIGINT, as an operator stops it. One that has not stopped within 20 s gets
+        SIGABRT: faulthandler writes every thread's stack to its stderr, which is returned
+        whole (a cancelled read would lose what it had read), then it is killed."""
         assert self.proc is not None
         self.proc.send_signal(signal.SIGINT)
-        try:
-            _, stderr = await asyncio.wait_for(self.proc.communicate(), timeout=20)
-        except TimeoutError:
-            self.proc.kill()
-            _, stderr = await self.proc.communicate()
+        output = asyncio.ensure_future(self.proc.communicate())
+        done, _ = await asyncio.wait({output}, timeout=20)
+        if not done:
+            self.proc.send_signal(signal.SIGABRT)
+            done, _ = await asyncio.wait({output}, timeout=5)
+            if not done:
+                self.proc.kill()
+        _, stderr = await output
+        await self.proc.wait()
         return int(self.proc.returncode or 0), stderr.decode()
 
 

@@ -281,6 +281,10 @@ def _run_bot(request: dict[str, Any], fds: list[int], devnull: int) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    if os.environ.get("PYTHONFAULTHANDLER"):  # as a fresh interpreter would read it
+        import faulthandler
+
+        faulthandler.enable()  # on the new stderr
     args: list[str] = request["args"]
     assert args[:2] == ["-m", "bot"] or args[0] == "-c", args
     code: int
