@@ -202,6 +202,19 @@ async def taken_appeal(
     return appeal_id
 
 
+async def two_taken_appeals(
+    admin: Person, lawyer: Person, members: tuple[Person, Person], ctx: Context
+) -> tuple[int, int]:
+    """Two members' appeals, both taken by `lawyer` (the first as `taken_appeal` makes it)."""
+    one = await taken_appeal(admin, lawyer, members[0], ctx)
+    await onboard(members[1], lang="ru", org="karaganda")
+    await send_appeal(members[1], "leave", "Не дают отпуск.")
+    async with ctx.session_factory() as session:
+        two = int(await session.scalar(select(func.max(Appeal.id))) or 0)
+    await lawyer.press(f"desk:take:{two}:")
+    return one, two
+
+
 async def test_close_with_outcomes_in_taps_then_rate(
     person: Callable[..., Person], ctx: Context
 ) -> None:
@@ -592,12 +605,7 @@ async def test_turning_the_pages_of_another_appeal_ends_writing(
 ) -> None:
     admin, lawyer = person(ADMIN_ID), person(785, language_code="ru")
     first, second = person(786), person(787)
-    one = await taken_appeal(admin, lawyer, first, ctx)
-    await onboard(second, lang="ru", org="karaganda")
-    await send_appeal(second, "leave", "Не дают отпуск.")
-    async with ctx.session_factory() as session:
-        two = int(await session.scalar(select(func.max(Appeal.id))) or 0)
-    await lawyer.press(f"desk:take:{two}:")
+    one, two = await two_taken_appeals(admin, lawyer, (first, second), ctx)
     await lawyer.press(f"desk:card:{two}:")
     card_two = lawyer.last_message()
     await lawyer.press(f"desk:reply:{one}:")
@@ -737,12 +745,7 @@ async def mine_marks_the_appeals_whose_member_wrote_since_the_last_answer(
 ) -> None:
     admin, lawyer = person(ADMIN_ID), person(801, language_code="ru")
     first, second = person(802), person(803)
-    one = await taken_appeal(admin, lawyer, first, ctx)
-    await onboard(second, lang="ru", org="karaganda")
-    await send_appeal(second, "leave", "Не дают отпуск.")
-    async with ctx.session_factory() as session:
-        two = int(await session.scalar(select(func.max(Appeal.id))) or 0)
-    await lawyer.press(f"desk:take:{two}:")
+    one, _two = await two_taken_appeals(admin, lawyer, (first, second), ctx)
     await lawyer.press(f"desk:reply:{one}:")
     await lawyer.send("Пришлите расчётный лист.")
     await first.send("Отправляю расчётный лист.")
